@@ -1,0 +1,238 @@
+/*
+ * bench_import — rows/s of `harmonic import` (validated, streamed, one
+ * transaction per file) against the sqlite3 shell's `.import --csv` of the
+ * same files into the same tables (no validation), and the peak resident
+ * memory of our import for two cohort sizes (it should be flat: streamed).
+ *
+ *   bench_import [patients=100000] [procedures_per_patient=3] [workdir=/tmp]
+ *
+ * The cohort is generated here (7 centres, full dictionary columns, values
+ * valid and consistent) so the benchmark needs nothing else.
+ */
+#include "hm_registry.h"
+
+#include <sqlite3.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *CENTRES[] = { "BE01", "DE01", "ES01", "FR01", "GB01", "IT01", "NO01" };
+#define NCENTRES 7
+
+static uint64_t splitmix(uint64_t *s)
+{
+    /* SplitMix64 (Steele, Lea, Flood 2014): a fast, well-mixed 64-bit generator. */
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void civil(long days, int *y, int *m, int *d)
+{
+    /* Civil date from days since 1970-01-01 (H. Hinnant, civil_from_days). */
+    days += 719468;
+    long era = (days >= 0 ? days : days - 146096) / 146097;
+    long doe = days - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* Writes centre/patient/procedure CSVs per centre; returns rows written. */
+static long generate(const char *dir, long patients, int per_patient)
+{
+    uint64_t seed = 20261127;
+    long rows = 0;
+    char path[1024];
+    for (int c = 0; c < NCENTRES; c++) {
+        snprintf(path, sizeof path, "%s/centre_%s.csv", dir, CENTRES[c]);
+        FILE *fc = fopen(path, "w");
+        fprintf(fc, "centre_code,country,name,cohort\n%s,%.2s,Centre %s,cardiac\n", CENTRES[c],
+                CENTRES[c], CENTRES[c]);
+        fclose(fc);
+        snprintf(path, sizeof path, "%s/patient_%s.csv", dir, CENTRES[c]);
+        FILE *fp = fopen(path, "w");
+        snprintf(path, sizeof path, "%s/procedure_%s.csv", dir, CENTRES[c]);
+        FILE *fq = fopen(path, "w");
+        fputs("centre_code,pseudonym,key_version,cohort,sex,birth_year,birth_date,syndrome,"
+              "transplant_date,transplant_day,immunosuppression,consent\n", fp);
+        fputs("centre_code,procedure_id,pseudonym,proc_date,proc_day,age_days,weight_kg,height_cm,"
+              "exam_type,category,kap_total_gy_cm2,fluoro_time_s,cine_frames,air_kerma_rp_mgy,"
+              "dose_tier,study_uid,device_manufacturer,device_model\n", fq);
+        static const char *exams[] = { "diag_cath", "asd_closure", "vsd_closure", "pda_closure",
+                                       "balloon_valvuloplasty", "stent" };
+        for (long i = c; i < patients; i += NCENTRES) {
+            char ps[65];
+            uint64_t h[4];
+            for (int k = 0; k < 4; k++)
+                h[k] = splitmix(&seed);
+            snprintf(ps, sizeof ps, "%016llx%016llx%016llx%016llx", (unsigned long long)h[0],
+                     (unsigned long long)h[1], (unsigned long long)h[2], (unsigned long long)h[3]);
+            long birth = 1826 + (long)(splitmix(&seed) % 14600);   /* 1975..2014 */
+            int by, bm, bd;
+            civil(birth, &by, &bm, &bd);
+            fprintf(fp, "%s,%s,1,cardiac,%c,%d,%04d-%02d-%02d,none,,,0,given\n", CENTRES[c], ps,
+                    splitmix(&seed) & 1 ? 'F' : 'M', by, by, bm, bd);
+            rows++;
+            for (int j = 0; j < per_patient; j++) {
+                long age = (long)(splitmix(&seed) % 6000) + j;
+                int y, m, d;
+                civil(birth + age, &y, &m, &d);
+                int e = (int)(splitmix(&seed) % 6);
+                double kap = 0.2 + (double)(splitmix(&seed) % 20000) / 1000.0;
+                fprintf(fq, "%s,P%ld_%d,%s,%04d-%02d-%02d,%ld,%ld,%.1f,%.0f,%s,%s,%.3f,%ld,%ld,%.1f,2,"
+                            "2.25.%llu,Siemens,Artis\n",
+                        CENTRES[c], i, j, ps, y, m, d, age, age, 3.0 + (double)age / 100.0,
+                        50.0 + (double)age / 60.0, exams[e], e ? "interventional" : "diagnostic",
+                        kap, 60 + age % 900, (long)(splitmix(&seed) % 3000), kap * 9.0,
+                        (unsigned long long)(splitmix(&seed) >> 1));
+                rows++;
+            }
+        }
+        fclose(fp);
+        fclose(fq);
+    }
+    return rows;
+}
+
+typedef struct result { long rows; double seconds; long maxrss_kb; int ok; } result;
+
+/* Our validated import of every file, in a child so its peak RSS is its own. */
+static result ours(const char *dir, const char *dbpath)
+{
+    int fd[2];
+    result r = { 0, 0, 0, 0 };
+    if (pipe(fd))
+        return r;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        hm_db *db;
+        hm_error err;
+        result c = { 0, 0, 0, 1 };
+        if (hm_db_open(dbpath, &db, &err)) {
+            fprintf(stderr, "bench: %s\n", err.msg);
+            _exit(1);
+        }
+        const char *tables[] = { "centre", "patient", "procedure" };
+        double t0 = hm_now_s();
+        for (int t = 0; t < 3; t++)
+            for (int k = 0; k < NCENTRES; k++) {
+                char path[1024];
+                snprintf(path, sizeof path, "%s/%s_%s.csv", dir, tables[t], CENTRES[k]);
+                hm_import_report rep;
+                hm_import_report_init(&rep);
+                if (hm_registry_import_csv(db, CENTRES[k], tables[t], path, &rep, &err)) {
+                    fprintf(stderr, "bench: %s: %s\n", path, err.msg);
+                    c.ok = 0;
+                }
+                c.rows += rep.rows_stored;
+                hm_import_report_free(&rep);
+            }
+        c.seconds = hm_now_s() - t0;
+        hm_db_close(db);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        c.maxrss_kb = ru.ru_maxrss;
+        if (write(fd[1], &c, sizeof c) != (ssize_t)sizeof c)
+            _exit(1);
+        _exit(0);
+    }
+    close(fd[1]);
+    if (read(fd[0], &r, sizeof r) != (ssize_t)sizeof r)
+        r.ok = 0;
+    close(fd[0]);
+    waitpid(pid, NULL, 0);
+    return r;
+}
+
+/* The sqlite3 shell's raw .import into an identical, freshly migrated schema. */
+static double raw_import(const char *dir, const char *dbpath)
+{
+    hm_db *db;
+    hm_error err;
+    if (hm_db_open(dbpath, &db, &err))
+        return -1;
+    hm_db_close(db);
+    char script[1024];
+    snprintf(script, sizeof script, "%s/raw.sql", dir);
+    FILE *fp = fopen(script, "w");
+    const char *tables[] = { "centre", "patient", "procedure" };
+    for (int t = 0; t < 3; t++)
+        for (int k = 0; k < NCENTRES; k++)
+            fprintf(fp, ".import --csv --skip 1 %s/%s_%s.csv %s\n", dir, tables[t], CENTRES[k], tables[t]);
+    fclose(fp);
+    char cmd[3000];
+    snprintf(cmd, sizeof cmd, "sqlite3 %s < %s", dbpath, script);
+    double t0 = hm_now_s();
+    int rc = system(cmd);
+    double dt = hm_now_s() - t0;
+    return rc == 0 ? dt : -1;
+}
+
+static void rm_db(const char *p)
+{
+    char s[1100];
+    remove(p);
+    snprintf(s, sizeof s, "%s-wal", p);
+    remove(s);
+    snprintf(s, sizeof s, "%s-shm", p);
+    remove(s);
+}
+
+int main(int argc, char **argv)
+{
+    long patients = argc > 1 ? atol(argv[1]) : 100000;
+    int per = argc > 2 ? atoi(argv[2]) : 3;
+    const char *base = argc > 3 ? argv[3] : "/tmp";
+    if (!getenv("HARMONIC_DATA"))
+        setenv("HARMONIC_DATA", HM_SOURCE_DATA_DIR, 1);
+    if (system("sqlite3 -version >/dev/null 2>&1")) {
+        fprintf(stderr, "bench_import: the sqlite3 shell (Debian package sqlite3) is needed\n");
+        return 1;
+    }
+    char dir[900];
+    snprintf(dir, sizeof dir, "%s/hm_bench_import_%ld", base, (long)getpid());
+    char cmd[1000];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
+    if (system(cmd))
+        return 1;
+    char db1[1000], db2[1000];
+    snprintf(db1, sizeof db1, "%s/ours.db", dir);
+    snprintf(db2, sizeof db2, "%s/raw.db", dir);
+
+    /* Memory: a quarter-size cohort first, then the full one. */
+    long small = patients / 4;
+    long rows_small = generate(dir, small, per);
+    result rs = ours(dir, db1);
+    rm_db(db1);
+    long rows = generate(dir, patients, per);
+    result r = ours(dir, db1);
+    double raw_s = raw_import(dir, db2);
+    if (!r.ok || !rs.ok || raw_s < 0) {
+        fprintf(stderr, "bench_import: a run failed\n");
+        return 1;
+    }
+    printf("cohort: %ld patients, %ld procedures, 7 centres, %ld rows (SQLite %s)\n", patients,
+           rows - patients, rows, SQLITE_VERSION);
+    printf("%-34s %10s %12s\n", "", "seconds", "rows/s");
+    printf("%-34s %10.2f %12.0f\n", "harmonic import (validated)", r.seconds, (double)r.rows / r.seconds);
+    printf("%-34s %10.2f %12.0f\n", "sqlite3 .import (raw, no checks)", raw_s, (double)rows / raw_s);
+    printf("ratio harmonic/raw time: %.2f (target <= 2)\n", r.seconds / raw_s);
+    printf("peak RSS of the import: %ld rows -> %.1f MiB; %ld rows -> %.1f MiB (ratio %.2f for %.1fx rows)\n",
+           rows_small, rs.maxrss_kb / 1024.0, rows, r.maxrss_kb / 1024.0,
+           (double)r.maxrss_kb / (double)rs.maxrss_kb, (double)rows / (double)rows_small);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd))
+        return 1;
+    return 0;
+}

@@ -1,0 +1,143 @@
+/*
+ * bench_mc — speed of the Monte Carlo engine on TG-195 case 2 (120 kVp,
+ * radiography) and on a voxelised phantom, 1 and 2 threads, beside the peer
+ * XRayMClib (C++, xraylib data) as measured on this machine
+ * (shared/data/tg195/README.md: 4e5 histories/s on one thread, 7.5e5 on two;
+ * the peer is not installed here, so its figures are quoted, not rerun).
+ *
+ *   bench_mc [--histories N] [--dir examples/mc/tg195]
+ *   bench_mc --tg195-full [--scale S] [--threads T]   full TG-195 comparison table
+ */
+#include "hm_mc.h"
+#include "tg195.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PEER_1T 4.0e5
+#define PEER_2T 7.5e5
+
+static double run_case2(const char *dir, long long n, int threads, hm_error *err)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/case2_120kVp_radiography.json", dir);
+    hm_mc_scene *s;
+    hm_mc_run_params p;
+    if (hm_mc_scene_load(path, &s, &p, err)) return -1;
+    p.histories = n;
+    p.threads = threads;
+    hm_mc_results r;
+    int rc = hm_mc_run(s, &p, &r, err);
+    hm_mc_scene_free(s);
+    if (rc) return -1;
+    double rate = n / r.seconds;
+    printf("  %d thread(s): %lld histories in %.2f s, body %.1f eV/history -> %.3g histories/s\n",
+           threads, n, r.seconds, r.edep_ev[1], rate);
+    hm_mc_results_free(&r);
+    return rate;
+}
+
+/* The case 2 geometry voxelised (0.5 cm voxels, 78x78x40) with a lung-like
+ * and a bone-like insert so that Woodcock tracking sees several materials
+ * and densities. */
+static double run_voxels(const char *dir, long long n, int threads, hm_error *err)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/spectrum_W_120kVp.csv", dir);
+    hm_mc_spectrum spec;
+    if (hm_mc_spectrum_read(path, HM_MC_BIN_CENTRE, &spec, err)) return -1;
+    hm_mc_scene *s;
+    hm_mc_scene_new(&s, err);
+    int air = hm_mc_add_material(s, "tg195_air", 0, err);
+    int tis = hm_mc_add_material(s, "tg195_soft_tissue", 0, err);
+    int lung = hm_mc_add_material(s, "lung_icru44", 0.26, err);
+    int bone = hm_mc_add_material(s, "cortical_bone_icru44", 0, err);
+    if (air < 0 || tis < 0 || lung < 0 || bone < 0) { hm_mc_scene_free(s); hm_mc_spectrum_free(&spec); return -1; }
+    double lo[3] = { -100, -100, -10 }, hi[3] = { 100, 100, 200 };
+    hm_mc_set_world(s, air, lo, hi, err);
+    int nx = 78, ny = 78, nz = 40;
+    uint8_t *ids = malloc((size_t)nx * ny * nz);
+    uint16_t *reg = malloc((size_t)nx * ny * nz * sizeof(uint16_t));
+    for (int z = 0; z < nz; z++)
+        for (int y = 0; y < ny; y++)
+            for (int x = 0; x < nx; x++) {
+                size_t v = x + (size_t)nx * (y + (size_t)ny * z);
+                int lungv = x > 10 && x < 35 && y > 15 && y < 60 && z > 8 && z < 30;
+                int bonev = x > 36 && x < 42 && y > 5 && y < 72 && z > 25 && z < 32;
+                ids[v] = bonev ? 3 : lungv ? 2 : 1;
+                reg[v] = (uint16_t)(ids[v]);
+            }
+    int map[4] = { air, tis, lung, bone };
+    hm_mc_voxels vx = { .nx = nx, .ny = ny, .nz = nz, .voxel_cm = { 0.5, 0.5, 0.5 },
+                        .origin_cm = { -19.5, -19.5, 155 }, .mat8 = ids, .material_map = map,
+                        .nmaterial_map = 4, .region = reg, .region_default = 1 };
+    int rc = hm_mc_add_voxels(s, &vx, err);
+    free(ids);
+    free(reg);
+    hm_mc_source src = { .kind = HM_MC_SRC_RECT, .position_cm = { 0, 0, 0 },
+                         .direction = { 0, 0, 1 }, .up = { 1, 0, 0 }, .plane_distance_cm = 180,
+                         .u_min_cm = -19.5, .u_max_cm = 19.5, .v_min_cm = -19.5, .v_max_cm = 19.5,
+                         .spectrum = &spec };
+    if (rc >= 0) rc = hm_mc_set_source(s, &src, err);
+    hm_mc_spectrum_free(&spec);
+    hm_mc_run_params p;
+    hm_mc_run_params_default(&p);
+    p.histories = n;
+    p.threads = threads;
+    hm_mc_results r;
+    if (rc >= 0) rc = hm_mc_run(s, &p, &r, err);
+    hm_mc_scene_free(s);
+    if (rc < 0) return -1;
+    double rate = n / r.seconds;
+    printf("  %d thread(s): %lld histories in %.2f s, tissue %.1f, lung %.1f, bone %.1f eV/history"
+           " -> %.3g histories/s\n", threads, n, r.seconds, r.edep_ev[1], r.edep_ev[2], r.edep_ev[3],
+           rate);
+    hm_mc_results_free(&r);
+    return rate;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = HM_SOURCE_DATA_DIR "/../examples/mc/tg195";
+    long long n = 2000000;
+    int full = 0, threads = 2;
+    double scale = 1.0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--tg195-full")) full = 1;
+        else if (!strcmp(argv[i], "--histories") && i + 1 < argc) n = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--scale") && i + 1 < argc) scale = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_mc [--histories N] [--dir D] | --tg195-full [--scale S] [--threads T]\n");
+            return 2;
+        }
+    }
+    hm_error err;
+    hm_error_clear(&err);
+    if (full) {
+        tg195_opts o = { .dir = dir, .case1_histories = (long long)(2e7 * scale),
+                         .case2_histories = (long long)(1e8 * scale), .threads = threads,
+                         .rayleigh = 1, .compton_sf = 1 };
+        static tg195_row rows[128];
+        int nr = tg195_run(&o, rows, 128, &err);
+        if (nr < 0) { fprintf(stderr, "bench_mc: %s\n", err.msg); return 1; }
+        printf("TG-195 cases 1 and 2: harmonic vs the mean of EGSnrc, Geant4, MCNP, PENELOPE\n");
+        printf("(case 1: %lld histories per run; case 2: %lld)\n", o.case1_histories, o.case2_histories);
+        tg195_print(stdout, rows, nr);
+        return 0;
+    }
+    printf("bench_mc: TG-195 case 2, 120 kVp radiography (slab in air)\n");
+    double r1 = run_case2(dir, n, 1, &err), r2 = run_case2(dir, n, 2, &err);
+    if (r1 < 0 || r2 < 0) { fprintf(stderr, "bench_mc: %s\n", err.msg); return 1; }
+    printf("  harmonic: %.3g histories/s per core (1 thread), 2-thread speed-up %.2f\n", r1, r2 / r1);
+    printf("  peer XRayMClib (quoted, same machine): %.3g /s on 1 thread, %.3g /s on 2\n", PEER_1T, PEER_2T);
+    printf("  ratio harmonic/peer: %.2f (1 thread), %.2f (2 threads)\n", r1 / PEER_1T, r2 / PEER_2T);
+    printf("bench_mc: voxelised phantom (case 2 slab as 78x78x40 voxels with lung and bone inserts)\n");
+    double v1 = run_voxels(dir, n, 1, &err), v2 = run_voxels(dir, n, 2, &err);
+    if (v1 < 0 || v2 < 0) { fprintf(stderr, "bench_mc: %s\n", err.msg); return 1; }
+    printf("  harmonic: %.3g histories/s per core (1 thread), 2-thread speed-up %.2f\n", v1, v2 / v1);
+    printf("  ratio voxel/analytic: %.2f\n", v1 / r1);
+    return 0;
+}

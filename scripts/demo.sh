@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# demo.sh — the harmonic tour, called by `./run demo` as
+#     scripts/demo.sh path/to/harmonic
+#
+#   1. synthesise a multi-centre cardiac cohort in HOSPITAL format (local ids,
+#      fake names, dates) with a known true ERR;
+#   2. generate a study key and pseudonymise every hospital file (Norway with
+#      dates turned into days since birth), dropping direct identifiers;
+#   3. import every pooled file into a fresh SQLite registry;
+#   4. print a validation summary and the per-centre completeness report.
+# Work folder: $HM_DEMO_DIR (default out/demo, ignored by git); it is recreated.
+# Size: $HM_DEMO_PATIENTS patients (default 20000).
+set -euo pipefail
+
+H=${1:?usage: scripts/demo.sh path/to/harmonic}
+H=$(cd "$(dirname "$H")" && pwd)/$(basename "$H")
+WORK=${HM_DEMO_DIR:-out/demo}
+N=${HM_DEMO_PATIENTS:-20000}
+SEED=2024
+TRUE_ERR=5          # true ERR per 100 mGy of red-marrow dose (leukaemia, lymphoma)
+T0=$(date +%s)
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+echo "== 1. synthetic cohort: $N patients, seed $SEED, true ERR $TRUE_ERR per 100 mGy (hospital format)"
+"$H" synth --patients "$N" --seed "$SEED" --out "$WORK/hospital" --hospital-format \
+    --true-err-per-100mgy "$TRUE_ERR"
+
+echo
+echo "== 2. study key and pseudonymisation at each hospital"
+"$H" keygen --out "$WORK/study.key" --version 1
+mkdir -p "$WORK/pooled"
+cp "$WORK/hospital/centres.csv" "$WORK/hospital/truth.json" "$WORK/pooled/"
+TABLES=(patient procedure organ_dose outcome followup)
+CENTRES=()
+for dir in "$WORK"/hospital/*/; do
+    c=$(basename "$dir")
+    CENTRES+=("$c")
+    mkdir -p "$WORK/pooled/$c"
+    cp "$dir/centre.csv" "$WORK/pooled/$c/"
+    offset=()
+    # Norway sends dates as days since birth (anchors.md §1).
+    [ "$c" = NO01 ] && offset=(--offset-dates)
+    for t in "${TABLES[@]}"; do
+        "$H" pseudonymise --key "$WORK/study.key" --table "$t" "${offset[@]}" \
+            "$dir/$t.csv" "$WORK/pooled/$c/$t.csv" 2>>"$WORK/pseudonymise.log"
+    done
+done
+echo "pseudonymised $(( ${#CENTRES[@]} * ${#TABLES[@]} )) files of ${#CENTRES[@]} centres" \
+     "(log: $WORK/pseudonymise.log); columns dropped from patient files:"
+grep 'patient.csv: dropped' "$WORK/pseudonymise.log" | head -n1 | sed 's/.*: dropped/  dropped/'
+if grep -rqE 'family_name|national_id|local_patient_id' "$WORK/pooled"/*/*.csv; then
+    echo "demo: a direct identifier reached the pooled files" >&2
+    exit 1
+fi
+echo "  check: no name, national id or local id in any pooled file"
+
+echo
+echo "== 3. import into a fresh SQLite registry ($WORK/registry.db)"
+DB="$WORK/registry.db"
+rows=0; files=0; rejected=0
+for c in "${CENTRES[@]}"; do
+    for t in centre "${TABLES[@]}"; do
+        f="$WORK/pooled/$c/$t.csv"
+        if "$H" import --db "$DB" --centre "$c" --report-json "$WORK/pooled/$c/$t.report.json" \
+               "$t" "$f" >>"$WORK/import.log" 2>&1; then
+            files=$((files + 1))
+        else
+            rejected=$((rejected + 1))
+            echo "REJECTED: $f (see $WORK/import.log)"
+        fi
+    done
+done
+stored=$(grep -ho 'rows read, [0-9]* stored' "$WORK/import.log" | awk '{s += $3} END {print s + 0}')
+errors=$(grep -ho '[0-9]* errors' "$WORK/import.log" | awk '{s += $1} END {print s + 0}')
+warnings=$(grep -ho '[0-9]* warnings' "$WORK/import.log" | awk '{s += $1} END {print s + 0}')
+
+echo
+echo "== 4. validation summary"
+echo "files imported: $files, rejected: $rejected; rows stored: $stored; errors: $errors; warnings: $warnings"
+echo
+"$H" report --db "$DB"
+
+# ---------------------------------------------------------------------------
+# EPI: risk analysis of the synthetic cohort (tabulate person-years, fit the
+# ERR model, compare the estimate with the truth in $WORK/pooled/truth.json).
+# The epi engineer appends those steps here.
+# ---------------------------------------------------------------------------
+
+echo
+echo "demo finished in $(( $(date +%s) - T0 )) s; work folder $WORK"
+[ "$rejected" -eq 0 ]

@@ -1,0 +1,12 @@
+/* dos_internal.h — private to src/dosimetry. */
+#ifndef DOS_INTERNAL_H
+#define DOS_INTERNAL_H
+
+#include "hm_dosimetry.h"
+#include "hm_mc.h"
+
+/* (mu_en/rho)_soft / (mu_en/rho)_skeleton averaged over the spectrum; 1 when
+ * the phantom has no separate skeleton medium (e.g. explicit marrow regions). */
+double dos_marrow_factor(const hm_voxel_phantom *v, const hm_mc_spectrum *spec);
+
+#endif

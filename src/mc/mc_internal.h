@@ -1,0 +1,194 @@
+/*
+ * mc_internal.h — private structures of the Monte Carlo engine (src/mc only).
+ */
+#ifndef HM_MC_INTERNAL_H
+#define HM_MC_INTERNAL_H
+
+#include "hm_mc.h"
+
+#include <math.h>
+#include <stdint.h>
+
+/* Uniform energy grid of the attenuation tables: index = E / MC_DE. A fine
+ * uniform grid makes the lookup one multiply (no log) and linear
+ * interpolation accurate to < 0.1 % above 1 keV. */
+#define MC_DE_KEV      0.025
+#define MC_EMAX_KEV    160.0
+#define MC_NE          6402         /* covers 0 .. MC_EMAX_KEV + 1 bin */
+
+/* Angular sampling tables: energies k*MC_SDE_KEV, MC_NQ+1 quantiles of
+ * v = (1 - cos theta)/2 per energy with the pdf there (see mc_sample_v). */
+#define MC_SDE_KEV     0.5
+#define MC_NSE         322
+#define MC_NQ          512
+#define MC_NR          64
+#define MC_ROW         (2 * (MC_NQ + 1) + 4 * (MC_NR + 1))   /* floats per energy */
+
+#define MC_ELECTRON_KEV 510.99895    /* m_e c^2, CODATA 2018 */
+#define MC_HC_KEV_A     12.398419843 /* h c in keV·Angstrom, CODATA 2018 */
+#define MC_KEV_TO_J     1.602176634e-16
+#define MC_MAXEL        16
+#define MC_PI           3.14159265358979323846
+
+/* Per-energy attenuation entry: mass coefficients (cm2/g). */
+typedef struct mc_xs {
+    float mu_tot;        /* photo + Compton + Rayleigh */
+    float mu_photo;
+    float mu_photo_compt;
+} mc_xs;
+
+typedef struct mc_material {
+    char    name[64];
+    double  density_g_cm3;
+    int     nel;
+    int     z[MC_MAXEL];
+    double  w[MC_MAXEL];           /* mass fractions, normalised */
+    int     built;
+    mc_xs  *xs;                    /* MC_NE entries, built by mc_material_build */
+    float  *compt_q;               /* MC_NSE x (MC_NQ+1) x (v, pdf) */
+    float  *rayl_q;
+} mc_material;
+
+/* Composition lookup in data/materials/compositions.csv (or xraylib's NIST
+ * list as a fallback).  Fills name, density, elements. */
+int  mc_material_lookup(const char *name, mc_material *m, hm_error *err);
+int  mc_material_set(mc_material *m, const char *name, double density, size_t n,
+                     const int *z, const double *w, hm_error *err);
+/* Builds the cross-section and angular tables (physics switches apply at
+ * sampling time, except compton_sf which shapes the Compton tables). */
+int  mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *err);
+void mc_material_free(mc_material *m);
+/* Mass cross sections at energy (cm2/g), straight from xraylib, for tests. */
+void mc_material_cs(const mc_material *m, double e_kev, double *photo, double *compt,
+                    double *rayl);
+/* Mixed F^2 and S of the material (per gram scale), q in 1/Angstrom. */
+double mc_material_ff2(const mc_material *m, double q);
+double mc_material_sf(const mc_material *m, double q);
+
+static inline void mc_xs_at(const mc_xs *t, double e_kev, float *tot, float *ph, float *pc)
+{
+    double x = e_kev * (1.0 / MC_DE_KEV);
+    int i = (int)x;
+    if (i >= MC_NE - 1) i = MC_NE - 2;
+    float f = (float)(x - i);
+    const mc_xs *a = t + i, *b = a + 1;
+    *tot = a->mu_tot + f * (b->mu_tot - a->mu_tot);
+    *ph  = a->mu_photo + f * (b->mu_photo - a->mu_photo);
+    *pc  = a->mu_photo_compt + f * (b->mu_photo_compt - a->mu_photo_compt);
+}
+
+static inline float mc_mu_tot(const mc_xs *t, double e_kev)
+{
+    double x = e_kev * (1.0 / MC_DE_KEV);
+    int i = (int)x;
+    if (i >= MC_NE - 1) i = MC_NE - 2;
+    float f = (float)(x - i);
+    return t[i].mu_tot + f * (t[i + 1].mu_tot - t[i].mu_tot);
+}
+
+/* Samples v = (1-cos theta)/2 from a quantile table: u1 picks one of the two
+ * tabulated energies around e_kev (stochastic interpolation, exact for a
+ * distribution linear in E between grid points), u2 the quantile interval
+ * (each holds 1/MC_NQ of the probability; the first and the last are split
+ * again into MC_NR equal-probability pieces, where the pdf changes fastest)
+ * and, within it, v follows the linear pdf through the tabulated pdf values
+ * at both ends (inverse of a quadratic CDF, in the cancellation-free form).
+ * A row holds (v, pdf) pairs: MC_NQ+1 main, then MC_NR+1 for each end. */
+static inline double mc_sample_v(const float *q, double e_kev, double u1, double u2)
+{
+    double x = e_kev * (1.0 / MC_SDE_KEV);
+    int j = (int)x;
+    if (j >= MC_NSE - 1) { j = MC_NSE - 2; x = j + 1; }
+    if (u1 < x - j) j++;
+    double s = u2 * MC_NQ;
+    int k = (int)s;
+    if (k >= MC_NQ) k = MC_NQ - 1;
+    double r = s - k;
+    const float *row = q + (size_t)j * MC_ROW;
+    if (k == 0 || k == MC_NQ - 1) {
+        double ss = r * MC_NR;
+        int kk = (int)ss;
+        if (kk >= MC_NR) kk = MC_NR - 1;
+        r = ss - kk;
+        row += 2 * (MC_NQ + 1) + (k ? 2 * (MC_NR + 1) : 0) + 2 * kk;
+    } else {
+        row += 2 * k;
+    }
+    double a = row[0], pa = row[1], b = row[2], pb = row[3];
+    double den = pa + sqrt(pa * pa + r * (pb * pb - pa * pa));
+    double t = den > 0 ? r * (pa + pb) / den : r;
+    return a + t * (b - a);
+}
+
+/* ---- geometry ---- */
+typedef enum { MC_EL_SOLID = 0, MC_EL_VOXELS = 1 } mc_el_kind;
+
+typedef struct mc_voxgrid {
+    int       nx, ny, nz;
+    double    d[3], inv_d[3], origin[3];
+    uint16_t *mat;        /* per voxel: scene material index + 1 (0 = vacuum) */
+    uint16_t *region;     /* NULL: region_default */
+    float    *density;    /* NULL: material density */
+    int       region_default;
+    int       score;
+    float    *maj;        /* MC_NE majorant linear attenuation (1/cm) */
+    int      *mats_used;  /* list of materials present */
+    int       nmats_used;
+} mc_voxgrid;
+
+typedef struct mc_element {
+    int        kind;       /* mc_el_kind */
+    hm_mc_solid s;         /* for voxels: a BOX with the grid bounds, material -1 */
+    double     lo[3], hi[3];
+    mc_voxgrid *vox;
+} mc_element;
+
+typedef struct mc_scorebox {
+    double lo[3], hi[3];
+    int    region;
+} mc_scorebox;
+
+typedef struct mc_disc {
+    double c[3], n[3], r;
+} mc_disc;
+
+#define MC_MAXREGIONS 65536
+
+struct hm_mc_scene {
+    mc_material   *mat;
+    int            nmat, capmat;
+    int            world_mat;
+    double         world_lo[3], world_hi[3];
+    int            world_set;
+    mc_element    *el;
+    int            nel, capel;
+    mc_scorebox   *sb;
+    int            nsb, capsb;
+    hm_mc_source   src;
+    hm_mc_spectrum spec;        /* copy of the source spectrum (or mono) */
+    int            src_set;
+    double        *kpoints;     /* 3 per point */
+    size_t         nkpoints;
+    mc_disc       *discs;
+    size_t         ndiscs;
+    hm_mc_physics  phys;
+    char         **region_names;
+    double        *region_mass;  /* explicit, < 0 = compute */
+    int            nregion_names;
+    int            max_region;
+    char           path[512];    /* scene file, for messages */
+};
+
+/* Geometry helpers (geometry.c). */
+int  mc_ray_interval(const mc_element *e, const double p[3], const double d[3],
+                     double *t0, double *t1);
+int  mc_inside(const mc_element *e, const double p[3]);
+int  mc_region_masses(const hm_mc_scene *s, int nregions, double *mass_g);
+
+/* muen of air (spectrum.c) */
+int  mc_muen_air_table(const double **e, const double **muen, size_t *n, hm_error *err);
+
+/* Build the xs/majorant of voxel grids (transport.c). */
+int  mc_scene_prepare(hm_mc_scene *s, hm_error *err);
+
+#endif

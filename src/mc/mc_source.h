@@ -1,0 +1,113 @@
+/*
+ * mc_source.h — the prepared source and the random number streams (private).
+ */
+#ifndef HM_MC_SOURCE_H
+#define HM_MC_SOURCE_H
+
+#include "mc_internal.h"
+
+#include <math.h>
+#include <Random123/philox.h>
+
+/* Philox4x32-10 (Salmon et al., SC'11, "Parallel random numbers: as easy as
+ * 1, 2, 3"): key = seed, counter = (history number, block); each history owns
+ * its own stream, so results do not depend on which thread ran it. */
+typedef struct mc_rng {
+    philox4x32_key_t key;
+    philox4x32_ctr_t ctr;
+    philox4x32_ctr_t out;
+    int idx;
+} mc_rng;
+
+static inline void mc_rng_init(mc_rng *r, uint64_t seed, uint64_t history, uint32_t stream)
+{
+    r->key.v[0] = (uint32_t)seed;
+    r->key.v[1] = (uint32_t)(seed >> 32);
+    r->ctr.v[0] = (uint32_t)history;
+    r->ctr.v[1] = (uint32_t)(history >> 32);
+    r->ctr.v[2] = 0;
+    r->ctr.v[3] = stream;
+    r->idx = 4;
+}
+
+/* Uniform in (0, 1): 32-bit integer + 1/2, scaled (never 0 or 1). */
+static inline double mc_rng_u(mc_rng *r)
+{
+    if (r->idx == 4) {
+        r->ctr.v[2]++;
+        r->out = philox4x32(r->ctr, r->key);
+        r->idx = 0;
+    }
+    return (r->out.v[r->idx++] + 0.5) * 2.3283064365386962890625e-10;
+}
+
+typedef struct mc_source {
+    int    kind;
+    double pos[3], u[3], v[3], w[3];
+    double u0, u1, v0, v1;       /* field rectangle (cm) */
+    double x0, x1, y0, y1, r0;   /* RECT: tangents on the unit plane, min 1+x^2+y^2 */
+    double cos_max;              /* CONE */
+    double omega_sr, area_cm2;
+    size_t n;
+    double *e, *prob;            /* bin start energies, alias probabilities */
+    int    *alias;
+    double width;                /* bin width (0 for lines) */
+    double emuen_kev_cm2_g;      /* <E mu_en/rho(air)> per photon */
+    double mean_kev;
+    double kap_gy_cm2;           /* per history */
+} mc_source;
+
+int    mc_source_init(mc_source *ms, const hm_mc_source *src, const hm_mc_spectrum *spec,
+                      hm_error *err);
+void   mc_source_free(mc_source *ms);
+double mc_source_point_kerma(const mc_source *ms, const double p[3]);
+
+static inline double mc_source_energy(const mc_source *ms, mc_rng *r)
+{
+    double x = mc_rng_u(r) * ms->n;
+    size_t i = (size_t)x;
+    if (i >= ms->n) i = ms->n - 1;
+    if (x - i >= ms->prob[i]) i = (size_t)ms->alias[i];
+    return ms->e[i] + (ms->width > 0 ? mc_rng_u(r) * ms->width : 0.0);
+}
+
+/* Position and direction of a new photon.  RECT: (x, y) uniform on the
+ * rectangle of tangents, accepted with probability (r0/r)^{3/2} since
+ * dOmega = dx dy / (1 + x^2 + y^2)^{3/2}; the acceptance is >= cos^3 of the
+ * widest angle (field limited to +-71 degrees), so the loop is short. */
+static inline void mc_source_emit(const mc_source *ms, mc_rng *r, double p[3], double d[3])
+{
+    if (ms->kind == HM_MC_SRC_RECT) {
+        double x, y, q;
+        for (;;) {
+            x = ms->x0 + mc_rng_u(r) * (ms->x1 - ms->x0);
+            y = ms->y0 + mc_rng_u(r) * (ms->y1 - ms->y0);
+            q = 1.0 + x * x + y * y;
+            double a = ms->r0 / q;
+            if (mc_rng_u(r) < a * sqrt(a)) break;
+        }
+        double inv = 1.0 / sqrt(q);
+        for (int k = 0; k < 3; k++) {
+            d[k] = (x * ms->u[k] + y * ms->v[k] + ms->w[k]) * inv;
+            p[k] = ms->pos[k];
+        }
+    } else if (ms->kind == HM_MC_SRC_CONE) {
+        double c = 1.0 - mc_rng_u(r) * (1.0 - ms->cos_max);
+        double s = sqrt(fmax(0.0, 1.0 - c * c));
+        double phi = 2.0 * MC_PI * mc_rng_u(r);
+        double cp = cos(phi) * s, sp = sin(phi) * s;
+        for (int k = 0; k < 3; k++) {
+            d[k] = cp * ms->u[k] + sp * ms->v[k] + c * ms->w[k];
+            p[k] = ms->pos[k];
+        }
+    } else {
+        double a = ms->u0 + mc_rng_u(r) * (ms->u1 - ms->u0);
+        double b = ms->v0 + mc_rng_u(r) * (ms->v1 - ms->v0);
+        for (int k = 0; k < 3; k++) {
+            p[k] = ms->pos[k] + a * ms->u[k] + b * ms->v[k];
+            d[k] = ms->w[k];
+        }
+    }
+}
+
+#endif

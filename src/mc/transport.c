@@ -1,0 +1,518 @@
+/*
+ * transport.c — the photon history loop, threads and tallies.
+ *
+ * Tracking: along each flight the ray meets every (convex) element in one
+ * interval; between interval end points the majorant is the largest linear
+ * attenuation coefficient of the elements covering that stretch (a voxel
+ * grid contributes its own majorant table).  Distances are sampled with that
+ * piecewise-constant majorant and a tentative collision is real with
+ * probability mu(r)/majorant (Woodcock et al. 1965; delta tracking as in
+ * MC-GPU, Badal & Badano, Med Phys 36:4878, 2009).  Inside a uniform solid
+ * on top, mu = majorant and every collision is real: exact tracking.
+ *
+ * Interactions: photoelectric absorption (energy deposited locally),
+ * Compton (Klein–Nishina × S, E' = E / (1 + E/mc^2 (1 - cos theta)), E - E'
+ * deposited locally), Rayleigh (Thomson × F^2, no energy change).
+ * Photons below the cutoff deposit their energy where they are.
+ */
+#include "mc_source.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct mc_run {
+    hm_mc_scene *s;
+    mc_source    src;
+    int          nreg;
+    int          nbatches;
+    long long    histories;
+    uint64_t     seed;
+    int          threads;
+    double      *batch_edep;     /* nbatches x nreg, keV */
+    double      *batch_disc;     /* nbatches x ndiscs, keV cm2/g (E muen) counts */
+    double      *batch_dflu;     /* nbatches x ndiscs, crossings */
+    float       *emuen_air;      /* MC_NE: E * mu_en/rho(air), keV cm2/g */
+    int          vox_el;         /* element index of the scored voxel grid, -1 none */
+    size_t       nvox;
+    double     **thread_vox;     /* per thread per voxel keV */
+    atomic_llong done;
+    atomic_int   finished;
+    int          status;
+} mc_run;
+
+/* Per-thread scratch: the intervals of the current flight. */
+typedef struct mc_walk {
+    int    n;
+    int   *idx;
+    double *t0, *t1;
+    float  *maj;
+} mc_walk;
+
+static inline void rotate(double d[3], double mu, double phi)
+{
+    /* direction after scattering by polar cosine mu and azimuth phi
+     * (e.g. PENELOPE 2008 manual, eq. 1.131) */
+    double st = sqrt(fmax(0.0, 1.0 - mu * mu));
+    double cp = cos(phi), sp = sin(phi);
+    double u = d[0], v = d[1], w = d[2];
+    if (fabs(w) > 0.99999) {
+        d[0] = st * cp;
+        d[1] = st * sp;
+        d[2] = (w > 0 ? 1.0 : -1.0) * mu;
+    } else {
+        double t = sqrt(1.0 - w * w), it = 1.0 / t;
+        d[0] = u * mu + st * (u * w * cp - v * sp) * it;
+        d[1] = v * mu + st * (v * w * cp + u * sp) * it;
+        d[2] = w * mu - st * cp * t;
+    }
+    double n = 1.0 / sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+    d[0] *= n; d[1] *= n; d[2] *= n;
+}
+
+static inline void deposit(const mc_run *R, double *edep, double *vox, const double p[3],
+                           int region, int el, size_t voxel, double e_kev)
+{
+    edep[region] += e_kev;
+    const hm_mc_scene *s = R->s;
+    for (int b = 0; b < s->nsb; b++) {
+        const mc_scorebox *sb = &s->sb[b];
+        if (p[0] >= sb->lo[0] && p[0] < sb->hi[0] && p[1] >= sb->lo[1] && p[1] < sb->hi[1] &&
+            p[2] >= sb->lo[2] && p[2] < sb->hi[2])
+            edep[sb->region] += e_kev;
+    }
+    if (vox && el == R->vox_el) vox[voxel] += e_kev;
+}
+
+static inline void score_discs(const mc_run *R, double *dk, double *df, const double p[3],
+                               const double d[3], double len, double e_kev)
+{
+    const hm_mc_scene *s = R->s;
+    for (size_t i = 0; i < s->ndiscs; i++) {
+        const mc_disc *c = &s->discs[i];
+        double dn = d[0] * c->n[0] + d[1] * c->n[1] + d[2] * c->n[2];
+        if (dn == 0) continue;
+        double t = ((c->c[0] - p[0]) * c->n[0] + (c->c[1] - p[1]) * c->n[1] +
+                    (c->c[2] - p[2]) * c->n[2]) / dn;
+        if (!(t > 0 && t <= len)) continue;
+        double x = p[0] + t * d[0] - c->c[0], y = p[1] + t * d[1] - c->c[1],
+               z = p[2] + t * d[2] - c->c[2];
+        if (x * x + y * y + z * z < c->r * c->r) {
+            double xi = e_kev * (1.0 / MC_DE_KEV);
+            int k = (int)xi;
+            if (k >= MC_NE - 1) k = MC_NE - 2;
+            double f = xi - k;
+            dk[i] += R->emuen_air[k] + f * (R->emuen_air[k + 1] - R->emuen_air[k]);
+            df[i] += 1.0;
+        }
+    }
+}
+
+/* One history. */
+static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, double *dk,
+                    double *df, double *vox)
+{
+    const hm_mc_scene *s = R->s;
+    const hm_mc_physics *ph = &s->phys;
+    double p[3], d[3];
+    double e = mc_source_energy(&R->src, rng);
+    mc_source_emit(&R->src, rng, p, d);
+    const mc_material *wm = s->world_mat >= 0 ? &s->mat[s->world_mat] : NULL;
+    for (;;) {
+        /* world exit */
+        double tw = INFINITY;
+        for (int k = 0; k < 3; k++) {
+            if (p[k] < s->world_lo[k] || p[k] > s->world_hi[k]) { tw = 0; break; }
+            if (d[k] > 0) { double t = (s->world_hi[k] - p[k]) / d[k]; if (t < tw) tw = t; }
+            else if (d[k] < 0) { double t = (s->world_lo[k] - p[k]) / d[k]; if (t < tw) tw = t; }
+        }
+        if (!(tw > 0)) return;
+        /* intervals of this flight */
+        int n = 0;
+        for (int i = 0; i < s->nel; i++) {
+            double a, b;
+            if (!mc_ray_interval(&s->el[i], p, d, &a, &b) || a >= tw) continue;
+            const mc_element *el = &s->el[i];
+            float maj;
+            if (el->kind == MC_EL_VOXELS) {
+                const float *mj = el->vox->maj;
+                double x = e * (1.0 / MC_DE_KEV);
+                int k = (int)x;
+                if (k >= MC_NE - 1) k = MC_NE - 2;
+                maj = mj[k] > mj[k + 1] ? mj[k] : mj[k + 1];
+            } else {
+                maj = el->s.material < 0 ? 0.0f
+                    : (float)(s->mat[el->s.material].density_g_cm3 *
+                              mc_mu_tot(s->mat[el->s.material].xs, e));
+            }
+            W->idx[n] = i; W->t0[n] = a; W->t1[n] = b; W->maj[n] = maj;
+            n++;
+        }
+        float mu_w = wm ? (float)(wm->density_g_cm3 * mc_mu_tot(wm->xs, e)) : 0.0f;
+        double t = 0;
+        int top = -1;
+        const mc_material *m = wm;
+        double rho = wm ? wm->density_g_cm3 : 0;
+        int region = 0;
+        int el_hit = -1;
+        size_t voxel = 0;
+        double q[3];
+        for (;;) {
+            float M = mu_w;
+            double tb = tw;
+            top = -1;
+            for (int k = 0; k < n; k++) {
+                if (W->t0[k] <= t && t < W->t1[k]) {
+                    if (W->maj[k] > M) M = W->maj[k];
+                    if (W->t1[k] < tb) tb = W->t1[k];
+                    top = k;
+                } else if (W->t0[k] > t && W->t0[k] < tb) {
+                    tb = W->t0[k];
+                }
+            }
+            double step = M > 0 ? -log(mc_rng_u(rng)) / M : INFINITY;
+            if (t + step >= tb) {
+                t = tb;
+                if (tb >= tw) {   /* leaves the world */
+                    if (s->ndiscs) score_discs(R, dk, df, p, d, tw, e);
+                    return;
+                }
+                continue;
+            }
+            t += step;
+            q[0] = p[0] + t * d[0]; q[1] = p[1] + t * d[1]; q[2] = p[2] + t * d[2];
+            /* the medium at q: the topmost element covering t, else the world */
+            float mu;
+            el_hit = -1;
+            if (top < 0) {
+                m = wm; rho = m ? m->density_g_cm3 : 0; region = 0; mu = mu_w;
+            } else {
+                const mc_element *el = &s->el[W->idx[top]];
+                el_hit = W->idx[top];
+                if (el->kind == MC_EL_VOXELS) {
+                    const mc_voxgrid *g = el->vox;
+                    int ix = (int)((q[0] - g->origin[0]) * g->inv_d[0]);
+                    int iy = (int)((q[1] - g->origin[1]) * g->inv_d[1]);
+                    int iz = (int)((q[2] - g->origin[2]) * g->inv_d[2]);
+                    ix = ix < 0 ? 0 : ix >= g->nx ? g->nx - 1 : ix;
+                    iy = iy < 0 ? 0 : iy >= g->ny ? g->ny - 1 : iy;
+                    iz = iz < 0 ? 0 : iz >= g->nz ? g->nz - 1 : iz;
+                    voxel = (size_t)ix + (size_t)g->nx * ((size_t)iy + (size_t)g->ny * iz);
+                    int mi = g->mat[voxel] - 1;
+                    region = g->region ? g->region[voxel] : g->region_default;
+                    if (mi < 0) { m = NULL; rho = 0; mu = 0; }
+                    else {
+                        m = &s->mat[mi];
+                        rho = g->density ? g->density[voxel] : m->density_g_cm3;
+                        mu = (float)(rho * mc_mu_tot(m->xs, e));
+                    }
+                } else {
+                    int mi = el->s.material;
+                    region = el->s.region;
+                    if (mi < 0) { m = NULL; rho = 0; mu = 0; }
+                    else { m = &s->mat[mi]; rho = m->density_g_cm3; mu = W->maj[top]; }
+                }
+            }
+            if (mu >= M) break;                    /* certainly real */
+            if (mc_rng_u(rng) * M < mu) break;     /* real collision */
+        }
+        /* a real interaction at q in material m */
+        if (s->ndiscs) score_discs(R, dk, df, p, d, t, e);
+        p[0] = q[0]; p[1] = q[1]; p[2] = q[2];
+        float tot, mph, mpc;
+        mc_xs_at(m->xs, e, &tot, &mph, &mpc);
+        double x = mc_rng_u(rng) * tot;
+        if (x < mph) {
+            deposit(R, edep, vox, p, region, el_hit, voxel, e);
+            return;
+        }
+        if (x < mpc) {
+            double v = mc_sample_v(m->compt_q, e, mc_rng_u(rng), mc_rng_u(rng));
+            double mu = 1.0 - 2.0 * v;
+            double e2 = e / (1.0 + e * (1.0 / MC_ELECTRON_KEV) * (1.0 - mu));
+            deposit(R, edep, vox, p, region, el_hit, voxel, e - e2);
+            e = e2;
+            if (e < ph->cutoff_kev) {
+                deposit(R, edep, vox, p, region, el_hit, voxel, e);
+                return;
+            }
+            rotate(d, mu, 2.0 * MC_PI * mc_rng_u(rng));
+        } else {
+            double v = mc_sample_v(m->rayl_q, e, mc_rng_u(rng), mc_rng_u(rng));
+            rotate(d, 1.0 - 2.0 * v, 2.0 * MC_PI * mc_rng_u(rng));
+        }
+    }
+}
+
+typedef struct worker_arg {
+    mc_run *R;
+    int     tid;
+} worker_arg;
+
+static void *worker(void *arg)
+{
+    worker_arg *a = arg;
+    mc_run *R = a->R;
+    const hm_mc_scene *s = R->s;
+    mc_walk W;
+    int cap = s->nel > 0 ? s->nel : 1;
+    W.idx = malloc(cap * sizeof(int));
+    W.t0 = malloc(cap * sizeof(double));
+    W.t1 = malloc(cap * sizeof(double));
+    W.maj = malloc(cap * sizeof(float));
+    double *vox = R->thread_vox ? R->thread_vox[a->tid] : NULL;
+    if (!W.idx || !W.t0 || !W.t1 || !W.maj) {
+        R->status = HM_ENOMEM;
+    } else {
+        long long per = R->histories / R->nbatches, rem = R->histories % R->nbatches;
+        for (int b = a->tid; b < R->nbatches; b += R->threads) {
+            long long nb = per + (b < rem), h0 = b * per + (b < rem ? b : rem);
+            double *edep = R->batch_edep + (size_t)b * R->nreg;
+            double *dk = R->batch_disc + (size_t)b * s->ndiscs;
+            double *df = R->batch_dflu + (size_t)b * s->ndiscs;
+            for (long long h = 0; h < nb; h++) {
+                mc_rng rng;
+                mc_rng_init(&rng, R->seed, (uint64_t)(h0 + h), 0);
+                history(R, &W, &rng, edep, dk, df, vox);
+                if ((h & 4095) == 4095) atomic_fetch_add(&R->done, 4096);
+            }
+            atomic_fetch_add(&R->done, nb & 4095);
+        }
+    }
+    free(W.idx); free(W.t0); free(W.t1); free(W.maj);
+    atomic_fetch_add(&R->finished, 1);
+    return NULL;
+}
+
+int mc_scene_prepare(hm_mc_scene *s, hm_error *err)
+{
+    for (int i = 0; i < s->nmat; i++) {
+        int rc = mc_material_build(&s->mat[i], s->phys.compton_sf, s->phys.rayleigh, err);
+        if (rc) return rc;
+    }
+    for (int i = 0; i < s->nel; i++) {
+        mc_voxgrid *g = s->el[i].vox;
+        if (!g) continue;
+        /* majorant: max over voxels of rho * (mu/rho)_m(E), per material the
+         * largest density present */
+        double *rmax = calloc((size_t)s->nmat + 1, sizeof(double));
+        if (!rmax) return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+        size_t n = (size_t)g->nx * g->ny * g->nz;
+        for (size_t v = 0; v < n; v++) {
+            int m = g->mat[v];
+            double rho = m == 0 ? 0 : g->density ? g->density[v] : s->mat[m - 1].density_g_cm3;
+            if (rho > rmax[m]) rmax[m] = rho;
+        }
+        free(g->maj);
+        g->maj = malloc(MC_NE * sizeof(float));
+        if (!g->maj) { free(rmax); return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory"); }
+        for (int k = 0; k < MC_NE; k++) {
+            double mx = 0;
+            for (int m = 1; m <= s->nmat; m++)
+                if (rmax[m] > 0) {
+                    double mu = rmax[m] * s->mat[m - 1].xs[k].mu_tot;
+                    if (mu > mx) mx = mu;
+                }
+            g->maj[k] = (float)(mx * (1.0 + 1e-6));
+        }
+        free(rmax);
+    }
+    return 0;
+}
+
+static void results_zero(hm_mc_results *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void hm_mc_results_free(hm_mc_results *r)
+{
+    if (!r) return;
+    free(r->edep_ev); free(r->edep_ev_sigma); free(r->mass_g); free(r->dose_gy);
+    free(r->dose_gy_sigma); free(r->kerma_point_gy); free(r->kerma_disc_gy);
+    free(r->kerma_disc_gy_sigma); free(r->disc_fluence_cm2); free(r->voxel_edep_ev);
+    results_zero(r);
+}
+
+/* mean and 1-sigma of the mean from batch totals (unequal sizes differ by 1) */
+static void batch_stats(const double *x, size_t stride, int nb, long long n, long long per,
+                        long long rem, double *mean, double *sigma)
+{
+    double tot = 0;
+    for (int b = 0; b < nb; b++) tot += x[(size_t)b * stride];
+    double m = tot / (double)n, ss = 0;
+    for (int b = 0; b < nb; b++) {
+        double nbh = (double)(per + (b < rem));
+        double xb = nbh > 0 ? x[(size_t)b * stride] / nbh : m;
+        ss += (xb - m) * (xb - m);
+    }
+    *mean = m;
+    *sigma = nb > 1 ? sqrt(ss / ((double)nb * (nb - 1))) : 0.0;
+}
+
+int hm_mc_run(hm_mc_scene *s, const hm_mc_run_params *p, hm_mc_results *out, hm_error *err)
+{
+    results_zero(out);
+    if (!s->src_set)
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "source", "the scene has no source");
+    if (p->histories < 1 || p->threads < 1 || p->threads > 256 || p->batches < 2)
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "run",
+                            "need histories >= 1, threads 1..256, batches >= 2");
+    if (!s->world_set) {
+        /* default world: a vacuum box enclosing everything with 1 m margin */
+        double lo[3], hi[3];
+        for (int k = 0; k < 3; k++) { lo[k] = s->src.position_cm[k]; hi[k] = lo[k]; }
+        for (int i = 0; i < s->nel; i++)
+            for (int k = 0; k < 3; k++) {
+                if (s->el[i].lo[k] < lo[k]) lo[k] = s->el[i].lo[k];
+                if (s->el[i].hi[k] > hi[k]) hi[k] = s->el[i].hi[k];
+            }
+        for (int k = 0; k < 3; k++) { s->world_lo[k] = lo[k] - 100; s->world_hi[k] = hi[k] + 100; }
+        s->world_mat = -1;
+    }
+    int rc = mc_scene_prepare(s, err);
+    if (rc) return rc;
+    mc_run *R = calloc(1, sizeof *R);
+    if (!R) return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+    R->s = s;
+    rc = mc_source_init(&R->src, &s->src, &s->spec, err);
+    if (rc) { free(R); return rc; }
+    R->nreg = s->max_region + 1;
+    if (s->nregion_names > R->nreg) R->nreg = s->nregion_names;
+    R->nbatches = p->batches;
+    if (R->nbatches > p->histories) R->nbatches = (int)p->histories < 2 ? 2 : (int)p->histories;
+    R->histories = p->histories;
+    R->seed = p->seed;
+    R->threads = p->threads;
+    R->vox_el = -1;
+    for (int i = 0; i < s->nel; i++)
+        if (s->el[i].vox && s->el[i].vox->score) {
+            R->vox_el = i;
+            R->nvox = (size_t)s->el[i].vox->nx * s->el[i].vox->ny * s->el[i].vox->nz;
+            break;
+        }
+    size_t nd = s->ndiscs ? s->ndiscs : 1;
+    R->batch_edep = calloc((size_t)R->nbatches * R->nreg, sizeof(double));
+    R->batch_disc = calloc((size_t)R->nbatches * nd, sizeof(double));
+    R->batch_dflu = calloc((size_t)R->nbatches * nd, sizeof(double));
+    R->emuen_air = malloc(MC_NE * sizeof(float));
+    if (R->vox_el >= 0) {
+        R->thread_vox = calloc((size_t)R->threads, sizeof(double *));
+        if (R->thread_vox)
+            for (int t = 0; t < R->threads; t++) {
+                R->thread_vox[t] = calloc(R->nvox, sizeof(double));
+                if (!R->thread_vox[t]) { rc = HM_ENOMEM; break; }
+            }
+        else rc = HM_ENOMEM;
+    }
+    out->edep_ev = calloc((size_t)R->nreg, sizeof(double));
+    out->edep_ev_sigma = calloc((size_t)R->nreg, sizeof(double));
+    out->mass_g = calloc((size_t)R->nreg, sizeof(double));
+    out->dose_gy = calloc((size_t)R->nreg, sizeof(double));
+    out->dose_gy_sigma = calloc((size_t)R->nreg, sizeof(double));
+    out->kerma_point_gy = calloc(s->nkpoints + 1, sizeof(double));
+    out->kerma_disc_gy = calloc(nd, sizeof(double));
+    out->kerma_disc_gy_sigma = calloc(nd, sizeof(double));
+    out->disc_fluence_cm2 = calloc(nd, sizeof(double));
+    if (rc || !R->batch_edep || !R->batch_disc || !R->batch_dflu || !R->emuen_air ||
+        !out->edep_ev || !out->edep_ev_sigma || !out->mass_g || !out->dose_gy ||
+        !out->dose_gy_sigma || !out->kerma_point_gy || !out->kerma_disc_gy ||
+        !out->kerma_disc_gy_sigma || !out->disc_fluence_cm2) {
+        rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory for the tallies");
+        goto done;
+    }
+    for (int k = 0; k < MC_NE; k++) {
+        double e = k ? k * MC_DE_KEV : 0.5 * MC_DE_KEV, muen;
+        rc = hm_mc_muen_air(e < 1.0 ? 1.0 : e, &muen, err);
+        if (rc) goto done;
+        R->emuen_air[k] = (float)(e * muen);
+    }
+    double t_start = hm_now_s();
+    pthread_t *th = malloc(sizeof(pthread_t) * R->threads);
+    worker_arg *wa = malloc(sizeof(worker_arg) * R->threads);
+    if (!th || !wa) {
+        free(th); free(wa);
+        rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+        goto done;
+    }
+    int started = 0;
+    for (int t = 0; t < R->threads; t++) {
+        wa[t].R = R;
+        wa[t].tid = t;
+        if (pthread_create(&th[t], NULL, worker, &wa[t])) break;
+        started++;
+    }
+    if (started < R->threads) {
+        /* run the remaining share on this thread */
+        for (int t = started; t < R->threads; t++) worker(&wa[t]);
+    }
+    if (p->progress) {
+        while (atomic_load(&R->finished) < R->threads) {
+            p->progress((double)atomic_load(&R->done) / (double)R->histories, p->progress_user);
+            struct timespec ts = { 0, 200 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+        p->progress(1.0, p->progress_user);
+    }
+    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    free(th);
+    free(wa);
+    if (R->status) {
+        rc = hm_error_set(err, R->status, NULL, 0, NULL, "a worker thread ran out of memory");
+        goto done;
+    }
+    out->seconds = hm_now_s() - t_start;
+    out->histories = p->histories;
+    out->threads = p->threads;
+    out->nregions = R->nreg;
+    long long per = R->histories / R->nbatches, rem = R->histories % R->nbatches;
+    mc_region_masses(s, R->nreg, out->mass_g);
+    for (int r = 0; r < R->nreg; r++) {
+        double m, sg;
+        batch_stats(R->batch_edep + r, (size_t)R->nreg, R->nbatches, R->histories, per, rem, &m, &sg);
+        out->edep_ev[r] = m * 1000.0;
+        out->edep_ev_sigma[r] = sg * 1000.0;
+        if (out->mass_g[r] > 0) {
+            double f = MC_KEV_TO_J / (out->mass_g[r] * 1e-3);
+            out->dose_gy[r] = m * f;
+            out->dose_gy_sigma[r] = sg * f;
+        }
+    }
+    out->nkerma_discs = s->ndiscs;
+    for (size_t i = 0; i < s->ndiscs; i++) {
+        double area = MC_PI * s->discs[i].r * s->discs[i].r, m, sg;
+        batch_stats(R->batch_disc + i, s->ndiscs, R->nbatches, R->histories, per, rem, &m, &sg);
+        out->kerma_disc_gy[i] = m / area * MC_KEV_TO_J * 1000.0;
+        out->kerma_disc_gy_sigma[i] = sg / area * MC_KEV_TO_J * 1000.0;
+        batch_stats(R->batch_dflu + i, s->ndiscs, R->nbatches, R->histories, per, rem, &m, &sg);
+        out->disc_fluence_cm2[i] = m / area;
+    }
+    out->nkerma_points = s->nkpoints;
+    for (size_t i = 0; i < s->nkpoints; i++)
+        out->kerma_point_gy[i] = mc_source_point_kerma(&R->src, s->kpoints + 3 * i);
+    out->kap_gy_cm2 = R->src.kap_gy_cm2;
+    if (R->vox_el >= 0) {
+        out->voxel_edep_ev = calloc(R->nvox, sizeof(double));
+        if (!out->voxel_edep_ev) {
+            rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+            goto done;
+        }
+        out->nvoxels = R->nvox;
+        for (int t = 0; t < R->threads; t++)
+            for (size_t v = 0; v < R->nvox; v++)
+                out->voxel_edep_ev[v] += R->thread_vox[t][v] * 1000.0 / (double)R->histories;
+    }
+done:
+    if (R->thread_vox) {
+        for (int t = 0; t < R->threads; t++) free(R->thread_vox[t]);
+        free(R->thread_vox);
+    }
+    free(R->batch_edep); free(R->batch_disc); free(R->batch_dflu); free(R->emuen_air);
+    mc_source_free(&R->src);
+    free(R);
+    if (rc) hm_mc_results_free(out);
+    return rc;
+}

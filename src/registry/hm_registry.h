@@ -1,0 +1,200 @@
+/*
+ * hm_registry.h — the HARMONIC registry: one schema on SQLite (default, a file)
+ * or PostgreSQL (a "postgresql://..." URL), the data dictionary that drives
+ * validation, validated all-or-nothing CSV import, export with codebook and
+ * R/Stata scripts, and the data-quality report.
+ *
+ * Every function returns HM_OK (0) or a negative hm_status and fills the
+ * caller's hm_error.  Nothing here prints unless given a FILE*.
+ *
+ * Typical use (the dicom subsystem storing an RDSR):
+ *
+ *     hm_db *db; hm_error err;
+ *     if (hm_db_open("harmonic.db", &db, &err)) ...        // creates/migrates
+ *     hm_db_begin(db, &err);
+ *     const char *names[]  = { "centre_code", "procedure_id", ... };
+ *     const char *values[] = { "FR01", "P123", ... };
+ *     if (hm_registry_upsert_row(db, "FR01", "procedure", names, values, n, &err))
+ *         { hm_db_rollback(db, NULL); ... }                // err names the field
+ *     hm_db_commit(db, &err);
+ *     hm_db_close(db);
+ */
+#ifndef HM_REGISTRY_H
+#define HM_REGISTRY_H
+
+#include "hm_core.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* ------------------------------------------------------------------ */
+/* Database handle and a prepared-statement layer over both back ends. */
+
+typedef struct hm_db hm_db;
+typedef struct hm_stmt hm_stmt;
+
+typedef enum hm_db_backend {
+    HM_DB_SQLITE = 1,
+    HM_DB_POSTGRES = 2
+} hm_db_backend;
+
+/* Opens "postgresql://..." / "postgres://..." with libpq, anything else as an
+ * SQLite file path (created if absent).  Loads the data dictionary and applies
+ * the pending migrations of data/schema/ (each in its own transaction), so the
+ * database is always at the current schema version on return. */
+int  hm_db_open(const char *url_or_path, hm_db **db, hm_error *err);
+void hm_db_close(hm_db *db);
+hm_db_backend hm_db_kind(const hm_db *db);
+/* Schema version recorded in the schema_version table. */
+int  hm_db_schema_version(hm_db *db, int *version, hm_error *err);
+
+/* One transaction at a time (no nesting: a second begin is HM_EINVAL). */
+int  hm_db_begin(hm_db *db, hm_error *err);
+int  hm_db_commit(hm_db *db, hm_error *err);
+int  hm_db_rollback(hm_db *db, hm_error *err);
+int  hm_db_in_transaction(const hm_db *db);
+/* Runs one SQL statement without parameters or results. */
+int  hm_db_exec(hm_db *db, const char *sql, hm_error *err);
+
+/* SQL uses '?' placeholders on both back ends (translated to $n for
+ * PostgreSQL outside quoted literals).  Indices are 1-based for bind, 0-based
+ * for columns, as in SQLite. */
+int  hm_db_prepare(hm_db *db, const char *sql, hm_stmt **stmt, hm_error *err);
+int  hm_stmt_bind_text(hm_stmt *st, int index, const char *value);  /* NULL binds NULL */
+int  hm_stmt_bind_int64(hm_stmt *st, int index, int64_t value);
+int  hm_stmt_bind_double(hm_stmt *st, int index, double value);
+int  hm_stmt_bind_null(hm_stmt *st, int index);
+/* Returns 1 when a row is available, 0 when done, or a negative hm_status. */
+int  hm_stmt_step(hm_stmt *st, hm_error *err);
+int  hm_stmt_column_count(hm_stmt *st);
+const char *hm_stmt_column_name(hm_stmt *st, int col);
+int  hm_stmt_column_isnull(hm_stmt *st, int col);
+/* Text of the column (NULL for SQL NULL), valid until the next step/reset. */
+const char *hm_stmt_column_text(hm_stmt *st, int col);
+int64_t hm_stmt_column_int64(hm_stmt *st, int col);     /* 0 for NULL */
+double  hm_stmt_column_double(hm_stmt *st, int col);    /* 0 for NULL */
+/* Ready to step again; bindings are kept until rebound. */
+int  hm_stmt_reset(hm_stmt *st);
+void hm_stmt_finalize(hm_stmt *st);
+
+/* ------------------------------------------------------------------ */
+/* Data dictionary (data/dictionary.csv): one row per field.           */
+
+typedef enum hm_field_type {
+    HM_FT_TEXT, HM_FT_INT, HM_FT_REAL, HM_FT_DATE, HM_FT_DATETIME,
+    HM_FT_CODE, HM_FT_UID, HM_FT_PSEUDONYM, HM_FT_BOOL
+} hm_field_type;
+
+typedef enum hm_required {
+    HM_REQ_NO = 0,
+    HM_REQ_YES = 1,
+    HM_REQ_PAIR = 2        /* at least one of X_date / X_day */
+} hm_required;
+
+typedef struct hm_dict_field {
+    char          *table, *name, *unit, *description;
+    hm_field_type  type;
+    hm_required    required;
+    char          *min, *max;          /* as written ("" when none) */
+    int            has_min, has_max;
+    double         min_num, max_num;   /* numbers; dates as days since 1970-01-01 */
+    char          *codes;              /* as written, ';'-separated or "@list" */
+    char         **code_list;          /* split codes (organ ids for @organs) */
+    size_t         ncodes;
+    char         **missing;            /* missing-value codes */
+    size_t         nmissing;
+    int            key;                /* part of the natural key */
+    int            pair;               /* index of the X_date/X_day sibling, -1 if none */
+} hm_dict_field;
+
+typedef struct hm_dict_table {
+    char          *name;
+    hm_dict_field *fields;             /* in dictionary order */
+    size_t         nfields;
+    size_t         nkeys;
+} hm_dict_table;
+
+typedef struct hm_dict hm_dict;
+
+/* path NULL: data/dictionary.csv (and data/organs.csv) via hm_data_path(). */
+int    hm_dict_load(const char *path, hm_dict **dict, hm_error *err);
+void   hm_dict_free(hm_dict *dict);
+size_t hm_dict_ntables(const hm_dict *dict);
+const hm_dict_table *hm_dict_table_at(const hm_dict *dict, size_t i);
+const hm_dict_table *hm_dict_find_table(const hm_dict *dict, const char *name);
+/* Index of a field in its table, or -1. */
+int    hm_dict_field_index(const hm_dict_table *t, const char *name);
+const char *hm_field_type_name(hm_field_type type);
+/* The dictionary the database was opened with. */
+const hm_dict *hm_db_dict(const hm_db *db);
+/* format: "text", "csv" or "json". */
+int    hm_dict_write(const hm_dict *dict, const char *format, FILE *out, hm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Validation reports.                                                 */
+
+typedef enum hm_severity { HM_SEV_ERROR = 0, HM_SEV_WARNING = 1 } hm_severity;
+
+typedef struct hm_issue {
+    hm_severity severity;
+    long        line;
+    char        field[64];
+    char        msg[256];
+} hm_issue;
+
+typedef struct hm_import_report {
+    char      table[64];
+    char      file[256];
+    char      centre[64];
+    long      rows_read;
+    long      rows_stored;     /* 0 whenever n_errors > 0 (all-or-nothing) */
+    long      n_errors, n_warnings;
+    hm_issue *issues;          /* the first HM_REPORT_MAX_ISSUES, in file order */
+    size_t    nissues, cap;
+} hm_import_report;
+
+#define HM_REPORT_MAX_ISSUES 10000
+
+void hm_import_report_init(hm_import_report *rep);
+void hm_import_report_free(hm_import_report *rep);
+/* "file:line:field: message" per issue, errors and warnings. */
+void hm_import_report_print(const hm_import_report *rep, FILE *out);
+int  hm_import_report_json(const hm_import_report *rep, FILE *out, hm_error *err);
+
+/* Field-level validation of one row (type, range, codes, required, missing
+ * codes, date pairs); values[i] belongs to t->fields[i], NULL = column absent.
+ * Problems are appended to rep; returns the number of errors added. */
+int  hm_dict_validate_row(const hm_dict_table *t, const char *const *values,
+                          long line, hm_import_report *rep);
+
+/* ------------------------------------------------------------------ */
+/* Writing rows.                                                       */
+
+/* Validates one row (field rules, cross-field rules and references to
+ * patient/procedure/course rows already stored) and inserts or updates it on
+ * its natural key.  names/values are parallel (n of them); fields not named
+ * are NULL.  A centre_code other than `centre` is HM_EPERM; a validation
+ * failure is HM_EVALIDATE with the first problem in err.  Runs inside the
+ * caller's transaction if one is open. */
+int  hm_registry_upsert_row(hm_db *db, const char *centre, const char *table,
+                            const char *const *names, const char *const *values,
+                            size_t n, hm_error *err);
+
+/* Validated import of one CSV file (header row = field names) into table for
+ * centre: every problem goes to rep; nothing is stored unless there is no
+ * error (one transaction).  Returns HM_OK, HM_EVALIDATE (rows rejected,
+ * database unchanged) or another hm_status (file or database failure). */
+int  hm_registry_import_csv(hm_db *db, const char *centre, const char *table,
+                            const char *csv_path, hm_import_report *rep,
+                            hm_error *err);
+
+/* Analysis-ready CSV per table (rows ordered by natural key), codebook.csv,
+ * codebook.md, load_harmonic.R and load_harmonic.do into outdir (created).
+ * centre NULL exports every centre. */
+int  hm_registry_export(hm_db *db, const char *outdir, const char *centre,
+                        hm_error *err);
+
+/* Data-quality summary and per-centre completeness, as text or JSON. */
+int  hm_registry_report(hm_db *db, FILE *out, int json, hm_error *err);
+
+#endif

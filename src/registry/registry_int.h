@@ -1,0 +1,84 @@
+/*
+ * registry_int.h — private to src/registry: the database handle, the two
+ * back ends behind the statement layer, and helpers shared by import, export
+ * and report.
+ */
+#ifndef HM_REGISTRY_INT_H
+#define HM_REGISTRY_INT_H
+
+#include "hm_registry.h"
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+/* Prepared statements the importer keeps per table (built on first use). */
+typedef struct hm_table_cache {
+    hm_stmt *upsert;
+} hm_table_cache;
+
+struct hm_db {
+    hm_db_backend   kind;
+    sqlite3        *sq;
+    PGconn         *pg;
+    hm_dict        *dict;
+    int             in_tx;
+    unsigned        next_stmt_id;   /* PostgreSQL prepared-statement names */
+    hm_table_cache *cache;          /* one per dictionary table */
+    hm_stmt        *find_centre, *find_patient, *find_procedure, *find_course;
+    hm_stmt        *pg_active;      /* the statement whose rows are on the wire */
+};
+
+struct hm_stmt {
+    hm_db        *db;
+    sqlite3_stmt *sq;
+    /* PostgreSQL: named prepared statement, parameters kept as text. */
+    char          pgname[32];
+    int           nparams;
+    char        **params;          /* NULL entries bind SQL NULL */
+    PGresult     *res;             /* the current row (single-row mode) */
+    int           running;         /* a query was sent and not drained */
+    int           done;
+    /* Rows set aside when another statement needed the connection. */
+    PGresult    **held;
+    size_t        nheld, held_pos;
+};
+
+/* Back ends (db_sqlite.c, db_pg.c). */
+int  hm__sq_open(hm_db *db, const char *path, hm_error *err);
+int  hm__sq_exec(hm_db *db, const char *sql, hm_error *err);
+int  hm__pg_open(hm_db *db, const char *url, hm_error *err);
+int  hm__pg_exec(hm_db *db, const char *sql, hm_error *err);
+int  hm__pg_prepare(hm_db *db, const char *sql, hm_stmt *st, hm_error *err);
+int  hm__pg_step(hm_stmt *st, hm_error *err);
+void hm__pg_drain(hm_stmt *st);
+
+/* Migrations (schema.c). */
+int  hm__schema_migrate(hm_db *db, hm_error *err);
+
+/* Dictionary helpers (dict.c, validate.c). */
+int  hm__is_pseudonym(const char *s);
+/* Days since 1970-01-01 of a valid YYYY-MM-DD; returns 0 and sets *days, or -1. */
+int  hm__parse_date(const char *s, long *days);
+int  hm__parse_int(const char *s, long long *v);
+int  hm__parse_real(const char *s, double *v);
+/* The value with missing codes and "" mapped to NULL. */
+const char *hm__normalise_missing(const hm_dict_field *f, const char *v);
+/* Adds an issue (message formatted) to rep; counts it even when not kept. */
+void hm__report_add(hm_import_report *rep, hm_severity sev, long line,
+                    const char *field, const char *fmt, ...)
+                    __attribute__((format(printf, 5, 6)));
+
+/* Cross-field and reference rules (rules.c).  vals are normalised (NULL =
+ * missing) in dictionary order and may be filled in (derived *_day values are
+ * written into daybuf and pointed to). */
+int  hm__check_row(hm_db *db, const hm_dict_table *t, const char **vals,
+                   char daybuf[][24], long line, hm_import_report *rep,
+                   hm_error *err);
+/* Binds vals and runs the table's upsert. */
+int  hm__store_row(hm_db *db, const hm_dict_table *t, const char *const *vals,
+                   hm_error *err);
+
+/* Shortest text that reads back as the same double (export round trip). */
+void hm__format_double(double v, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * report.c — `harmonic report`: what a data manager checks after imports.
+ * Rows per table and centre; completeness = share of the optional fields
+ * that are filled (required ones are always filled, so they would only
+ * dilute it); dose-tier mix; tier-1 procedures lacking irradiation events;
+ * the least complete fields.
+ */
+#include "registry_int.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cell { long rows; double filled, slots; } cell;
+
+typedef struct report {
+    char  **centres;
+    size_t  ncentres;
+    cell   *cells;              /* [centre][table] */
+    double *field_filled;       /* [table][field] summed over centres */
+    long   *table_rows;
+    long    tiers[3];
+    long    tier1_without_events;
+} report;
+
+static int load_centres(hm_db *db, report *r, hm_error *err)
+{
+    hm_stmt *st;
+    int rc = hm_db_prepare(db, db->kind == HM_DB_POSTGRES
+                               ? "SELECT centre_code FROM centre ORDER BY centre_code COLLATE \"C\""
+                               : "SELECT centre_code FROM centre ORDER BY centre_code", &st, err);
+    if (rc)
+        return rc;
+    size_t cap = 0;
+    while ((rc = hm_stmt_step(st, err)) == 1) {
+        if (r->ncentres == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **v = realloc(r->centres, cap * sizeof *v);
+            if (!v) { rc = HM_ENOMEM; break; }
+            r->centres = v;
+        }
+        r->centres[r->ncentres++] = strdup(hm_stmt_column_text(st, 0));
+    }
+    hm_stmt_finalize(st);
+    return rc < 0 ? rc : HM_OK;
+}
+
+static int centre_index(const report *r, const char *c)
+{
+    for (size_t i = 0; i < r->ncentres; i++)
+        if (c && !strcmp(r->centres[i], c))
+            return (int)i;
+    return -1;
+}
+
+static int scan_table(hm_db *db, report *r, size_t ti, size_t foff, hm_error *err)
+{
+    const hm_dict_table *t = hm_dict_table_at(db->dict, ti);
+    size_t cap = 96 + t->nfields * 64;
+    char *sql = malloc(cap);
+    if (!sql)
+        return HM_ENOMEM;
+    size_t o = (size_t)snprintf(sql, cap, "SELECT centre_code, COUNT(*)");
+    for (size_t j = 0; j < t->nfields; j++)
+        o += (size_t)snprintf(sql + o, cap - o, ", COUNT(%s)", t->fields[j].name);
+    snprintf(sql + o, cap - o, " FROM %s GROUP BY centre_code", t->name);
+    hm_stmt *st;
+    int rc = hm_db_prepare(db, sql, &st, err);
+    free(sql);
+    if (rc)
+        return rc;
+    size_t nt = hm_dict_ntables(db->dict);
+    while ((rc = hm_stmt_step(st, err)) == 1) {
+        int ci = centre_index(r, hm_stmt_column_text(st, 0));
+        long rows = (long)hm_stmt_column_int64(st, 1);
+        r->table_rows[ti] += rows;
+        for (size_t j = 0; j < t->nfields; j++) {
+            long n = (long)hm_stmt_column_int64(st, (int)j + 2);
+            r->field_filled[foff + j] += (double)n;
+            if (ci >= 0 && t->fields[j].required != HM_REQ_YES) {
+                r->cells[(size_t)ci * nt + ti].filled += (double)n;
+                r->cells[(size_t)ci * nt + ti].slots += (double)rows;
+            }
+        }
+        if (ci >= 0)
+            r->cells[(size_t)ci * nt + ti].rows += rows;
+    }
+    hm_stmt_finalize(st);
+    return rc < 0 ? rc : HM_OK;
+}
+
+static int scan_tiers(hm_db *db, report *r, hm_error *err)
+{
+    hm_stmt *st;
+    int rc = hm_db_prepare(db, "SELECT dose_tier, COUNT(*) FROM procedure GROUP BY dose_tier", &st, err);
+    if (rc)
+        return rc;
+    while ((rc = hm_stmt_step(st, err)) == 1) {
+        const char *t = hm_stmt_column_text(st, 0);
+        if (t && t[0] >= '1' && t[0] <= '3')
+            r->tiers[t[0] - '1'] = (long)hm_stmt_column_int64(st, 1);
+    }
+    hm_stmt_finalize(st);
+    if (rc < 0)
+        return rc;
+    rc = hm_db_prepare(db, "SELECT COUNT(*) FROM procedure p WHERE p.dose_tier = '1' AND NOT EXISTS "
+                           "(SELECT 1 FROM irradiation_event e WHERE e.centre_code = p.centre_code "
+                           "AND e.procedure_id = p.procedure_id)", &st, err);
+    if (rc)
+        return rc;
+    if ((rc = hm_stmt_step(st, err)) == 1)
+        r->tier1_without_events = (long)hm_stmt_column_int64(st, 0);
+    hm_stmt_finalize(st);
+    return rc < 0 ? rc : HM_OK;
+}
+
+static double pct(double a, double b) { return b > 0 ? 100.0 * a / b : 100.0; }
+
+static void print_text(hm_db *db, const report *r, int version, FILE *out)
+{
+    const hm_dict *d = db->dict;
+    size_t nt = hm_dict_ntables(d);
+    fprintf(out, "harmonic registry report (%s, schema version %d)\n\n",
+            db->kind == HM_DB_SQLITE ? "SQLite" : "PostgreSQL", version);
+    fprintf(out, "Rows per table and centre\n%-8s", "centre");
+    for (size_t ti = 0; ti < nt; ti++)
+        fprintf(out, " %10.10s", hm_dict_table_at(d, ti)->name);
+    fputc('\n', out);
+    for (size_t ci = 0; ci < r->ncentres; ci++) {
+        fprintf(out, "%-8s", r->centres[ci]);
+        for (size_t ti = 0; ti < nt; ti++)
+            fprintf(out, " %10ld", r->cells[ci * nt + ti].rows);
+        fputc('\n', out);
+    }
+    fprintf(out, "%-8s", "total");
+    for (size_t ti = 0; ti < nt; ti++)
+        fprintf(out, " %10ld", r->table_rows[ti]);
+    fprintf(out, "\n\nCompleteness of optional fields (%% filled) per centre\n%-8s", "centre");
+    for (size_t ti = 0; ti < nt; ti++)
+        fprintf(out, " %10.10s", hm_dict_table_at(d, ti)->name);
+    fputc('\n', out);
+    for (size_t ci = 0; ci < r->ncentres; ci++) {
+        fprintf(out, "%-8s", r->centres[ci]);
+        for (size_t ti = 0; ti < nt; ti++) {
+            const cell *c = &r->cells[ci * nt + ti];
+            if (c->rows)
+                fprintf(out, " %9.1f%%", pct(c->filled, c->slots));
+            else
+                fprintf(out, " %10s", "-");
+        }
+        fputc('\n', out);
+    }
+    long np = r->tiers[0] + r->tiers[1] + r->tiers[2];
+    fprintf(out, "\nDose data tiers (procedures): tier 1 %ld (%.1f%%), tier 2 %ld (%.1f%%), "
+                 "tier 3 %ld (%.1f%%)\n", r->tiers[0], pct(r->tiers[0], np), r->tiers[1],
+            pct(r->tiers[1], np), r->tiers[2], pct(r->tiers[2], np));
+    fprintf(out, "Tier-1 procedures without irradiation events: %ld\n", r->tier1_without_events);
+    fputs("\nOptional fields under 50% filled (all centres)\n", out);
+    size_t foff = 0;
+    int any = 0;
+    for (size_t ti = 0; ti < nt; ti++) {
+        const hm_dict_table *t = hm_dict_table_at(d, ti);
+        for (size_t j = 0; j < t->nfields; j++)
+            if (t->fields[j].required != HM_REQ_YES && r->table_rows[ti] &&
+                pct(r->field_filled[foff + j], (double)r->table_rows[ti]) < 50.0) {
+                fprintf(out, "  %s.%s: %.1f%%\n", t->name, t->fields[j].name,
+                        pct(r->field_filled[foff + j], (double)r->table_rows[ti]));
+                any = 1;
+            }
+        foff += t->nfields;
+    }
+    if (!any)
+        fputs("  none\n", out);
+}
+
+static int print_json(hm_db *db, const report *r, int version, FILE *out, hm_error *err)
+{
+    const hm_dict *d = db->dict;
+    size_t nt = hm_dict_ntables(d);
+    json_t *root = json_object(), *centres = json_array(), *fields = json_array();
+    json_object_set_new(root, "backend", json_string(db->kind == HM_DB_SQLITE ? "sqlite" : "postgresql"));
+    json_object_set_new(root, "schema_version", json_integer(version));
+    for (size_t ci = 0; ci < r->ncentres; ci++) {
+        json_t *c = json_object(), *tables = json_object();
+        json_object_set_new(c, "centre_code", json_string(r->centres[ci]));
+        for (size_t ti = 0; ti < nt; ti++) {
+            const cell *x = &r->cells[ci * nt + ti];
+            json_t *jt = json_object();
+            json_object_set_new(jt, "rows", json_integer(x->rows));
+            json_object_set_new(jt, "completeness_pct", x->rows ? json_real(pct(x->filled, x->slots)) : json_null());
+            json_object_set_new(tables, hm_dict_table_at(d, ti)->name, jt);
+        }
+        json_object_set_new(c, "tables", tables);
+        json_array_append_new(centres, c);
+    }
+    json_object_set_new(root, "centres", centres);
+    json_t *tiers = json_object();
+    json_object_set_new(tiers, "1", json_integer(r->tiers[0]));
+    json_object_set_new(tiers, "2", json_integer(r->tiers[1]));
+    json_object_set_new(tiers, "3", json_integer(r->tiers[2]));
+    json_object_set_new(root, "dose_tiers", tiers);
+    json_object_set_new(root, "tier1_without_events", json_integer(r->tier1_without_events));
+    size_t foff = 0;
+    for (size_t ti = 0; ti < nt; ti++) {
+        const hm_dict_table *t = hm_dict_table_at(d, ti);
+        for (size_t j = 0; j < t->nfields; j++) {
+            json_t *f = json_object();
+            json_object_set_new(f, "table", json_string(t->name));
+            json_object_set_new(f, "field", json_string(t->fields[j].name));
+            json_object_set_new(f, "filled_pct", r->table_rows[ti]
+                ? json_real(pct(r->field_filled[foff + j], (double)r->table_rows[ti])) : json_null());
+            json_array_append_new(fields, f);
+        }
+        foff += t->nfields;
+    }
+    json_object_set_new(root, "fields", fields);
+    int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', out);
+    json_decref(root);
+    return rc ? hm_error_set(err, HM_EIO, NULL, 0, NULL, "cannot write JSON") : HM_OK;
+}
+
+int hm_registry_report(hm_db *db, FILE *out, int json, hm_error *err)
+{
+    report r;
+    memset(&r, 0, sizeof r);
+    size_t nt = hm_dict_ntables(db->dict), nf = 0;
+    for (size_t ti = 0; ti < nt; ti++)
+        nf += hm_dict_table_at(db->dict, ti)->nfields;
+    int version = 0;
+    int rc = hm_db_schema_version(db, &version, err);
+    if (rc == HM_OK)
+        rc = load_centres(db, &r, err);
+    if (rc == HM_OK) {
+        r.cells = calloc((r.ncentres ? r.ncentres : 1) * nt, sizeof *r.cells);
+        r.field_filled = calloc(nf, sizeof *r.field_filled);
+        r.table_rows = calloc(nt, sizeof *r.table_rows);
+        if (!r.cells || !r.field_filled || !r.table_rows)
+            rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+    }
+    size_t foff = 0;
+    for (size_t ti = 0; ti < nt && rc == HM_OK; ti++) {
+        rc = scan_table(db, &r, ti, foff, err);
+        foff += hm_dict_table_at(db->dict, ti)->nfields;
+    }
+    if (rc == HM_OK)
+        rc = scan_tiers(db, &r, err);
+    if (rc == HM_OK) {
+        if (json)
+            rc = print_json(db, &r, version, out, err);
+        else
+            print_text(db, &r, version, out);
+    }
+    for (size_t i = 0; i < r.ncentres; i++)
+        free(r.centres[i]);
+    free(r.centres);
+    free(r.cells);
+    free(r.field_filled);
+    free(r.table_rows);
+    return rc;
+}

@@ -9,7 +9,7 @@
 #   3. import every pooled file into a fresh SQLite registry;
 #   4. print a validation summary and the per-centre completeness report.
 # Work folder: $HM_DEMO_DIR (default out/demo, ignored by git); it is recreated.
-# Size: $HM_DEMO_PATIENTS patients (default 20000).
+# Size: $HM_DEMO_PATIENTS patients (default 20000); organs: $HM_DEMO_ORGANS.
 set -euo pipefail
 
 H=${1:?usage: scripts/demo.sh path/to/harmonic}
@@ -18,20 +18,23 @@ WORK=${HM_DEMO_DIR:-out/demo}
 N=${HM_DEMO_PATIENTS:-20000}
 SEED=2024
 TRUE_ERR=5          # true ERR per 100 mGy of red-marrow dose (leukaemia, lymphoma)
+# Organ doses written (fewer rows keep the demo near a minute); red_marrow
+# drives the true ERR, brain would drive CNS tumours.
+ORGANS=${HM_DEMO_ORGANS:-red_marrow,lung,heart,brain}
 T0=$(date +%s)
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
 echo "== 1. synthetic cohort: $N patients, seed $SEED, true ERR $TRUE_ERR per 100 mGy (hospital format)"
 "$H" synth --patients "$N" --seed "$SEED" --out "$WORK/hospital" --hospital-format \
-    --true-err-per-100mgy "$TRUE_ERR"
+    --true-err-per-100mgy "$TRUE_ERR" --organs "$ORGANS"
 
 echo
 echo "== 2. study key and pseudonymisation at each hospital"
 "$H" keygen --out "$WORK/study.key" --version 1
 mkdir -p "$WORK/pooled"
 cp "$WORK/hospital/centres.csv" "$WORK/hospital/truth.json" "$WORK/pooled/"
-TABLES=(patient procedure organ_dose outcome followup)
+TABLES=(patient procedure irradiation_event organ_dose outcome followup)
 CENTRES=()
 for dir in "$WORK"/hospital/*/; do
     c=$(basename "$dir")

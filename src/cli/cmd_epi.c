@@ -20,6 +20,7 @@ static void usage(FILE *fp)
         "      [--age CUTS] [--calendar CUTS] [--tsfe CUTS] [--afe CUTS] [--dose CUTS] (\"none\" to not split)\n"
         "      [--no-sex] [--by-country] [--by-transplant] [--by-syndrome] [--study-end DATE]\n"
         "      [--realizations] (registry: use dose realizations 1..N)\n"
+        "      [--syndrome-codes down,22q11] (registry: patient.syndrome codes counted as syndrome=1)\n"
         "      [-o OUT.csv] [--store RUN_ID] (registry: also store the table)\n"
         "  fit DATA.csv --model MODEL [--format text|csv|json] [--ci 0.95|0.90] [--profile-all]\n"
         "      [--realizations PREFIX] (refit with DOSE replaced by PREFIX1..PREFIXn)\n"
@@ -36,7 +37,7 @@ static void usage(FILE *fp)
 
 typedef struct opts {
     const char *persons, *doses, *events, *db, *organ, *outcome, *out, *model, *format, *store;
-    const char *realizations_prefix, *dose_col, *base, *cat, *title, *strata;
+    const char *realizations_prefix, *dose_col, *base, *cat, *title, *strata, *syndromes;
     const char *cuts[5];    /* age calendar tsfe afe dose */
     const char *input;
     double lag, exclusion, ci, study_end;
@@ -90,6 +91,7 @@ static int parse(int argc, char **argv, opts *o)
         else if (!strcmp(a, "--cat")) sv = &o->cat;
         else if (!strcmp(a, "--title")) sv = &o->title;
         else if (!strcmp(a, "--strata")) sv = &o->strata;
+        else if (!strcmp(a, "--syndrome-codes")) sv = &o->syndromes;
         if (sv) {
             if (!need_value(i, argc, argv))
                 return 2;
@@ -193,7 +195,7 @@ static int load_cohort(const opts *o, hm_epi_cohort **c, hm_error *err)
 {
     if (o->db) {
 #ifdef HM_EPI_HAVE_REGISTRY
-        return hm_epi_cohort_from_registry(o->db, o->organ, o->use_real, c, err);
+        return hm_epi_cohort_from_registry(o->db, o->organ, o->use_real, o->syndromes, c, err);
 #else
         return hm_error_set(err, HM_EUNSUPPORTED, o->db, 0, NULL, "built without the registry");
 #endif

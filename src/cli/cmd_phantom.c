@@ -21,7 +21,7 @@ static void usage(FILE *fp)
         "       harmonic phantom convert AGE --out PREFIX [--format icrp110|raw] [--sex S] [--voxel-mm 2]\n"
         "       harmonic phantom read (--raw HDR | --icrp110 IDS ORGANS MEDIA --dims NX NY NZ\n"
         "                              --voxel-mm X Y Z [--map MAP.csv])\n"
-        "       harmonic phantom dose AGE [--beam ap-chest|pa-chest|lat-chest] [--kvp 70]\n"
+        "       harmonic phantom dose AGE [--beam cardiac|ap-chest|pa-chest|lat-chest] [--kvp 70]\n"
         "                              [--filter-al 3] [--filter-cu 0.1] [--field-cm W H]\n"
         "                              [--sid-cm 70] [--histories N] [--voxel-mm 3] [--seed S]\n"
         "                              [--threads T] [--sex M|F]\n"
@@ -61,9 +61,9 @@ static int parse(int argc, char **argv, int first, opts *o)
     memset(o, 0, sizeof *o);
     o->voxel_mm[0] = o->voxel_mm[1] = o->voxel_mm[2] = -1;
     o->format = "icrp110";
-    o->kvp = 70; o->al_mm = 3; o->cu_mm = 0.1; o->sid_cm = 70;
+    o->kvp = -1; o->al_mm = -1; o->cu_mm = -1; o->sid_cm = -1;   /* -1: the beam's default */
     o->histories = 2e5; o->seed = 1; o->threads = 1;
-    o->beam = "ap-chest";
+    o->beam = "cardiac";
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         int more = argc - i - 1;
@@ -327,21 +327,27 @@ static int cmd_dose(const opts *o)
 {
     hm_dosimetry_beam b;
     hm_dosimetry_beam_default(&b);
-    if (!strcmp(o->beam, "ap-chest")) b.projection = "AP";
+    hm_error err;
+    hm_error_clear(&err);
+    if (!o->age)
+        return bad("missing AGE");
+    if (!strcmp(o->beam, "cardiac")) {
+        /* The age's reference beam; explicit options below override it. */
+        if (hm_dosimetry_beam_cardiac(o->age, &b, &err))
+            return hm_cli_report(&err);
+    } else if (!strcmp(o->beam, "ap-chest")) b.projection = "AP";
     else if (!strcmp(o->beam, "pa-chest")) b.projection = "PA";
     else if (!strcmp(o->beam, "lat-chest")) b.projection = "LLAT";
-    else return bad("--beam expects ap-chest, pa-chest or lat-chest");
-    b.kvp = o->kvp;
-    b.filter_al_mm = o->al_mm;
-    b.filter_cu_mm = o->cu_mm;
-    b.source_isocentre_cm = o->sid_cm;
+    else return bad("--beam expects cardiac, ap-chest, pa-chest or lat-chest");
+    if (o->kvp > 0) b.kvp = o->kvp;
+    if (o->al_mm >= 0) b.filter_al_mm = o->al_mm;
+    if (o->cu_mm >= 0) b.filter_cu_mm = o->cu_mm;
+    if (o->sid_cm > 0) b.source_isocentre_cm = o->sid_cm;
     if (o->field_cm[0] > 0) {
         b.field_w_cm = o->field_cm[0];
         b.field_h_cm = o->field_cm[1];
     }
     hm_dosimetry_params p = { (long long)o->histories, (uint64_t)o->seed, o->threads };
-    if (!o->age)
-        return bad("missing AGE");
     char sexes[2];
     int ns;
     if (o->sex) { sexes[0] = o->sex; ns = 1; }
@@ -349,14 +355,12 @@ static int cmd_dose(const opts *o)
     else { sexes[0] = 'M'; sexes[1] = 'F'; ns = 2; }
     hm_dosimetry_result res[2];
     memset(res, 0, sizeof res);
-    hm_error err;
-    hm_error_clear(&err);
     int rc = 0;
     for (int i = 0; i < ns && !rc; i++) {
         opts oo = *o;
         oo.sex = sexes[i];
         if (oo.voxel_mm[0] <= 0)
-            oo.voxel_mm[0] = 3;
+            oo.voxel_mm[0] = 2;
         hm_phantom *ph;
         hm_voxel_phantom v;
         if ((rc = voxelised(&oo, &ph, &v, NULL)))

@@ -131,7 +131,7 @@ int hm_cmd_pseudonymise(int argc, char **argv)
 static const char SYNTH_USAGE[] =
     "harmonic synth --patients N --seed S --out DIR [--true-err-per-100mgy B]\n"
     "       [--err-organ ORGAN] [--err-outcomes LIST] [--organs LIST] [--realizations R]\n"
-    "       [--hospital-format] [--key KEYFILE]";
+    "       [--hospital-format] [--key KEYFILE] [--no-events]";
 
 int hm_cmd_synth(int argc, char **argv)
 {
@@ -145,7 +145,8 @@ int hm_cmd_synth(int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: %s\n\n"
                    "Writes a synthetic multi-centre cardiac catheterization cohort: DIR/centres.csv,\n"
-                   "DIR/<centre>/{centre,patient,procedure,organ_dose,outcome,followup}.csv and\n"
+                   "DIR/<centre>/{centre,patient,procedure,irradiation_event,organ_dose,outcome,\n"
+                   "followup}.csv and "
                    "DIR/truth.json.  Pseudonymised (importable) by default, with a key derived\n"
                    "from the seed or --key; --hospital-format writes local ids, fake names and\n"
                    "dates instead (input for `harmonic pseudonymise`).  With B > 0 the first\n"
@@ -184,6 +185,8 @@ int hm_cmd_synth(int argc, char **argv)
             o.hospital_format = 1;
         } else if (!strcmp(a, "--key") && more) {
             keyfile = argv[++i];
+        } else if (!strcmp(a, "--no-events")) {
+            o.no_events = 1;
         } else {
             return usage_error(SYNTH_USAGE, "unexpected argument '%s'", a);
         }
@@ -218,6 +221,7 @@ int hm_cmd_synth(int argc, char **argv)
     printf("  procedures    %ld (%.2f per patient; tier 1 %ld, tier 2 %ld, tier 3 %ld)\n",
            s.procedures, (double)s.procedures / (double)s.patients, s.tier[1], s.tier[2],
            s.tier[3]);
+    printf("  events        %ld irradiation events of tier-1 procedures\n", s.events);
     printf("  organ doses   %ld rows (%d realizations besides the true dose)\n",
            s.organ_dose_rows, o.realizations);
     printf("  person-years  %.0f\n", s.person_years);

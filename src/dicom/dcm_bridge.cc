@@ -170,6 +170,53 @@ void fill_attrs(DcmDataset *ds, hm_dcm_attrs *a)
         get_str(t, DCM_TemplateIdentifier, a->template_id, sizeof a->template_id);
 }
 
+/*
+ * A memory stream that, like DCMTK's file streams, can re-open itself at an
+ * offset.  DCMTK then defers values longer than maxReadLength (4 KiB) instead
+ * of allocating them while parsing: a corrupt length of gigabytes is skipped,
+ * runs into the end of the data and fails the read, without the allocation
+ * DcmInputBufferStream (which cannot re-open) would make first.  Deferred
+ * values are loaded, from the same buffer, only if accessed.
+ */
+class MemStream;
+
+class MemFactory : public DcmInputStreamFactory {
+public:
+    MemFactory(const void *base, size_t size, offile_off_t off)
+        : base_(base), size_(size), off_(off) {}
+    DcmInputStream *create() const override;
+    DcmInputStreamFactory *clone() const override { return new MemFactory(*this); }
+    DcmInputStreamFactoryType ident() const override { return DFT_DcmInputFileStreamFactory; }
+private:
+    const void  *base_;
+    size_t       size_;
+    offile_off_t off_;
+};
+
+class MemStream : public DcmInputBufferStream {
+public:
+    MemStream(const void *base, size_t size) : base_(base), size_(size)
+    {
+        setBuffer(base, static_cast<offile_off_t>(size));
+        setEos();
+    }
+    DcmInputStreamFactory *newFactory() const override
+    {
+        return new MemFactory(base_, size_, tell());
+    }
+private:
+    const void *base_;
+    size_t      size_;
+};
+
+DcmInputStream *MemFactory::create() const
+{
+    MemStream *s = new MemStream(base_, size_);
+    if (off_ > 0)
+        s->skip(off_);
+    return s;
+}
+
 /* Reads a 16- or 32-bit unsigned integer in the given byte order. */
 unsigned rd16(const unsigned char *p, bool big) { return big ? (p[0] << 8u) | p[1] : p[0] | (p[1] << 8u); }
 unsigned long rd32(const unsigned char *p, bool big)
@@ -187,8 +234,11 @@ unsigned long rd32(const unsigned char *p, bool big)
 int check_lengths(const unsigned char *b, size_t size, size_t pos, bool explicit_start,
                   const char *name, hm_error *err)
 {
-    static const char *long_vrs[] = { "OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC",
-                                      "UN", "UR", "UT", "UV" };
+    /* VRs with a 2-byte length; every other VR, including a non-standard
+     * one, has 2 reserved bytes and a 4-byte length (as DCMTK assumes). */
+    static const char *short_vrs[] = { "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL",
+                                       "IS", "LO", "LT", "PN", "SH", "SL", "SS", "ST", "TM",
+                                       "UI", "UL", "US" };
     bool explicit_vr = explicit_start, big = false, in_meta = true;
     while (pos < size) {
         if (size - pos < 8)
@@ -211,10 +261,10 @@ int check_lengths(const unsigned char *b, size_t size, size_t pos, bool explicit
         }
         if (explicit_vr || in_meta) {
             char vr[3] = { (char)b[pos + 4], (char)b[pos + 5], 0 };
-            bool is_long = false;
-            for (const char *v : long_vrs)
+            bool is_long = true;
+            for (const char *v : short_vrs)
                 if (!strcmp(vr, v))
-                    is_long = true;
+                    is_long = false;
             if (is_long) {
                 if (size - pos < 12)
                     return hm_error_set(err, HM_EPARSE, name, 0, NULL,
@@ -275,9 +325,7 @@ int read_dataset(const void *data, size_t size, const char *name, hm_dcm_doc *do
 
     quiet_dcmtk();
     DcmFileFormat ff;
-    DcmInputBufferStream in;
-    in.setBuffer(data, static_cast<offile_off_t>(size));
-    in.setEos();
+    MemStream in(data, size);
     ff.transferInit();
     OFCondition cond = ff.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
     /* DCMTK stops quietly at the end of a cut buffer: a dataset that is not

@@ -32,6 +32,9 @@ typedef struct hm_dosimetry_beam {
 } hm_dosimetry_beam;
 
 void hm_dosimetry_beam_default(hm_dosimetry_beam *b);
+/* The frontal cardiac-catheterisation beam for an age
+ * (data/phantoms/cardiac_beams.csv). */
+int  hm_dosimetry_beam_cardiac(const char *age, hm_dosimetry_beam *b, hm_error *err);
 
 typedef struct hm_dosimetry_params {
     long long histories;

@@ -179,9 +179,11 @@ int  hm_epi_cohort_finish(hm_epi_cohort *c, hm_error *err);
 #ifdef HM_EPI_HAVE_REGISTRY
 /* From the registry (SQLite path or postgresql:// URL): patients with a
  * followup row, their procedures' doses to `organ` (realization 0, or 1..N
- * when `realizations`), cancers (outcome.kind = 'cancer'). */
+ * when `realizations`), cancers (outcome.kind = 'cancer').  The 0/1
+ * syndrome covariate is 1 for the patient.syndrome codes listed in
+ * syndrome_codes (comma separated; NULL: "down"). */
 int hm_epi_cohort_from_registry(const char *db_url, const char *organ, int realizations,
-                                hm_epi_cohort **out, hm_error *err);
+                                const char *syndrome_codes, hm_epi_cohort **out, hm_error *err);
 /* Stores a table as run `run_id` in the results table epi_result (long
  * format: run_id, cell, name, value, label), replacing an earlier run. */
 int hm_epi_table_store(const char *db_url, const char *run_id, const hm_epi_table *t, hm_error *err);

@@ -384,10 +384,7 @@ static int eval_err(const epi_design *d, const double *th, double *ll, double *g
                 continue;
             /* h = d2 ln RR = d2 RR / RR - g g' on the excess block; d2 RR is
              * x_j M e_k for (beta_j, tau_k) and L M e_k e_l for (tau_k, tau_l). */
-            int o = nz;
-            for (int a = 0; a < p; a++)
-                for (int b = 0; b < p; b++)
-                    hi[a * p + b] = 0;
+            int o = nz;  /* hi is zero outside the excess block (calloc) */
             for (int a = o; a < p; a++)
                 for (int b = o; b < p; b++) {
                     double d2 = 0;

@@ -37,7 +37,21 @@ static int query(hm_db *db, const char *sql, hm_stmt **st, hm_error *err)
     return hm_db_prepare(db, sql, st, err);
 }
 
-static int read_patients(hm_db *db, hm_epi_cohort *c, hm_error *err)
+/* 1 if code is one of the comma-separated codes. */
+static int in_list(const char *code, const char *list)
+{
+    size_t n = code ? strlen(code) : 0;
+    for (const char *p = list; n && p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !strncmp(p, code, n))
+            return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+static int read_patients(hm_db *db, hm_epi_cohort *c, const char *syndromes, hm_error *err)
 {
     hm_stmt *st;
     int rc = query(db,
@@ -57,7 +71,7 @@ static int read_patients(hm_db *db, hm_epi_cohort *c, hm_error *err)
         if (!bd || !*bd || hm_epi_parse_day(bd, &birth) < 0)
             birth = hm_epi_day_from_civil((int)hm_stmt_column_int64(st, 3), 7, 1);
         const char *syn = hm_stmt_column_text(st, 5);
-        int syndrome = syn && strcmp(syn, "none") && strcmp(syn, "unknown");
+        int syndrome = in_list(syn, syndromes);
         double tx = field_day(st, 6, 7, birth), end = field_day(st, 8, 9, birth);
         if (isnan(end)) {
             rc = hm_error_set(err, HM_EVALIDATE, "followup", row, "end_date", "patient %s has no end of follow-up", id);
@@ -147,8 +161,8 @@ static int read_outcomes(hm_db *db, hm_epi_cohort *c, hm_error *err)
     return rc < 0 ? rc : HM_OK;
 }
 
-int hm_epi_cohort_from_registry(const char *db_url, const char *organ, int realizations, hm_epi_cohort **out,
-                                hm_error *err)
+int hm_epi_cohort_from_registry(const char *db_url, const char *organ, int realizations,
+                                const char *syndrome_codes, hm_epi_cohort **out, hm_error *err)
 {
     *out = NULL;
     if (!organ || !*organ)
@@ -162,7 +176,7 @@ int hm_epi_cohort_from_registry(const char *db_url, const char *organ, int reali
         hm_db_close(db);
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
-    if ((rc = read_patients(db, c, err)) >= 0 && (rc = read_doses(db, c, organ, realizations, err)) >= 0 &&
+    if ((rc = read_patients(db, c, syndrome_codes ? syndrome_codes : "down", err)) >= 0 && (rc = read_doses(db, c, organ, realizations, err)) >= 0 &&
         (rc = read_outcomes(db, c, err)) >= 0)
         rc = hm_epi_cohort_finish(c, err);
     hm_db_close(db);

@@ -132,13 +132,28 @@ static int medium_at(const hm_mc_scene *s, const double p[3], double *rho, int *
     return -1;
 }
 
+/* A point jittered uniformly inside grid cell (a, b, c): stratified sampling
+ * is unbiased where the midpoint rule shifts every boundary by up to half a
+ * cell.  The jitter comes from a fixed hash (splitmix64, Steele et al. 2014)
+ * so masses are reproducible. */
+static double jitter(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+
 /* Region masses.  Voxel grids: exact sums over voxels (where on top).
- * Solids and score boxes: midpoint rule on a G^3 grid over the bounding box,
- * with the painter's rule deciding each point (relative error ~1/G on curved
- * surfaces; set explicit masses with hm_mc_set_region_mass when it matters). */
+ * Solids nothing covers: density x analytic volume.  Otherwise, and for score
+ * boxes: stratified sampling on a G^3 grid over the bounding box, with the
+ * painter's rule deciding each point (set explicit masses with
+ * hm_mc_set_region_mass when more precision matters). */
 int mc_region_masses(const hm_mc_scene *s, int nregions, double *mass_g)
 {
-    const int G = s->nel > 40 ? 48 : 96;
+    const int G = s->nel > 40 ? 32 : s->nel > 8 ? 64 : 96, GB = 32;
+    uint64_t seed = 12345;
     for (int r = 0; r < nregions; r++) mass_g[r] = 0;
     for (int i = 0; i < s->nel; i++) {
         const mc_element *e = &s->el[i];
@@ -162,15 +177,31 @@ int mc_region_masses(const hm_mc_scene *s, int nregions, double *mass_g)
                     }
             continue;
         }
+        /* exact when no later element can cover part of this one */
+        int covered = 0;
+        for (int j = i + 1; j < s->nel && !covered; j++) {
+            const mc_element *o = &s->el[j];
+            covered = o->lo[0] < e->hi[0] && o->hi[0] > e->lo[0] && o->lo[1] < e->hi[1] &&
+                      o->hi[1] > e->lo[1] && o->lo[2] < e->hi[2] && o->hi[2] > e->lo[2];
+        }
+        if (!covered) {
+            const double *hh = e->s.half_cm;
+            double vol = e->s.kind == HM_MC_BOX ? 8 * hh[0] * hh[1] * hh[2]
+                       : e->s.kind == HM_MC_ELLIPSOID ? 4.0 / 3.0 * MC_PI * hh[0] * hh[1] * hh[2]
+                       : 2 * MC_PI * hh[0] * hh[1] * hh[2];   /* cylinder: pi a b x 2 h */
+            int m = e->s.material, reg = e->s.region;
+            if (m >= 0 && reg >= 0 && reg < nregions) mass_g[reg] += s->mat[m].density_g_cm3 * vol;
+            continue;
+        }
         double h[3], p[3];
         for (int k = 0; k < 3; k++) h[k] = (e->hi[k] - e->lo[k]) / G;
         double dv = h[0] * h[1] * h[2];
         for (int a = 0; a < G; a++)
             for (int b = 0; b < G; b++)
                 for (int c = 0; c < G; c++) {
-                    p[0] = e->lo[0] + (a + 0.5) * h[0];
-                    p[1] = e->lo[1] + (b + 0.5) * h[1];
-                    p[2] = e->lo[2] + (c + 0.5) * h[2];
+                    p[0] = e->lo[0] + (a + jitter(&seed)) * h[0];
+                    p[1] = e->lo[1] + (b + jitter(&seed)) * h[1];
+                    p[2] = e->lo[2] + (c + jitter(&seed)) * h[2];
                     double rho;
                     int reg;
                     if (medium_at(s, p, &rho, &reg) != i) continue;
@@ -180,14 +211,14 @@ int mc_region_masses(const hm_mc_scene *s, int nregions, double *mass_g)
     for (int b = 0; b < s->nsb; b++) {
         const mc_scorebox *sb = &s->sb[b];
         double h[3], p[3];
-        for (int k = 0; k < 3; k++) h[k] = (sb->hi[k] - sb->lo[k]) / G;
+        for (int k = 0; k < 3; k++) h[k] = (sb->hi[k] - sb->lo[k]) / GB;
         double dv = h[0] * h[1] * h[2];
-        for (int a = 0; a < G; a++)
-            for (int bb = 0; bb < G; bb++)
-                for (int c = 0; c < G; c++) {
-                    p[0] = sb->lo[0] + (a + 0.5) * h[0];
-                    p[1] = sb->lo[1] + (bb + 0.5) * h[1];
-                    p[2] = sb->lo[2] + (c + 0.5) * h[2];
+        for (int a = 0; a < GB; a++)
+            for (int bb = 0; bb < GB; bb++)
+                for (int c = 0; c < GB; c++) {
+                    p[0] = sb->lo[0] + (a + jitter(&seed)) * h[0];
+                    p[1] = sb->lo[1] + (bb + jitter(&seed)) * h[1];
+                    p[2] = sb->lo[2] + (c + jitter(&seed)) * h[2];
                     double rho = 0;
                     int reg;
                     if (medium_at(s, p, &rho, &reg) < 0) {

@@ -178,10 +178,11 @@ double mc_material_sf(const mc_material *m, double q)
 #define QG_MIN 1e-4
 #define QG_MAX 100.0
 
-static double qg_interp(const double *tab, double q)
+/* lq = log(q / QG_MIN) */
+static double qg_interp(const double *tab, double lq)
 {
-    if (q <= QG_MIN) return tab[0] * (q > 0 ? 1.0 : 1.0);
-    double x = log(q / QG_MIN) / log(QG_MAX / QG_MIN) * (NQG - 1);
+    if (lq <= 0) return tab[0];
+    double x = lq / log(QG_MAX / QG_MIN) * (NQG - 1);
     int i = (int)x;
     if (i >= NQG - 1) return tab[NQG - 1];
     return tab[i] + (x - i) * (tab[i + 1] - tab[i]);
@@ -247,8 +248,9 @@ int mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *er
     double *ff2 = malloc(sizeof(double) * NQG), *sf = malloc(sizeof(double) * NQG);
     double *v = malloc(sizeof(double) * NV), *pr = malloc(sizeof(double) * NV);
     double *pc = malloc(sizeof(double) * NV), *cdf = malloc(sizeof(double) * NV);
+    double *logv = malloc(sizeof(double) * NV);
     int rc = 0;
-    if (!m->xs || !m->compt_q || !m->rayl_q || !ff2 || !sf || !v || !pr || !pc || !cdf) {
+    if (!m->xs || !m->compt_q || !m->rayl_q || !ff2 || !sf || !v || !pr || !pc || !cdf || !logv) {
         rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory building material '%s'",
                           m->name);
         goto out;
@@ -266,6 +268,29 @@ int mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *er
         m->xs[i].mu_photo_compt = (float)(p + c);
         m->xs[i].mu_tot = (float)(p + c + (rayleigh ? r : 0.0));
     }
+    /* K-shell fluorescence data (xraylib: EdgeEnergy, JumpFactor, FluorYield,
+     * LineEnergy, RadRate) */
+    for (int e = 0; e < m->nel; e++) {
+        static const int lines[MC_KLINES] = { KL2_LINE, KL3_LINE, KM2_LINE, KM3_LINE, KN2_LINE,
+                                              KN3_LINE };
+        mc_kshell *k = &m->k[e];
+        int z = m->z[e];
+        m->el_xs[e] = element_table(z);
+        memset(k, 0, sizeof *k);
+        double jump = JumpFactor(z, K_SHELL, NULL), omega = FluorYield(z, K_SHELL, NULL);
+        k->edge_kev = (float)EdgeEnergy(z, K_SHELL, NULL);
+        if (!(jump > 1) || !(omega > 0) || !(k->edge_kev > 0)) { k->edge_kev = 1e9f; continue; }
+        k->p_emit = (float)((1.0 - 1.0 / jump) * omega);
+        double rsum = 0, cum = 0;
+        for (int l = 0; l < MC_KLINES; l++) rsum += fmax(0.0, RadRate(z, lines[l], NULL));
+        for (int l = 0; l < MC_KLINES; l++) {
+            double r = fmax(0.0, RadRate(z, lines[l], NULL));
+            cum += rsum > 0 ? r / rsum : 0;
+            k->line_kev[l] = r > 0 ? (float)LineEnergy(z, lines[l], NULL) : 0.0f;
+            k->line_cum[l] = (float)cum;
+        }
+        if (!(rsum > 0)) k->p_emit = 0;
+    }
     for (int k = 0; k < NQG; k++) {
         double q = QG_MIN * pow(QG_MAX / QG_MIN, (double)k / (NQG - 1));
         ff2[k] = mc_material_ff2(m, q);
@@ -273,22 +298,26 @@ int mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *er
     }
     /* v grid: 0, then log-spaced 1e-9 .. 1 (Rayleigh peaks sharply at v = 0) */
     v[0] = 0;
-    for (int k = 1; k < NV; k++) v[k] = 1e-9 * pow(1e9, (double)(k - 1) / (NV - 2));
+    for (int k = 1; k < NV; k++) {
+        v[k] = 1e-9 * pow(1e9, (double)(k - 1) / (NV - 2));
+        logv[k] = log(v[k]);
+    }
     for (int j = 0; j < MC_NSE; j++) {
         double e = j ? j * MC_SDE_KEV : 0.25 * MC_SDE_KEV;
         double kk = e / MC_ELECTRON_KEV;
+        double le = log(e / MC_HC_KEV_A / QG_MIN);
         for (int k = 0; k < NV; k++) {
             double mu = 1.0 - 2.0 * v[k];
-            double q = e / MC_HC_KEV_A * sqrt(v[k]);
-            pr[k] = (1.0 + mu * mu) * qg_interp(ff2, q);
-            pc[k] = kn_shape(kk, mu) * (compton_sf ? (q > QG_MIN ? qg_interp(sf, q) : 0.0) : 1.0);
+            double lq = k ? le + 0.5 * logv[k] : -INFINITY;   /* q = E/hc sqrt(v) */
+            pr[k] = (1.0 + mu * mu) * qg_interp(ff2, lq);
+            pc[k] = kn_shape(kk, mu) * (compton_sf ? (lq > 0 ? qg_interp(sf, lq) : 0.0) : 1.0);
         }
         quantiles(v, pr, cdf, m->rayl_q + (size_t)j * MC_ROW);
         quantiles(v, pc, cdf, m->compt_q + (size_t)j * MC_ROW);
     }
     m->built = 1;
 out:
-    free(ff2); free(sf); free(v); free(pr); free(pc); free(cdf);
+    free(ff2); free(sf); free(v); free(pr); free(pc); free(cdf); free(logv);
     if (rc) {
         free(m->xs); free(m->compt_q); free(m->rayl_q);
         m->xs = NULL; m->compt_q = m->rayl_q = NULL;

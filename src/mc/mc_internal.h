@@ -37,6 +37,17 @@ typedef struct mc_xs {
     float mu_photo_compt;
 } mc_xs;
 
+/* K-shell fluorescence data of one element (xraylib): after a photoabsorption
+ * above the K edge, a K x-ray is emitted with probability
+ * (1 - 1/J_K) * omega_K (jump ratio J_K, fluorescence yield omega_K). */
+#define MC_KLINES 6
+typedef struct mc_kshell {
+    float edge_kev;
+    float p_emit;
+    float line_kev[MC_KLINES];
+    float line_cum[MC_KLINES];      /* cumulative radiative rates, normalised */
+} mc_kshell;
+
 typedef struct mc_material {
     char    name[64];
     double  density_g_cm3;
@@ -47,6 +58,8 @@ typedef struct mc_material {
     mc_xs  *xs;                    /* MC_NE entries, built by mc_material_build */
     float  *compt_q;               /* MC_NSE x (MC_NQ+1) x (v, pdf) */
     float  *rayl_q;
+    mc_kshell k[MC_MAXEL];
+    const float *el_xs[MC_MAXEL];  /* element tables (photo, compt, rayl per grid point) */
 } mc_material;
 
 /* Composition lookup in data/materials/compositions.csv (or xraylib's NIST

@@ -41,6 +41,7 @@ typedef struct mc_run {
     double     **thread_vox;     /* per thread per voxel keV */
     atomic_llong done;
     atomic_int   finished;
+    double       sb_lo[3], sb_hi[3];   /* bounding box of the score boxes */
     int          status;
 } mc_run;
 
@@ -57,7 +58,8 @@ static inline void rotate(double d[3], double mu, double phi)
     /* direction after scattering by polar cosine mu and azimuth phi
      * (e.g. PENELOPE 2008 manual, eq. 1.131) */
     double st = sqrt(fmax(0.0, 1.0 - mu * mu));
-    double cp = cos(phi), sp = sin(phi);
+    /* single precision suffices for the azimuth (and is much cheaper) */
+    double cp = cosf((float)phi), sp = sinf((float)phi);
     double u = d[0], v = d[1], w = d[2];
     if (fabs(w) > 0.99999) {
         d[0] = st * cp;
@@ -78,12 +80,16 @@ static inline void deposit(const mc_run *R, double *edep, double *vox, const dou
 {
     edep[region] += e_kev;
     const hm_mc_scene *s = R->s;
+    if (s->nsb && (p[0] < R->sb_lo[0] || p[0] >= R->sb_hi[0] || p[1] < R->sb_lo[1] ||
+                   p[1] >= R->sb_hi[1] || p[2] < R->sb_lo[2] || p[2] >= R->sb_hi[2]))
+        goto voxels;   /* outside the bounding box of all score boxes */
     for (int b = 0; b < s->nsb; b++) {
         const mc_scorebox *sb = &s->sb[b];
         if (p[0] >= sb->lo[0] && p[0] < sb->hi[0] && p[1] >= sb->lo[1] && p[1] < sb->hi[1] &&
             p[2] >= sb->lo[2] && p[2] < sb->hi[2])
             edep[sb->region] += e_kev;
     }
+voxels:
     if (vox && el == R->vox_el) vox[voxel] += e_kev;
 }
 
@@ -111,6 +117,31 @@ static inline void score_discs(const mc_run *R, double *dk, double *df, const do
     }
 }
 
+/* After a photoabsorption at e_kev in material m: the energy of the K x-ray
+ * emitted (0 if none).  The absorbing element is drawn in proportion to its
+ * share of the photoelectric cross section. */
+static double k_fluorescence(const mc_material *m, double e_kev, mc_rng *rng)
+{
+    double x = e_kev * (1.0 / MC_DE_KEV);
+    int i = (int)x;
+    if (i >= MC_NE - 1) i = MC_NE - 2;
+    double f = x - i, w[MC_MAXEL], tot = 0;
+    for (int k = 0; k < m->nel; k++) {
+        const float *t = m->el_xs[k];
+        w[k] = m->w[k] * (t[3 * i] + f * (t[3 * (i + 1)] - t[3 * i]));
+        tot += w[k];
+    }
+    double u = mc_rng_u(rng) * tot;
+    int el = 0;
+    while (el < m->nel - 1 && u >= w[el]) { u -= w[el]; el++; }
+    const mc_kshell *ks = &m->k[el];
+    if (e_kev <= ks->edge_kev || mc_rng_u(rng) >= ks->p_emit) return 0.0;
+    double r = mc_rng_u(rng);
+    for (int l = 0; l < MC_KLINES; l++)
+        if (r < ks->line_cum[l] && ks->line_kev[l] > 0) return ks->line_kev[l] < e_kev ? ks->line_kev[l] : 0.0;
+    return 0.0;
+}
+
 /* One history. */
 static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, double *dk,
                     double *df, double *vox)
@@ -123,18 +154,40 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
     const mc_material *wm = s->world_mat >= 0 ? &s->mat[s->world_mat] : NULL;
     for (;;) {
         /* world exit */
+        double inv[3] = { 1.0 / d[0], 1.0 / d[1], 1.0 / d[2] };
         double tw = INFINITY;
         for (int k = 0; k < 3; k++) {
             if (p[k] < s->world_lo[k] || p[k] > s->world_hi[k]) { tw = 0; break; }
-            if (d[k] > 0) { double t = (s->world_hi[k] - p[k]) / d[k]; if (t < tw) tw = t; }
-            else if (d[k] < 0) { double t = (s->world_lo[k] - p[k]) / d[k]; if (t < tw) tw = t; }
+            if (d[k] > 0) { double t = (s->world_hi[k] - p[k]) * inv[k]; if (t < tw) tw = t; }
+            else if (d[k] < 0) { double t = (s->world_lo[k] - p[k]) * inv[k]; if (t < tw) tw = t; }
         }
         if (!(tw > 0)) return;
         /* intervals of this flight */
         int n = 0;
         for (int i = 0; i < s->nel; i++) {
             double a, b;
-            if (!mc_ray_interval(&s->el[i], p, d, &a, &b) || a >= tw) continue;
+            const mc_element *ei = &s->el[i];
+            if (ei->kind == MC_EL_VOXELS || ei->s.kind == HM_MC_BOX) {
+                /* slab method inline (Kay & Kajiya 1986); inv = +-inf on axis-parallel
+                 * rays gives +-inf slab distances, handled by the comparisons */
+                a = -INFINITY; b = INFINITY;
+                int miss = 0;
+                for (int k = 0; k < 3; k++) {
+                    if (d[k] == 0.0) {
+                        if (p[k] < ei->lo[k] || p[k] >= ei->hi[k]) { miss = 1; break; }
+                        continue;
+                    }
+                    double ta = (ei->lo[k] - p[k]) * inv[k], tb = (ei->hi[k] - p[k]) * inv[k];
+                    if (ta > tb) { double tt = ta; ta = tb; tb = tt; }
+                    if (ta > a) a = ta;
+                    if (tb < b) b = tb;
+                }
+                if (miss || b <= a || b <= 0) continue;
+                if (a < 0) a = 0;
+            } else if (!mc_ray_interval(ei, p, d, &a, &b)) {
+                continue;
+            }
+            if (a >= tw) continue;
             const mc_element *el = &s->el[i];
             float maj;
             if (el->kind == MC_EL_VOXELS) {
@@ -173,7 +226,7 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
                     tb = W->t0[k];
                 }
             }
-            double step = M > 0 ? -log(mc_rng_u(rng)) / M : INFINITY;
+            double step = M > 0 ? -logf((float)mc_rng_u(rng)) / M : INFINITY;
             if (t + step >= tb) {
                 t = tb;
                 if (tb >= tw) {   /* leaves the world */
@@ -226,8 +279,20 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
         mc_xs_at(m->xs, e, &tot, &mph, &mpc);
         double x = mc_rng_u(rng) * tot;
         if (x < mph) {
-            deposit(R, edep, vox, p, region, el_hit, voxel, e);
-            return;
+            double ef = ph->fluorescence ? k_fluorescence(m, e, rng) : 0.0;
+            deposit(R, edep, vox, p, region, el_hit, voxel, e - ef);
+            if (ef < ph->cutoff_kev) {
+                if (ef > 0) deposit(R, edep, vox, p, region, el_hit, voxel, ef);
+                return;
+            }
+            /* the K x-ray leaves isotropically */
+            e = ef;
+            double cz = 2.0 * mc_rng_u(rng) - 1.0, sz = sqrt(fmax(0.0, 1.0 - cz * cz));
+            double phi = 2.0 * MC_PI * mc_rng_u(rng);
+            d[0] = sz * cosf((float)phi);
+            d[1] = sz * sinf((float)phi);
+            d[2] = cz;
+            continue;
         }
         if (x < mpc) {
             double v = mc_sample_v(m->compt_q, e, mc_rng_u(rng), mc_rng_u(rng));
@@ -388,6 +453,12 @@ int hm_mc_run(hm_mc_scene *s, const hm_mc_run_params *p, hm_mc_results *out, hm_
     R->seed = p->seed;
     R->threads = p->threads;
     R->vox_el = -1;
+    for (int k = 0; k < 3; k++) { R->sb_lo[k] = INFINITY; R->sb_hi[k] = -INFINITY; }
+    for (int b = 0; b < s->nsb; b++)
+        for (int k = 0; k < 3; k++) {
+            if (s->sb[b].lo[k] < R->sb_lo[k]) R->sb_lo[k] = s->sb[b].lo[k];
+            if (s->sb[b].hi[k] > R->sb_hi[k]) R->sb_hi[k] = s->sb[b].hi[k];
+        }
     for (int i = 0; i < s->nel; i++)
         if (s->el[i].vox && s->el[i].vox->score) {
             R->vox_el = i;

@@ -7,6 +7,8 @@
 #include "hm_pseudo.h"
 
 #include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_ID_BYTES 256
@@ -140,27 +142,29 @@ int hm_pseudo_uid(const hm_pseudo_key *key, const char *ns, const char *local_ui
         return rc;
     unsigned char mac[32];
     hm_pseudo_hmac_sha256(key->key, key->key_len, msg, strlen(msg), mac);
-    /* Decimal of the 128-bit big-endian number mac[0..15]: repeated division
-     * by 10 of the byte string, collecting remainders (least significant first). */
-    unsigned char num[16];
-    memcpy(num, mac, sizeof num);
-    char rev[40];
-    size_t nd = 0;
-    int nonzero;
+    /* Decimal of the 128-bit big-endian number mac[0..15]: long division of
+     * four 32-bit limbs by 10^9, nine digits per round (least significant
+     * chunk first). */
+    uint32_t limb[4];
+    for (int i = 0; i < 4; i++)
+        limb[i] = (uint32_t)mac[4 * i] << 24 | (uint32_t)mac[4 * i + 1] << 16
+                  | (uint32_t)mac[4 * i + 2] << 8 | mac[4 * i + 3];
+    uint32_t chunk[5];
+    int nchunk = 0;
     do {
-        unsigned rem = 0;
-        nonzero = 0;
-        for (size_t i = 0; i < sizeof num; i++) {
-            unsigned cur = rem << 8 | num[i];
-            num[i] = (unsigned char)(cur / 10);
-            rem = cur % 10;
-            nonzero |= num[i];
+        uint64_t rem = 0;
+        for (int i = 0; i < 4; i++) {
+            uint64_t cur = rem << 32 | limb[i];
+            limb[i] = (uint32_t)(cur / 1000000000u);
+            rem = cur % 1000000000u;
         }
-        rev[nd++] = (char)('0' + rem);
-    } while (nonzero && nd < sizeof rev);
+        chunk[nchunk++] = (uint32_t)rem;
+    } while ((limb[0] | limb[1] | limb[2] | limb[3]) && nchunk < 5);
+    char *p = uid + 5;
     memcpy(uid, "2.25.", 5);
-    for (size_t i = 0; i < nd; i++)
-        uid[5 + i] = rev[nd - 1 - i];
-    uid[5 + nd] = '\0';
+    p += snprintf(p, 12, "%u", chunk[nchunk - 1]);           /* no leading zeros */
+    for (int i = nchunk - 2; i >= 0; i--)
+        p += snprintf(p, 10, "%09u", chunk[i]);
+    *p = '\0';
     return HM_OK;
 }

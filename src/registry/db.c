@@ -48,7 +48,10 @@ void hm_db_close(hm_db *db)
         return;
     if (db->cache) {
         for (size_t i = 0; i < hm_dict_ntables(db->dict); i++)
+        {
             hm_stmt_finalize(db->cache[i].upsert);
+            hm_stmt_finalize(db->cache[i].upsert_guard);
+        }
         free(db->cache);
     }
     hm_stmt_finalize(db->find_centre);

@@ -21,7 +21,25 @@ typedef struct row_ctx {
     const hm_dict_table *t;
     const char *vals[MAX_FIELDS];
     char daybuf[MAX_FIELDS][24];
+    int64_t dup_guard;             /* see hm__store_row; -1 when not detecting */
 } row_ctx;
+
+/* Duplicate natural keys inside one file: the second row would silently
+ * replace the first, so the upsert used by file imports refuses to update a
+ * row written earlier in the same import (see hm__store_row) and says so. */
+static void report_duplicate(const hm_dict_table *t, const char **vals, long line,
+                             hm_import_report *rep)
+{
+    char shown[200];
+    size_t so = 0;
+    shown[0] = 0;
+    for (size_t i = 1; i < t->nfields && so < sizeof shown; i++)
+        if (t->fields[i].key)
+            so += (size_t)snprintf(shown + so, sizeof shown - so, "%s%s %.30s", so ? ", " : "",
+                                   t->fields[i].name, vals[i] ? vals[i] : "");
+    hm__report_add(rep, HM_SEV_ERROR, line, t->fields[t->nfields > 1 ? 1 : 0].name,
+                   "duplicate key (%s): an earlier row of this file has the same key", shown);
+}
 
 /* Validates (fields, then cross-field and references) and stores if the
  * report has no error so far.  raw[i] is the text for field i or NULL. */
@@ -46,10 +64,16 @@ static int process_row(hm_db *db, row_ctx *rc_, const char *const *raw, const ch
         if (rc)
             return rc;
     }
-    if (rep->n_errors)
+    if (rep->n_errors > before)
         return HM_OK;
-    int rc = hm__store_row(db, t, rc_->vals, err);
-    if (rc == HM_OK)
+    /* A valid row is written even after errors in earlier rows: the import
+     * is rolled back anyway, and later rows' references and duplicate keys
+     * are then still checked against it. */
+    int dup = 0;
+    int rc = hm__store_row(db, t, rc_->vals, rc_->dup_guard, &dup, err);
+    if (rc == HM_OK && dup)
+        report_duplicate(t, rc_->vals, line, rep);
+    else if (rc == HM_OK)
         *stored = 1;
     return rc;
 }
@@ -131,6 +155,9 @@ int hm_registry_import_csv(hm_db *db, const char *centre, const char *table,
     int rc = ctx ? hm_db_begin(db, err) : hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     if (rc == HM_OK) {
         ctx->t = t;
+        rc = hm__dup_guard(db, t, &ctx->dup_guard, err);
+    }
+    if (rc == HM_OK) {
         rc = hm_csv_next(csv, &f, &nf, err);
         if (rc == 0) {
             hm__report_add(rep, HM_SEV_ERROR, 1, NULL, "empty file: expected a header row");
@@ -146,8 +173,7 @@ int hm_registry_import_csv(hm_db *db, const char *centre, const char *table,
             rc = HM_OK;
         }
     }
-    while (rc == HM_OK && ncols && rep->n_errors == 0 &&
-           (rc = hm_csv_next(csv, &f, &nf, err)) == 1) {
+    while (rc == HM_OK && ncols && (rc = hm_csv_next(csv, &f, &nf, err)) == 1) {
         rc = HM_OK;
         long line = hm_csv_line(csv);
         rep->rows_read++;
@@ -165,24 +191,6 @@ int hm_registry_import_csv(hm_db *db, const char *centre, const char *table,
         rc = process_row(db, ctx, raw, centre, line, rep, &stored, err);
         if (stored && ++rep->rows_stored == kill_after)
             raise(SIGKILL);
-    }
-    /* After the first error keep validating (without storing) to list them all. */
-    while (rc == HM_OK && ncols && (rc = hm_csv_next(csv, &f, &nf, err)) == 1) {
-        rc = HM_OK;
-        long line = hm_csv_line(csv);
-        rep->rows_read++;
-        if (nf != ncols) {
-            hm__report_add(rep, HM_SEV_ERROR, line, NULL, "expected %zu fields as in the header, found %zu",
-                           ncols, nf);
-            continue;
-        }
-        for (size_t i = 0; i < t->nfields; i++)
-            raw[i] = NULL;
-        for (size_t j = 0; j < nf; j++)
-            if (colfield[j] >= 0)
-                raw[colfield[j]] = f[j];
-        int stored;
-        rc = process_row(db, ctx, raw, centre, line, rep, &stored, err);
     }
     if (rc < 0 && err && err->code == HM_EPARSE) {
         /* A malformed CSV record is a problem of the file like any other. */
@@ -231,6 +239,7 @@ int hm_registry_upsert_row(hm_db *db, const char *centre, const char *table,
     if (!ctx)
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     ctx->t = t;
+    ctx->dup_guard = -1;                  /* repeated writes of a row update it */
     hm_import_report rep;
     hm_import_report_init(&rep);
     int stored = 0;

@@ -13,7 +13,8 @@
 
 /* Prepared statements the importer keeps per table (built on first use). */
 typedef struct hm_table_cache {
-    hm_stmt *upsert;
+    hm_stmt *upsert;        /* plain: a repeated key updates the row */
+    hm_stmt *upsert_guard;  /* file import: refuses to update a row of this import */
 } hm_table_cache;
 
 struct hm_db {
@@ -74,9 +75,13 @@ void hm__report_add(hm_import_report *rep, hm_severity sev, long line,
 int  hm__check_row(hm_db *db, const hm_dict_table *t, const char **vals,
                    char daybuf[][24], long line, hm_import_report *rep,
                    hm_error *err);
-/* Binds vals and runs the table's upsert. */
+/* The duplicate guard of an import of table t starting now (SQLite: the
+ * highest rowid before it; PostgreSQL: 0, the guard uses the transaction id). */
+int  hm__dup_guard(hm_db *db, const hm_dict_table *t, int64_t *guard, hm_error *err);
+/* Binds vals and runs the table's upsert.  With guard >= 0, a row already
+ * written by this import is left alone and *dup is set. */
 int  hm__store_row(hm_db *db, const hm_dict_table *t, const char *const *vals,
-                   hm_error *err);
+                   int64_t guard, int *dup, hm_error *err);
 
 /* Shortest text that reads back as the same double (export round trip). */
 void hm__format_double(double v, char *buf, size_t size);

@@ -3,7 +3,9 @@
  * Rows per table and centre; completeness = share of the optional fields
  * that are filled (required ones are always filled, so they would only
  * dilute it); dose-tier mix; tier-1 procedures lacking irradiation events;
- * the least complete fields.
+ * the least complete fields.  X_date/X_day pairs are left out of
+ * completeness: one of the two is always there, and which one depends on the
+ * country's privacy rules, not on data quality.
  */
 #include "registry_int.h"
 
@@ -77,7 +79,8 @@ static int scan_table(hm_db *db, report *r, size_t ti, size_t foff, hm_error *er
         for (size_t j = 0; j < t->nfields; j++) {
             long n = (long)hm_stmt_column_int64(st, (int)j + 2);
             r->field_filled[foff + j] += (double)n;
-            if (ci >= 0 && t->fields[j].required != HM_REQ_YES) {
+            /* Pairs always hold a date or a day: only plain optional fields count. */
+            if (ci >= 0 && t->fields[j].required == HM_REQ_NO) {
                 r->cells[(size_t)ci * nt + ti].filled += (double)n;
                 r->cells[(size_t)ci * nt + ti].slots += (double)rows;
             }
@@ -161,7 +164,7 @@ static void print_text(hm_db *db, const report *r, int version, FILE *out)
     for (size_t ti = 0; ti < nt; ti++) {
         const hm_dict_table *t = hm_dict_table_at(d, ti);
         for (size_t j = 0; j < t->nfields; j++)
-            if (t->fields[j].required != HM_REQ_YES && r->table_rows[ti] &&
+            if (t->fields[j].required == HM_REQ_NO && r->table_rows[ti] &&
                 pct(r->field_filled[foff + j], (double)r->table_rows[ti]) < 50.0) {
                 fprintf(out, "  %s.%s: %.1f%%\n", t->name, t->fields[j].name,
                         pct(r->field_filled[foff + j], (double)r->table_rows[ti]));

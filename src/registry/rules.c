@@ -22,6 +22,16 @@ static const char *val(const hm_dict_table *t, const char **vals, const char *na
 
 static double num(const char *s) { return s ? strtod(s, NULL) : 0.0; }
 
+/* Binds text that outlives the step (a field of the current CSV record or a
+ * buffer of the row): SQLite then need not copy it. */
+static void bind_static(hm_stmt *st, int i, const char *v)
+{
+    if (st->sq && v)
+        sqlite3_bind_text(st->sq, i, v, -1, SQLITE_STATIC);
+    else
+        hm_stmt_bind_text(st, i, v);
+}
+
 /* Runs a one-row look-up prepared once per handle; returns 1 found, 0 not, <0. */
 static int lookup(hm_db *db, hm_stmt **cache, const char *sql, const char *a,
                   const char *b, hm_error *err)
@@ -32,9 +42,9 @@ static int lookup(hm_db *db, hm_stmt **cache, const char *sql, const char *a,
             return rc;
     }
     hm_stmt_reset(*cache);
-    hm_stmt_bind_text(*cache, 1, a);
+    bind_static(*cache, 1, a);
     if (b)
-        hm_stmt_bind_text(*cache, 2, b);
+        bind_static(*cache, 2, b);
     return hm_stmt_step(*cache, err);
 }
 
@@ -257,10 +267,18 @@ int hm__check_row(hm_db *db, const hm_dict_table *t, const char **vals, char day
     return check_refs(db, t, vals, line, rep, err);
 }
 
-/* INSERT ... ON CONFLICT (key) DO UPDATE: portable upsert (SQLite >= 3.24, PG >= 9.5). */
-static int build_upsert(hm_db *db, const hm_dict_table *t, hm_stmt **st, hm_error *err)
+/* INSERT ... ON CONFLICT (key) DO UPDATE: portable upsert (SQLite >= 3.24,
+ * PG >= 9.5).  The guarded form adds a WHERE on the existing row that is
+ * false when this import wrote it, and RETURNING 1, so "no row returned"
+ * means a duplicate key within the file:
+ *  - SQLite: new rows get rowid max+1 (SQLite docs, "ROWIDs and the INTEGER
+ *    PRIMARY KEY"), so rows of this import have rowid > the guard;
+ *  - PostgreSQL: rows written by this transaction have xmin = its xid
+ *    (txid_current() modulo 2^32, the epoch removed). */
+static int build_upsert(hm_db *db, const hm_dict_table *t, int guarded, hm_stmt **st,
+                        hm_error *err)
 {
-    size_t cap = 64 + t->nfields * 120;
+    size_t cap = 256 + t->nfields * 120;
     char *sql = malloc(cap);
     if (!sql)
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
@@ -288,18 +306,44 @@ static int build_upsert(hm_db *db, const hm_dict_table *t, hm_stmt **st, hm_erro
                                       t->fields[i].name, t->fields[i].name);
                 first = 0;
             }
+        if (guarded && db->kind == HM_DB_SQLITE)
+            snprintf(sql + o, cap - o, " WHERE %s.rowid <= ? RETURNING 1", t->name);
+        else if (guarded)
+            snprintf(sql + o, cap - o, " WHERE (%s.xmin::text)::bigint <> txid_current() %% 4294967296 "
+                                       "RETURNING 1", t->name);
     }
     int rc = hm_db_prepare(db, sql, st, err);
     free(sql);
     return rc;
 }
 
-int hm__store_row(hm_db *db, const hm_dict_table *t, const char *const *vals, hm_error *err)
+int hm__dup_guard(hm_db *db, const hm_dict_table *t, int64_t *guard, hm_error *err)
+{
+    *guard = 0;
+    if (db->kind != HM_DB_SQLITE)
+        return HM_OK;
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT COALESCE(MAX(rowid), 0) FROM %s", t->name);
+    hm_stmt *st;
+    int rc = hm_db_prepare(db, sql, &st, err);
+    if (rc)
+        return rc;
+    rc = hm_stmt_step(st, err);
+    if (rc == 1)
+        *guard = hm_stmt_column_int64(st, 0);
+    hm_stmt_finalize(st);
+    return rc < 0 ? rc : HM_OK;
+}
+
+int hm__store_row(hm_db *db, const hm_dict_table *t, const char *const *vals, int64_t guard,
+                  int *dup, hm_error *err)
 {
     size_t ti = (size_t)(t - hm_dict_table_at(db->dict, 0));
-    hm_stmt **st = &db->cache[ti].upsert;
+    int guarded = guard >= 0 && t->nkeys < t->nfields;
+    hm_stmt **st = guarded ? &db->cache[ti].upsert_guard : &db->cache[ti].upsert;
     int rc;
-    if (!*st && (rc = build_upsert(db, t, st, err)))
+    *dup = 0;
+    if (!*st && (rc = build_upsert(db, t, guarded, st, err)))
         return rc;
     hm_stmt_reset(*st);
     for (size_t i = 0; i < t->nfields; i++) {
@@ -312,10 +356,16 @@ int hm__store_row(hm_db *db, const hm_dict_table *t, const char *const *vals, hm
         } else if (t->fields[i].type == HM_FT_REAL) {
             hm_stmt_bind_double(*st, col, strtod(v, NULL));
         } else {
-            hm_stmt_bind_text(*st, col, v);
+            bind_static(*st, col, v);
         }
     }
+    if (guarded && db->kind == HM_DB_SQLITE)
+        hm_stmt_bind_int64(*st, (int)t->nfields + 1, guard);
     rc = hm_stmt_step(*st, err);
     hm_stmt_reset(*st);
-    return rc < 0 ? rc : HM_OK;
+    if (rc < 0)
+        return rc;
+    if (guarded && rc == 0)
+        *dup = 1;
+    return HM_OK;
 }

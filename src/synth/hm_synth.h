@@ -34,10 +34,11 @@ typedef struct hm_synth_opts {
                                         data/synth/organ_ratios.csv */
     int         realizations;        /* dose realizations 1..R besides 0 */
     int         hospital_format;     /* local ids, names, dates: input of pseudonymise */
+    int         no_events;           /* no irradiation events for tier-1 procedures */
 } hm_synth_opts;
 
 typedef struct hm_synth_summary {
-    long   patients, procedures, organ_dose_rows, outcome_rows;
+    long   patients, procedures, events, organ_dose_rows, outcome_rows;
     long   tier[4];                  /* procedures by dose tier 1..3 */
     long   cancers[4];               /* leukaemia, lymphoma, cns, solid */
     long   deaths, transplants, down;
@@ -48,7 +49,8 @@ typedef struct hm_synth_summary {
 /* Generates the cohort into opts->out_dir:
  *   centres.csv                       every centre (table centre)
  *   <centre>/centre.csv               the centre's own row
- *   <centre>/patient.csv procedure.csv organ_dose.csv outcome.csv followup.csv
+ *   <centre>/patient.csv procedure.csv irradiation_event.csv organ_dose.csv
+ *            outcome.csv followup.csv
  *   truth.json                        the true model, for the analysis to recover
  * Columns follow data/dictionary.csv (pseudonymised format) or, with
  * hospital_format, the hospital-side layout that `harmonic pseudonymise`

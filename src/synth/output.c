@@ -20,6 +20,14 @@ static const char *const PROCEDURE_COLS[] = {
     "age_days", "weight_kg", "height_cm", "exam_type", "category", "kap_total_gy_cm2",
     "fluoro_time_s", "cine_frames", "air_kerma_rp_mgy", "dose_tier", "local_study_uid",
     "device_manufacturer", "device_model" };
+static const char *const EVENT_COLS[] = {
+    "centre_code", "local_procedure_id", "local_event_uid", "birth_date", "event_datetime",
+    "plane", "event_type", "protocol", "kvp", "tube_current_ma", "pulse_width_ms",
+    "pulse_rate_per_s", "n_pulses", "irradiation_duration_s", "filter_cu_mm", "filter_al_mm",
+    "filter_other", "field_width_mm", "field_height_mm", "field_area_cm2", "primary_angle_deg",
+    "secondary_angle_deg", "source_isocentre_mm", "source_detector_mm", "table_long_mm",
+    "table_lat_mm", "table_height_mm", "kap_gy_cm2", "air_kerma_rp_mgy", "patient_orientation",
+    "units_note" };
 static const char *const DOSE_COLS[] = {
     "centre_code", "source_type", "local_procedure_id", "organ", "method", "realization",
     "dose_mgy" };
@@ -32,6 +40,7 @@ static const char *const FOLLOWUP_COLS[] = {
 static const struct { const char *table; const char *const *cols; size_t n; } TABLES[SY_NTABLES] = {
     { "patient", PATIENT_COLS, sizeof PATIENT_COLS / sizeof *PATIENT_COLS },
     { "procedure", PROCEDURE_COLS, sizeof PROCEDURE_COLS / sizeof *PROCEDURE_COLS },
+    { "irradiation_event", EVENT_COLS, sizeof EVENT_COLS / sizeof *EVENT_COLS },
     { "organ_dose", DOSE_COLS, sizeof DOSE_COLS / sizeof *DOSE_COLS },
     { "outcome", OUTCOME_COLS, sizeof OUTCOME_COLS / sizeof *OUTCOME_COLS },
     { "followup", FOLLOWUP_COLS, sizeof FOLLOWUP_COLS / sizeof *FOLLOWUP_COLS },

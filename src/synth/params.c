@@ -347,6 +347,53 @@ static int load_codes(sy_params *p, hm_error *err)
     return rc;
 }
 
+static int load_technique(sy_params *p, hm_error *err)
+{
+    static const char *const want[4][2] = { { "fluoroscopy", "A" }, { "fluoroscopy", "B" },
+                                            { "stationary_acquisition", "A" },
+                                            { "stationary_acquisition", "B" } };
+    int seen[4] = { 0 };
+    table t;
+    int rc = table_open(&t, "event_technique.csv", err);
+    while (rc == HM_OK && (rc = table_next(&t, err)) == 1) {
+        sy_technique x;
+        if ((rc = str(&t, "event_type", x.event_type, sizeof x.event_type, err))
+            || (rc = str(&t, "plane", x.plane, sizeof x.plane, err))
+            || (rc = str(&t, "protocol", x.protocol, sizeof x.protocol, err))
+            || (rc = num(&t, "kvp_base", 20, 150, &x.kvp_base, err))
+            || (rc = num(&t, "kvp_per_kg", 0, 5, &x.kvp_per_kg, err))
+            || (rc = num(&t, "ma_min", 0, 2000, &x.ma_min, err))
+            || (rc = num(&t, "ma_max", 0, 2000, &x.ma_max, err))
+            || (rc = num(&t, "pulse_width_ms", 0, 1000, &x.pulse_ms, err))
+            || (rc = num(&t, "pulse_rate_per_s", 0.1, 100, &x.pulse_rate, err))
+            || (rc = num(&t, "filter_cu_mm", 0, 10, &x.cu_mm, err))
+            || (rc = num(&t, "filter_al_mm", 0, 50, &x.al_mm, err))
+            || (rc = num(&t, "primary_deg", -180, 180, &x.primary_deg, err))
+            || (rc = num(&t, "primary_sd_deg", 0, 90, &x.primary_sd, err))
+            || (rc = num(&t, "secondary_deg", -90, 90, &x.secondary_deg, err))
+            || (rc = num(&t, "secondary_sd_deg", 0, 90, &x.secondary_sd, err)))
+            break;
+        int k = 0;
+        while (k < 4 && (strcmp(want[k][0], x.event_type) || strcmp(want[k][1], x.plane)))
+            k++;
+        if (k == 4) {
+            rc = hm_error_set(err, HM_EPARSE, t.path, t.line, "event_type",
+                              "expected fluoroscopy or stationary_acquisition on plane A or B");
+            break;
+        }
+        p->tech[k] = x;
+        seen[k] = 1;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s", t.path);
+    table_close(&t);
+    for (int k = 0; rc == HM_OK && k < 4; k++)
+        if (!seen[k])
+            rc = hm_error_set(err, HM_EPARSE, path, 0, "event_type", "no row for %s plane %s",
+                              want[k][0], want[k][1]);
+    return rc;
+}
+
 static int country_index(sy_params *p, const char *country)
 {
     for (int i = 0; i < p->ncountries; i++)
@@ -432,6 +479,9 @@ static int load_scalars(sy_params *p, hm_error *err)
         { "lag_lymphoma_years", &p->lag_years[SY_LYMPHOMA], 0, 50 },
         { "lag_cns_years", &p->lag_years[SY_CNS], 0, 50 },
         { "lag_solid_years", &p->lag_years[SY_SOLID], 0, 50 },
+        { "fluoro_kap_fraction", &p->fluoro_kap_fraction, 0, 1 },
+        { "events_acq_min", &p->acq_min, 0, 50 },
+        { "events_acq_max", &p->acq_max, 0, 50 },
     };
     size_t ns = sizeof s / sizeof s[0];
     int seen[sizeof s / sizeof s[0]] = { 0 };
@@ -486,7 +536,8 @@ int sy_params_load(sy_params *p, const char *organs, hm_error *err)
                             &p->nepk, err))
         || (rc = load_eras(p, err)) || (rc = load_exams(p, err))
         || (rc = load_organs(p, organs, err)) || (rc = load_growth(p, err))
-        || (rc = load_rates(p, err)) || (rc = load_codes(p, err)) || (rc = load_names(p, err)))
+        || (rc = load_rates(p, err)) || (rc = load_codes(p, err)) || (rc = load_names(p, err))
+        || (rc = load_technique(p, err)))
         return rc;
     return HM_OK;
 }

@@ -92,6 +92,10 @@ static int write_patient(run *r, const sy_patient *pt, hm_error *err)
             return rc;
         r->s->procedures++;
         r->s->tier[pr->tier]++;
+        if (t1 && !r->o->no_events
+            && (rc = sy_write_events(&r->out, p, r->o->seed, pt, k, c->code, acc, birth, uid,
+                                     &r->s->events, err)))
+            return rc;
 
         /* Organ doses: realization 0 is the true dose that drives the
          * outcomes; 1..R multiply it by shared (coefficient per age class
@@ -238,8 +242,9 @@ static void remove_tree(const char *dir, const sy_params *p)
 {
     char path[4200];
     for (int c = 0; c < p->ncentres; c++) {
-        static const char *const files[] = { "centre", "patient", "procedure", "organ_dose",
-                                             "outcome", "followup" };
+        static const char *const files[] = { "centre", "patient", "procedure",
+                                             "irradiation_event", "organ_dose", "outcome",
+                                             "followup" };
         for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
             snprintf(path, sizeof path, "%s/%s/%s.csv", dir, p->centres[c].code, files[f]);
             unlink(path);

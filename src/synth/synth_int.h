@@ -32,6 +32,11 @@ typedef struct { char organ[32]; double ratio; } sy_organ;
 typedef struct { double age_years, weight_kg, height_cm; } sy_growth;
 typedef struct { double from_years, to_years, per_million; } sy_rate;
 typedef struct { int type; char topo[8], morph[8], icd10[8], sex; double weight; } sy_code;
+typedef struct {
+    char   event_type[32], plane[8], protocol[64];
+    double kvp_base, kvp_per_kg, ma_min, ma_max, pulse_ms, pulse_rate, cu_mm, al_mm,
+           primary_deg, primary_sd, secondary_deg, secondary_sd;
+} sy_technique;   /* [0] fluoro A, [1] fluoro B, [2] acquisition A, [3] acquisition B */
 
 typedef struct sy_params {
     sy_centre centres[SY_MAX_CENTRES];  int ncentres;
@@ -43,6 +48,7 @@ typedef struct sy_params {
     sy_growth growth[SY_MAX_GROWTH];    int ngrowth;
     sy_rate   rates[SY_NTYPES][SY_MAX_RATES]; int nrates[SY_NTYPES];
     sy_code   codes[SY_MAX_CODES];      int ncodes;
+    sy_technique tech[4];
     /* names by country: index of the centre's country in `countries` */
     char      countries[SY_MAX_CENTRES][4]; int ncountries;
     char      given[SY_MAX_CENTRES][SY_MAX_NAMES][48];  int ngiven[SY_MAX_CENTRES];
@@ -56,6 +62,7 @@ typedef struct sy_params {
     double death_first, death_later, loss, loss_no;
     double sigma_shared_coeff, sigma_shared_kap, sigma_unshared[3];
     double lag_years[SY_NTYPES];
+    double fluoro_kap_fraction, acq_min, acq_max;
     int    start_year, max_age_days;
     long   study_end;                   /* days since 1970-01-01 */
 } sy_params;
@@ -76,7 +83,7 @@ double sy_exp1(sy_rng *r);             /* Exp(1) */
 
 /* Streams of a patient (b of sy_rng_init). */
 enum { SY_S_DEMOG = 1, SY_S_PROC, SY_S_DOSE, SY_S_OUTCOME, SY_S_REAL, SY_S_NAMES,
-       SY_S_SHARED_COEFF, SY_S_SHARED_KAP };
+       SY_S_SHARED_COEFF, SY_S_SHARED_KAP, SY_S_EVENTS };
 
 typedef struct sy_proc {
     long   date, age_days;

@@ -4,7 +4,8 @@
 
 #include "synth_int.h"
 
-enum { SY_T_PATIENT, SY_T_PROCEDURE, SY_T_DOSE, SY_T_OUTCOME, SY_T_FOLLOWUP, SY_NTABLES };
+enum { SY_T_PATIENT, SY_T_PROCEDURE, SY_T_EVENT, SY_T_DOSE, SY_T_OUTCOME, SY_T_FOLLOWUP,
+       SY_NTABLES };
 
 typedef struct sy_out {
     int   hospital, ncentres;
@@ -22,5 +23,10 @@ int  sy_out_open(sy_out *o, const sy_params *p, const char *dir, int hospital,
 int  sy_out_row(sy_out *o, int centre, int table, const char *const *values, hm_error *err);
 int  sy_out_close(sy_out *o, hm_error *err);
 const char *sy_table_name(int table);
+
+/* events.c: the irradiation events of tier-1 procedure k. */
+int sy_write_events(sy_out *out, const sy_params *p, uint64_t seed, const sy_patient *pt, int k,
+                    const char *centre, const char *acc, const char *birth, const char *study_uid,
+                    long *rows, hm_error *err);
 
 #endif

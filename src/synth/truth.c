@@ -62,10 +62,12 @@ int sy_write_truth(const char *path, const hm_synth_opts *o, const sy_params *p,
     fprintf(fp, "  ],\n");
     fprintf(fp, "  \"realizations\": %d,\n", o->realizations);
     fprintf(fp, "  \"counts\": {\"patients\": %ld, \"procedures\": %ld, \"tier1\": %ld, "
-                "\"tier2\": %ld, \"tier3\": %ld, \"organ_dose_rows\": %ld, \"cancers\": %ld, "
+                "\"tier2\": %ld, \"tier3\": %ld, \"irradiation_events\": %ld, "
+                "\"organ_dose_rows\": %ld, \"cancers\": %ld, "
                 "\"deaths\": %ld, \"transplants\": %ld, \"down_syndrome\": %ld, "
                 "\"person_years\": %.1f}\n}\n",
-            s->patients, s->procedures, s->tier[1], s->tier[2], s->tier[3], s->organ_dose_rows,
+            s->patients, s->procedures, s->tier[1], s->tier[2], s->tier[3], s->events,
+            s->organ_dose_rows,
             s->outcome_rows, s->deaths, s->transplants, s->down, s->person_years);
     if (ferror(fp) | fclose(fp))
         return hm_error_set(err, HM_EIO, path, 0, NULL, "write failed");

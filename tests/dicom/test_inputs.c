@@ -114,6 +114,13 @@ static void truncated_and_corrupt(void **state)
     assert_non_null(p);
     memcpy(p + 8, "\xF0\xFF\xFF\x7F", 4);
     expect_fail(bad, len, HM_EPARSE, "truncated or corrupt");
+    /* A non-standard VR: DCMTK then reads a 4-byte length (found by fuzzing:
+     * it allocated that length before noticing the data end). */
+    memcpy(bad, buf, len);
+    p = memmem_(bad + 200, len - 200, "\x08\x00\x04\x01LO", 6);
+    assert_non_null(p);
+    memcpy(p + 4, "TO\0\0\xF0\xFF\xFF\x7F", 8);
+    expect_fail(bad, len, HM_EPARSE, "truncated or corrupt");
     /* An item tag overwritten inside the content sequence. */
     memcpy(bad, buf, len);
     p = memmem_(bad + 5000, len - 5000, "\xFE\xFF\x00\xE0", 4);

@@ -19,60 +19,6 @@
 #define Y 365.25
 static char persons[512], doses[512], doses2[512], events[512];
 
-/* 600 persons born 1990-1999, 1-3 procedures before age 5, follow-up to
- * 2020; leukaemia hazard 0.004/y x exp(0.7 tx(t)) x (1 + 0.05 d(t - 2 y)),
- * simulated month by month from the first procedure. */
-static void simulate(void)
-{
-    sim_rng r = { 4242 };
-    FILE *fp = fopen(persons, "w"), *fd = fopen(doses, "w"), *fd2 = fopen(doses2, "w"), *fe = fopen(events, "w");
-    assert_true(fp && fd && fd2 && fe);
-    fprintf(fp, "id,sex,birth,end,transplant\n");
-    fprintf(fd, "id,date,dose_mgy\n");
-    fprintf(fd2, "id,date,dose_mgy\n");
-    fprintf(fe, "id,date,morphology,topography\n");
-    double end = hm_epi_day_from_civil(2020, 1, 1);
-    for (int i = 0; i < 600; i++) {
-        double birth = floor(hm_epi_day_from_civil(1990, 1, 1) + 3650 * sim_unif(&r));
-        int np = 1 + (int)(3 * sim_unif(&r));
-        double day[3], dose[3];
-        for (int k = 0; k < np; k++) {
-            day[k] = floor(birth + 5 * Y * sim_unif(&r));
-            double u = sim_unif(&r);
-            dose[k] = floor(1000 * 60 * u * u) / 1000;
-        }
-        for (int a = 1; a < np; a++)   /* sort by day */
-            for (int b = a; b > 0 && day[b] < day[b - 1]; b--) {
-                double t = day[b]; day[b] = day[b - 1]; day[b - 1] = t;
-                t = dose[b]; dose[b] = dose[b - 1]; dose[b - 1] = t;
-            }
-        double tx = sim_unif(&r) < 0.15 ? floor(day[0] + 15 * Y * sim_unif(&r)) : NAN;
-        const char *sex = sim_unif(&r) < 0.5 ? "M" : "F";
-        if (isnan(tx))
-            fprintf(fp, "P%d,%s,%.0f,%.0f,\n", i, sex, birth, end);
-        else
-            fprintf(fp, "P%d,%s,%.0f,%.0f,%.0f\n", i, sex, birth, end, tx);
-        for (int k = 0; k < np; k++) {
-            fprintf(fd, "P%d,%.0f,%.3f\n", i, day[k], dose[k]);
-            fprintf(fd2, "P%d,%.0f,%.3f\n", i, day[k], 2 * dose[k]);
-        }
-        for (double t = day[0]; t < end; t += 30) {
-            double dl = 0;
-            for (int k = 0; k < np; k++)
-                dl += day[k] + 2 * Y <= t ? dose[k] : 0;
-            double h = 0.004 / Y * exp(0.7 * (!isnan(tx) && t >= tx)) * (1 + 0.05 * dl);
-            if (sim_unif(&r) < h * 30) {
-                fprintf(fe, "P%d,%.0f,9861/3,C42.1\n", i, floor(t + 30 * sim_unif(&r)));
-                break;
-            }
-        }
-    }
-    fclose(fp);
-    fclose(fd);
-    fclose(fd2);
-    fclose(fe);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -80,8 +26,7 @@ static int setup(void **state)
     snprintf(doses, sizeof doses, "%s/doses.csv", HM_TEST_TMPDIR);
     snprintf(doses2, sizeof doses2, "%s/doses2.csv", HM_TEST_TMPDIR);
     snprintf(events, sizeof events, "%s/events.csv", HM_TEST_TMPDIR);
-    simulate();
-    return 0;
+    return sim_cohort_files(persons, doses, doses2, events, 600, 4242);
 }
 
 static void fit_file(const char *dosefile, hm_epi_fit *fit)

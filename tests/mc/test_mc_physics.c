@@ -208,6 +208,45 @@ static void test_reproducible(void **state)
     hm_mc_results_free(&c); hm_mc_results_free(&d);
 }
 
+/* K fluorescence: in a 10 um lead foil most Pb K x-rays escape, so the
+ * energy imparted per photoabsorption at 100 keV drops by about
+ * (1 - 1/J_K) omega_K <E_K> = 0.79 x 0.96 x 76 keV (xraylib data), to ~0.42. */
+static void test_k_fluorescence(void **state)
+{
+    (void)state;
+    hm_error err;
+    double ed[2];
+    for (int fl = 0; fl < 2; fl++) {
+        hm_mc_scene *s;
+        assert_int_equal(hm_mc_scene_new(&s, &err), 0);
+        int pb = hm_mc_add_material(s, "lead", 0, &err);
+        double lo[3] = { -10, -10, -1 }, hi[3] = { 10, 10, 10 };
+        hm_mc_set_world(s, -1, lo, hi, &err);
+        hm_mc_solid foil = { .kind = HM_MC_BOX, .center_cm = { 0, 0, 5 }, .half_cm = { 5, 5, 5e-4 },
+                             .material = pb, .region = 1 };
+        assert_true(hm_mc_add_solid(s, &foil, &err) >= 0);
+        hm_mc_source src = { .kind = HM_MC_SRC_PARALLEL, .direction = { 0, 0, 1 },
+                             .u_min_cm = -0.1, .u_max_cm = 0.1, .v_min_cm = -0.1, .v_max_cm = 0.1,
+                             .energy_kev = 100 };
+        assert_int_equal(hm_mc_set_source(s, &src, &err), 0);
+        hm_mc_physics ph;
+        hm_mc_physics_default(&ph);
+        assert_int_equal(ph.fluorescence, 1);
+        ph.fluorescence = fl;
+        assert_int_equal(hm_mc_set_physics(s, &ph, &err), 0);
+        hm_mc_run_params p;
+        hm_mc_run_params_default(&p);
+        p.histories = 200000;
+        hm_mc_results r;
+        assert_int_equal(hm_mc_run(s, &p, &r, &err), 0);
+        ed[fl] = r.edep_ev[1];
+        hm_mc_results_free(&r);
+        hm_mc_scene_free(s);
+    }
+    double ratio = ed[1] / ed[0];
+    if (!(ratio > 0.38 && ratio < 0.48)) fail_msg("fluorescence on/off energy ratio %.3f", ratio);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_narrow_beam),
         cmocka_unit_test(test_angular_distributions),
         cmocka_unit_test(test_reproducible),
+        cmocka_unit_test(test_k_fluorescence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

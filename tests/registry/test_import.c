@@ -137,6 +137,32 @@ static void test_bad_header(void **state)
     hm_db_close(db);
 }
 
+static void test_duplicate_keys_in_file(void **state)
+{
+    (void)state;
+    hm_db *db = load_base("dup");
+    hm_import_report rep;
+    const char *dup =
+        "centre_code,source_type,source_id,organ,method,realization,dose_mgy\n"
+        "FR01,procedure,P1,lung,rdsr_mc,0,3.5\n"
+        "FR01,procedure,P1,lung,rdsr_mc,1,3.6\n"
+        "FR01,procedure,P1,lung,rdsr_mc,0,3.7\n";
+    assert_int_equal(tdb_import(db, "FR01", "organ_dose", "dup.csv", dup, &rep), HM_EVALIDATE);
+    assert_int_equal(rep.n_errors, 1);
+    assert_int_equal(rep.issues[0].line, 4);
+    assert_string_equal(rep.issues[0].msg, "duplicate key (source_type procedure, source_id P1, organ lung, "
+                                           "method rdsr_mc, realization 0): an earlier row of this file has the same key");
+    hm_import_report_free(&rep);
+    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM organ_dose"), 0);
+    /* The same rows once each import, and again (idempotent: keys are per file). */
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(tdb_import(db, "FR01", "organ_dose", "ok.csv", FX_DOSE_FR, &rep), HM_OK);
+        hm_import_report_free(&rep);
+    }
+    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM organ_dose"), 4);
+    hm_db_close(db);
+}
+
 static void test_reimport_idempotent(void **state)
 {
     (void)state;
@@ -248,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_good_values_stored),
         cmocka_unit_test(test_bad_file_exact_messages_nothing_stored),
         cmocka_unit_test(test_bad_header),
+        cmocka_unit_test(test_duplicate_keys_in_file),
         cmocka_unit_test(test_reimport_idempotent),
         cmocka_unit_test(test_other_centre_cannot_overwrite),
         cmocka_unit_test(test_upsert_row_api),

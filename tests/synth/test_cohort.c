@@ -15,8 +15,9 @@
 #include "hm_registry.h"
 #include "synth_test_util.h"
 
-static const char *const TABLES[] = { "centre", "patient", "procedure", "organ_dose", "outcome",
-                                      "followup" };
+static const char *const TABLES[] = { "centre", "patient", "procedure", "irradiation_event",
+                                      "organ_dose", "outcome", "followup" };
+#define NT 7
 
 /* Validates one CSV against the dictionary; returns its data rows. */
 static long check_file(const hm_dict *dict, const char *table, const char *path)
@@ -81,9 +82,9 @@ static void test_files_match_dictionary(void **state)
     assert_int_equal(nc, 15);
     snprintf(path, sizeof path, "%s/centres.csv", dir);
     assert_int_equal(check_file(dict, "centre", path), 15);
-    long totals[6] = { 0 };
+    long totals[NT] = { 0 };
     for (size_t c = 0; c < nc; c++)
-        for (size_t t = 0; t < 6; t++) {
+        for (size_t t = 0; t < NT; t++) {
             snprintf(path, sizeof path, "%s/%s/%s.csv", dir, codes[c], TABLES[t]);
             totals[t] += check_file(dict, TABLES[t], path);
         }
@@ -91,10 +92,12 @@ static void test_files_match_dictionary(void **state)
     assert_int_equal(totals[0], 15);
     assert_int_equal(totals[1], 300);
     assert_int_equal(totals[2], s.procedures);
-    assert_int_equal(totals[3], s.organ_dose_rows);
-    assert_int_equal(totals[3], s.procedures * 7 * 3);   /* 7 organs × (true + 2) */
-    assert_int_equal(totals[4], s.outcome_rows);
-    assert_int_equal(totals[5], 300);
+    assert_int_equal(totals[3], s.events);
+    assert_true(s.events >= 6 * s.tier[1] && s.events <= 12 * s.tier[1]);  /* 2-4 + 2-8 each */
+    assert_int_equal(totals[4], s.organ_dose_rows);
+    assert_int_equal(totals[4], s.procedures * 7 * 3);   /* 7 organs × (true + 2) */
+    assert_int_equal(totals[5], s.outcome_rows);
+    assert_int_equal(totals[6], 300);
     assert_int_equal(s.tier[1] + s.tier[2] + s.tier[3], s.procedures);
     assert_true(s.procedures >= 600 && s.procedures <= 1200);   /* ~3 per patient */
 
@@ -175,7 +178,7 @@ static void test_deterministic(void **state)
     size_t nc = tu_centres(codes, 64);
     int differs = 0;
     for (size_t k = 0; k < nc; k++)
-        for (size_t t = 1; t < 6; t++) {
+        for (size_t t = 1; t < NT; t++) {
             size_t la, lb;
             snprintf(pa, sizeof pa, "%s/%s/%s.csv", a, codes[k], TABLES[t]);
             snprintf(pb, sizeof pb, "%s/%s/%s.csv", b, codes[k], TABLES[t]);

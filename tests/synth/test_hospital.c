@@ -13,7 +13,9 @@
 
 #include "synth_test_util.h"
 
-static const char *const TABLES[] = { "patient", "procedure", "organ_dose", "outcome", "followup" };
+static const char *const TABLES[] = { "patient", "procedure", "irradiation_event", "organ_dose",
+                                      "outcome", "followup" };
+#define NT 6
 
 static void test_hospital_then_pseudonymise(void **state)
 {
@@ -44,7 +46,7 @@ static void test_hospital_then_pseudonymise(void **state)
     size_t nc = tu_centres(codes, 64);
     for (size_t c = 0; c < nc; c++) {
         int norway = !strcmp(codes[c], "NO01");
-        for (size_t t = 0; t < 5; t++) {
+        for (size_t t = 0; t < NT; t++) {
             char **known;
             size_t nknown;
             hm_error err;

@@ -16,8 +16,9 @@
 #include "hm_registry.h"
 #include "synth_test_util.h"
 
-static const char *const TABLES[] = { "centre", "patient", "procedure", "organ_dose", "outcome",
-                                      "followup" };
+static const char *const TABLES[] = { "centre", "patient", "procedure", "irradiation_event",
+                                      "organ_dose", "outcome", "followup" };
+#define NT 7
 
 static void test_library_import(void **state)
 {
@@ -34,9 +35,9 @@ static void test_library_import(void **state)
         fail_msg("open: %s", err.msg);
     char codes[64][16];
     size_t nc = tu_centres(codes, 64);
-    long stored[6] = { 0 };
+    long stored[NT] = { 0 };
     for (size_t c = 0; c < nc; c++)
-        for (size_t t = 0; t < 6; t++) {
+        for (size_t t = 0; t < NT; t++) {
             snprintf(path, sizeof path, "%s/%s/%s.csv", dir, codes[c], TABLES[t]);
             hm_import_report rep;
             hm_import_report_init(&rep);
@@ -54,9 +55,10 @@ static void test_library_import(void **state)
     assert_int_equal(stored[0], 15);
     assert_int_equal(stored[1], 150);
     assert_int_equal(stored[2], s.procedures);
-    assert_int_equal(stored[3], s.organ_dose_rows);
-    assert_int_equal(stored[4], s.outcome_rows);
-    assert_int_equal(stored[5], 150);
+    assert_int_equal(stored[3], s.events);
+    assert_int_equal(stored[4], s.organ_dose_rows);
+    assert_int_equal(stored[5], s.outcome_rows);
+    assert_int_equal(stored[6], 150);
 }
 
 static int run(const char *cmd)
@@ -72,14 +74,14 @@ static void test_command_line_chain(void **state)
     (void)state;
     char dir[4096], cmd[16384];
     tu_fresh(dir, sizeof dir, "chain");
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/p'", dir);
+    assert_int_equal(run(cmd), 0);
     snprintf(cmd, sizeof cmd, "'%s' synth --patients 200 --seed 4 --hospital-format --out '%s/h' "
              "--organs red_marrow,lung >/dev/null", HM_HARMONIC_EXE, dir);
     assert_int_equal(run(cmd), 0);
     snprintf(cmd, sizeof cmd, "'%s' keygen --out '%s/k' 2>/dev/null", HM_HARMONIC_EXE, dir);
     assert_int_equal(run(cmd), 0);
-    snprintf(cmd, sizeof cmd, "mkdir '%s/p'", dir);
-    assert_int_equal(run(cmd), 0);
-    for (size_t t = 1; t < 6; t++) {
+    for (size_t t = 1; t < NT; t++) {
         snprintf(cmd, sizeof cmd,
                  "'%s' pseudonymise --key '%s/k' --table %s --offset-dates '%s/h/NO01/%s.csv' "
                  "'%s/p/%s.csv' 2>/dev/null", HM_HARMONIC_EXE, dir, TABLES[t], dir, TABLES[t],
@@ -89,7 +91,7 @@ static void test_command_line_chain(void **state)
     snprintf(cmd, sizeof cmd, "'%s' import --quiet --db '%s/r.db' --centre NO01 centre "
              "'%s/h/NO01/centre.csv'", HM_HARMONIC_EXE, dir, dir);
     assert_int_equal(run(cmd), 0);
-    for (size_t t = 1; t < 6; t++) {
+    for (size_t t = 1; t < NT; t++) {
         snprintf(cmd, sizeof cmd, "'%s' import --quiet --db '%s/r.db' --centre NO01 %s "
                  "'%s/p/%s.csv' 2>'%s/import.err'", HM_HARMONIC_EXE, dir, TABLES[t], dir,
                  TABLES[t], dir);

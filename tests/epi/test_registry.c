@@ -1,0 +1,135 @@
+/* test_registry.c — the registry reader: a small cohort written to a fresh
+ * SQLite registry (dates and, for Norway, days since birth; two dosimetry
+ * methods of one dose; a non-cancer outcome) is read back and tabulated;
+ * person-years and cases are worked out by hand; the table is stored as
+ * results and read back. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hm_epi.h"
+#include "hm_registry.h"
+
+#define Y 365.25
+static char dbpath[512];
+
+static const char *SQL[] = {
+    "INSERT INTO centre VALUES ('BE01','BE','Leuven','cardiac'), ('NO01','NO','Oslo','cardiac')",
+    /* A: dated; B: Norway, days since birth, Down syndrome, transplant at day 4000. */
+    "INSERT INTO patient (centre_code, pseudonym, key_version, cohort, sex, birth_year, birth_date, syndrome, "
+    "transplant_date, transplant_day, consent) VALUES "
+    "('BE01','aa',1,'cardiac','M',1990,'1990-01-01','none',NULL,NULL,'given'),"
+    "('NO01','bb',1,'cardiac','F',1995,NULL,'down',NULL,4000,'given'),"
+    "('BE01','cc',1,'cardiac','F',1996,'1996-01-01','none',NULL,NULL,'given')",
+    "INSERT INTO followup VALUES ('BE01','aa','alive','2010-01-01',NULL,'study_end'),"
+    "('NO01','bb','dead',NULL,6000,'death')",  /* cc has no follow-up: not analysed */
+    "INSERT INTO procedure (centre_code, procedure_id, pseudonym, proc_date, proc_day, exam_type, category, dose_tier) VALUES "
+    "('BE01','p1','aa','2000-01-01',NULL,'diag_cath','diagnostic','2'),"
+    "('NO01','p2','bb',NULL,1000,'diag_cath','diagnostic','2'),"
+    "('BE01','p3','cc','2000-01-01',NULL,'diag_cath','diagnostic','2')",
+    /* p1 has two methods: rdsr_mc (10 mGy) wins over kap_coefficient (99). */
+    "INSERT INTO organ_dose VALUES ('BE01','procedure','p1','red_marrow','kap_coefficient',0,99),"
+    "('BE01','procedure','p1','red_marrow','rdsr_mc',0,10),"
+    "('BE01','procedure','p1','lung','rdsr_mc',0,500),"
+    "('NO01','procedure','p2','red_marrow','synthetic',0,30),"
+    "('BE01','procedure','p3','red_marrow','synthetic',0,5)",
+    "INSERT INTO outcome VALUES ('NO01','o1','bb','cancer','C42.1','9861/3',NULL,NULL,5000),"
+    "('BE01','o2','aa','cardiovascular',NULL,NULL,'I42',NULL,1000)",
+};
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dbpath, sizeof dbpath, "%s/registry.db", HM_TEST_TMPDIR);
+    remove(dbpath);
+    hm_db *db;
+    hm_error err;
+    if (hm_db_open(dbpath, &db, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof SQL / sizeof *SQL; i++)
+        if (hm_db_exec(db, SQL[i], &err) < 0) {
+            fprintf(stderr, "%s: %s\n", SQL[i], err.msg);
+            hm_db_close(db);
+            return -1;
+        }
+    hm_db_close(db);
+    return 0;
+}
+
+static void test_read_and_tabulate(void **state)
+{
+    (void)state;
+    hm_error err;
+    hm_epi_cohort *c;
+    hm_epi_outcomes *oc;
+    assert_int_equal(hm_epi_outcomes_load(NULL, &oc, &err), 0);
+    int rc = hm_epi_cohort_from_registry(dbpath, "red_marrow", 0, NULL, &c, &err);
+    if (rc < 0)
+        fail_msg("%s:%ld:%s: %s", err.file, err.line, err.field, err.msg);
+    assert_int_equal(hm_epi_cohort_size(c), 2);
+    hm_epi_tab_options o;
+    memset(&o, 0, sizeof o);
+    o.lag_years = 2;
+    o.ngroups = 1;
+    o.groups[0] = hm_epi_outcomes_find(oc, "leukaemia_excl_cll");
+    o.by_syndrome = o.by_transplant = 1;
+    assert_int_equal(hm_epi_cuts_parse("0,100", &o.dose, "dose", &err), 0);
+    hm_epi_table t;
+    hm_epi_tab_summary s;
+    assert_int_equal(hm_epi_tabulate(c, oc, &o, &t, &s, &err), 0);
+    /* A: 2000-01-01 .. 2010-01-01, 10 mGy from 2002-01-01 (rdsr_mc, not 99).
+     * B: born 1 July 1995 (birth_year only), days 1000 .. 5000 (AML), 30 mGy,
+     * transplant from day 4000. */
+    double A = (hm_epi_day_from_civil(2010, 1, 1) - hm_epi_day_from_civil(2000, 1, 1)) / Y;
+    assert_true(fabs(s.pyr - (A + 4000 / Y)) < 1e-9);
+    assert_true(s.cases[0] == 1);
+    int cdose = hm_epi_table_col(&t, "dose_mgy"), cpy = hm_epi_table_col(&t, "pyr");
+    int csyn = hm_epi_table_col(&t, "syndrome"), ctx = hm_epi_table_col(&t, "transplant");
+    double dose_py = 0;
+    for (size_t r = 0; r < t.nrows; r++) {
+        dose_py += t.cols[cdose][r] * t.cols[cpy][r];
+        if (t.cols[ctx][r] == 1) {
+            assert_true(t.cols[csyn][r] == 1);
+            assert_true(fabs(t.cols[cpy][r] - 1000 / Y) < 1e-9);
+        }
+    }
+    double expect = 10 * (A - 2) + 30 * (4000 - 2 * Y) / Y;
+    assert_true(fabs(dose_py - expect) < 1e-6);
+
+    /* Store as results, twice (the second run replaces the first). */
+    assert_int_equal(hm_epi_table_store(dbpath, "test-run", &t, &err), 0);
+    assert_int_equal(hm_epi_table_store(dbpath, "test-run", &t, &err), 0);
+    hm_db *db;
+    hm_stmt *st;
+    assert_int_equal(hm_db_open(dbpath, &db, &err), 0);
+    assert_int_equal(hm_db_prepare(db, "SELECT COUNT(*), SUM(value) FROM epi_result WHERE run_id = 'test-run' "
+                                       "AND name = 'pyr'", &st, &err), 0);
+    assert_int_equal(hm_stmt_step(st, &err), 1);
+    assert_int_equal(hm_stmt_column_int64(st, 0), (int64_t)t.nrows);
+    assert_true(fabs(hm_stmt_column_double(st, 1) - s.pyr) < 1e-6);
+    hm_stmt_finalize(st);
+    hm_db_close(db);
+    hm_epi_table_free(&t);
+    hm_epi_cohort_free(c);
+
+    /* An organ without doses is a clear error. */
+    assert_true(hm_epi_cohort_from_registry(dbpath, "thyroid", 0, NULL, &c, &err) < 0);
+    assert_non_null(strstr(err.msg, "thyroid"));
+    hm_epi_outcomes_free(oc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_and_tabulate),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

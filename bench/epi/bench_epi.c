@@ -14,7 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Processor time of this process: robust to other load on the machine. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static uint64_t rng_s = 20261127;
 static double unif(void)  /* splitmix64 */
@@ -84,32 +93,34 @@ static void bench_fit(const char *label, hm_epi_table *t, const char *dir, const
         fprintf(stderr, "bench_epi: %s\n", err.msg);
         exit(1);
     }
-    double t1 = hm_now_s();
+    double t1 = hm_now_s(), c1 = cpu_s();
     if (hm_epi_fit_text(&rt, "cases ~ pyr(pyr) + strata(stratum) + err(dose)", &o, &fit, &err) < 0) {
         fprintf(stderr, "bench_epi: %s\n", err.msg);
         exit(1);
     }
-    double t2 = hm_now_s();
+    double t2 = hm_now_s(), c2 = cpu_s();
     o.profile_ci = 1;
     hm_epi_fit fci;
     hm_epi_fit_text(&rt, "cases ~ pyr(pyr) + strata(stratum) + err(dose)", &o, &fci, &err);
     double t3 = hm_now_s();
     hm_epi_table_free(&rt);
     printf("\n%s\n", label);
-    printf("  harmonic: read %.3f s, fit %.3f s (with profile CI %.3f s); beta %.6g per mGy, deviance %.6f\n",
-           t1 - t0, t2 - t1, t3 - t1, fit.p[0].est, fit.deviance);
+    printf("  harmonic: read %.3f s, fit %.3f s (CPU %.3f s, %d iterations; with profile CI %.3f s); "
+           "beta %.6g per mGy, deviance %.6f\n", t1 - t0, t2 - t1, c2 - c1, fit.iterations, t3 - t1,
+           fit.p[0].est, fit.deviance);
     if (!with_r)
         return;
-    const char *names[] = { "r_read_s", "r_fit_s", "r_beta", "r_deviance" };
-    double v[4];
+    const char *names[] = { "r_read_s", "r_fit_s", "r_fit_cpu_s", "r_beta", "r_deviance" };
+    double v[5];
     snprintf(cmd, sizeof cmd, "Rscript %s/bench_fit.R %s", BENCH_DIR, csv);
-    if (run_r(cmd, names, v, 4) < 0) {
+    if (run_r(cmd, names, v, 5) < 0) {
         printf("  R: failed (is r-cran-gnm installed?)\n");
         return;
     }
-    printf("  R gnm:    read %.3f s, fit %.3f s; beta %.6g per mGy, deviance %.6f\n", v[0], v[1], v[2], v[3]);
-    printf("  ratio R/harmonic: fit %.1fx, read+fit %.1fx   (beta rel. diff %.1e)\n", v[1] / (t2 - t1),
-           (v[0] + v[1]) / (t2 - t0), fabs(fit.p[0].est - v[2]) / fabs(v[2]));
+    printf("  R gnm:    read %.3f s, fit %.3f s (CPU %.3f s); beta %.6g per mGy, deviance %.6f\n", v[0], v[1], v[2],
+           v[3], v[4]);
+    printf("  ratio R/harmonic: fit %.1fx wall, %.1fx CPU; read+fit %.1fx wall   (beta rel. diff %.1e)\n",
+           v[1] / (t2 - t1), v[2] / (c2 - c1), (v[0] + v[1]) / (t2 - t0), fabs(fit.p[0].est - v[3]) / fabs(v[3]));
 }
 
 static void bench_grouped(double scale, const char *dir, int with_r)
@@ -203,30 +214,31 @@ static void bench_tabulate(double scale, const char *dir, int with_r)
         fprintf(stderr, "bench_epi: %s\n", err.msg);
         exit(1);
     }
-    double t1 = hm_now_s();
+    double t1 = hm_now_s(), c1 = cpu_s();
     if (hm_epi_tabulate(c, oc, &o, &t, &sum, &err) < 0) {
         fprintf(stderr, "bench_epi: %s\n", err.msg);
         exit(1);
     }
-    double t2 = hm_now_s();
+    double t2 = hm_now_s(), c2 = cpu_s();
     printf("\n3. person-year table: %zu patients, attained age x lagged dose category x sex (lag 2 y, exclusion 2 y)\n", n);
-    printf("  harmonic: read %.3f s, tabulate %.3f s; %zu cells, %.1f person-years, %.0f cases\n", t1 - t0, t2 - t1,
-           t.nrows, sum.pyr, sum.cases[0]);
+    printf("  harmonic: read %.3f s, tabulate %.3f s (CPU %.3f s); %zu cells, %.1f person-years, %.0f cases\n",
+           t1 - t0, t2 - t1, c2 - c1, t.nrows, sum.pyr, sum.cases[0]);
     hm_epi_table_free(&t);
     hm_epi_cohort_free(c);
     hm_epi_outcomes_free(oc);
     if (!with_r)
         return;
-    const char *names[] = { "r_read_s", "r_tab_s", "r_cells", "r_pyr", "r_cases" };
-    double v[5];
+    const char *names[] = { "r_read_s", "r_tab_s", "r_tab_cpu_s", "r_cells", "r_pyr", "r_cases" };
+    double v[6];
     snprintf(cmd, sizeof cmd, "Rscript %s/bench_tab.R %s %s %s 2 2 %s %s", BENCH_DIR, pp, dp, ep, agecuts, dosecuts);
-    if (run_r(cmd, names, v, 5) < 0) {
+    if (run_r(cmd, names, v, 6) < 0) {
         printf("  R: failed (is r-cran-survival installed?)\n");
         return;
     }
-    printf("  R survival: read %.3f s, tabulate %.3f s; %.0f cells, %.1f person-years, %.0f cases\n", v[0], v[1],
-           v[2], v[3], v[4]);
-    printf("  ratio R/harmonic: tabulate %.1fx, read+tabulate %.1fx\n", v[1] / (t2 - t1), (v[0] + v[1]) / (t2 - t0));
+    printf("  R survival: read %.3f s, tabulate %.3f s (CPU %.3f s); %.0f cells, %.1f person-years, %.0f cases\n",
+           v[0], v[1], v[2], v[3], v[4], v[5]);
+    printf("  ratio R/harmonic: tabulate %.1fx wall, %.1fx CPU; read+tabulate %.1fx wall\n", v[1] / (t2 - t1),
+           v[2] / (c2 - c1), (v[0] + v[1]) / (t2 - t0));
 }
 
 int main(int argc, char **argv)

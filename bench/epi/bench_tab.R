@@ -6,11 +6,12 @@
 # usage: Rscript bench_tab.R persons.csv doses.csv events.csv LAG EXCL AGECUTS DOSECUTS
 suppressMessages(library(survival))
 a <- commandArgs(trailingOnly = TRUE)
+cpu <- function() { p <- proc.time(); p[["user.self"]] + p[["sys.self"]] }
 t0 <- proc.time()[["elapsed"]]
 p <- read.csv(a[1], stringsAsFactors = FALSE)
 d <- read.csv(a[2])
 e <- read.csv(a[3])
-t1 <- proc.time()[["elapsed"]]
+t1 <- proc.time()[["elapsed"]]; c1 <- cpu()
 Y <- 365.25; lag <- as.numeric(a[4]) * Y; excl <- as.numeric(a[5]) * Y
 agecuts <- as.numeric(strsplit(a[6], ",")[[1]]); dosecuts <- as.numeric(strsplit(a[7], ",")[[1]])
 first <- tapply(d$date, d$id, min)
@@ -32,6 +33,6 @@ sp$pyr <- (sp$tstop - sp$tstart) / Y
 sp$dcat <- findInterval(sp$cum, dosecuts)
 sp$pyd <- sp$pyr * sp$cum
 tab <- aggregate(cbind(pyr, ev, pyd) ~ agecat + dcat + sex, data = sp, FUN = sum)
-t2 <- proc.time()[["elapsed"]]
-cat(sprintf("r_read_s,%.4f\nr_tab_s,%.4f\nr_cells,%d\nr_pyr,%.10g\nr_cases,%d\n", t1 - t0, t2 - t1,
+t2 <- proc.time()[["elapsed"]]; c2 <- cpu()
+cat(sprintf("r_read_s,%.4f\nr_tab_s,%.4f\nr_tab_cpu_s,%.4f\nr_cells,%d\nr_pyr,%.10g\nr_cases,%d\n", t1 - t0, t2 - t1, c2 - c1,
             nrow(tab), sum(tab$pyr), sum(tab$ev)))

@@ -29,7 +29,7 @@ static void usage(FILE *fp)
         "             (or lq(d), cat(c), ear(d), earlq(d))\n"
         "  cox  (--persons ... --doses ... --events ... | --db ...) [--organ O] --outcome G\n"
         "      [--lag Y] [--exclusion Y] [--strata sex,country] [--transplant] [--syndrome]\n"
-        "      [--realization K] [--format text|csv|json] [--ci L]\n"
+        "      [--realization K | --realizations] [--format text|csv|json] [--ci L]\n"
         "  plot DATA.csv --base \"cases ~ pyr(pyr) + strata(...)\" [--cat dosecat] [--dose dose_mgy]\n"
         "      -o PLOT.png|PLOT.svg [--title TEXT]\n"
         "  outcomes  list the outcome groups (data/epi/outcomes.csv)\n");
@@ -337,6 +337,8 @@ static int cmd_fit(const opts *o)
     if ((rc = hm_epi_model_parse(o->model, &t, &m, &err)) < 0 ||
         (rc = hm_epi_fit_poisson(&t, &m, &fo, &fit, &err)) < 0) {
         hm_epi_table_free(&t);
+        if (!err.file[0])  /* a data problem: rows are numbered as lines of the file */
+            snprintf(err.file, sizeof err.file, "%.255s", o->input);
         return hm_cli_report(&err);
     }
     FILE *fp = open_out(o->out);
@@ -424,6 +426,38 @@ static int cmd_cox(const opts *o)
     snprintf(title, sizeof title, "Cox linear ERR on attained age: %s, lag %g y, exclusion %g y",
              hm_epi_outcomes_name(oc, co.group), co.lag_years, co.exclusion_years);
     print_fit(&fit, o->format, title, fp);
+    int R = hm_epi_cohort_realizations(c);
+    if (o->use_real && R > 1) {
+        /* Dose uncertainty: beta of each realization (no CIs), summarised. */
+        double *b = malloc((size_t)R * sizeof *b);
+        int n = 0, nb = fit.np - 1;
+        co.fit.profile_ci = 0;
+        for (int r = 0; b && r < R; r++) {
+            hm_epi_fit fr;
+            co.realization = r;
+            if (hm_epi_fit_cox(c, oc, &co, &fr, &err) == 0 && fr.converged)
+                b[n++] = fr.p[nb].est;
+        }
+        double mean = 0, lo = NAN, med = NAN, hi = NAN;
+        for (int k = 0; k < n; k++)
+            mean += b[k] / n;
+        if (n > 0) {
+            for (int k = 1; k < n; k++)  /* insertion sort: R is modest */
+                for (int j = k; j > 0 && b[j] < b[j - 1]; j--) {
+                    double t = b[j]; b[j] = b[j - 1]; b[j - 1] = t;
+                }
+            /* R type 7 quantiles (Hyndman & Fan 1996). */
+            double qs[3] = { 0.025, 0.5, 0.975 }, *out[3] = { &lo, &med, &hi };
+            for (int k = 0; k < 3; k++) {
+                double h = (n - 1) * qs[k];
+                int l = (int)h, u = l + 1 < n ? l + 1 : l;
+                *out[k] = b[l] + (h - l) * (b[u] - b[l]);
+            }
+        }
+        fprintf(fp, "dose realizations (%d of %d fitted): beta mean %.6g, median %.6g, 2.5%% %.6g, "
+                    "97.5%% %.6g; fit on the mean dose %.6g\n", n, R, mean, med, lo, hi, fit.p[nb].est);
+        free(b);
+    }
     if (fp != stdout)
         fclose(fp);
     hm_epi_cohort_free(c);

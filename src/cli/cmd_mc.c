@@ -88,14 +88,16 @@ static int cmd_run(int argc, char **argv)
     } else {
         printf("%lld histories, %d thread(s), %.2f s (%.3g histories/s)\n", r.histories, r.threads,
                r.seconds, r.histories / (r.seconds > 0 ? r.seconds : 1e-9));
-        printf("%-6s %-20s %12s %14s %9s %14s\n", "region", "name", "mass_g", "edep_eV/hist",
-               "rel_sd_%", "dose_Gy/hist");
+        double k0 = r.nkerma_points ? r.kerma_point_gy[0] : 0;
+        printf("%-6s %-20s %12s %14s %9s %14s %12s %14s\n", "region", "name", "mass_g",
+               "edep_eV/hist", "rel_sd_%", "dose_Gy/hist", "dose/Kair", "dose/KAP_cm-2");
         for (int i = 0; i < r.nregions; i++) {
             const char *nm = hm_mc_region_name(s, i);
             if (r.edep_ev[i] == 0 && !nm) continue;
-            printf("%-6d %-20s %12.5g %14.6g %9.3f %14.6g\n", i, nm ? nm : "", r.mass_g[i],
-                   r.edep_ev[i], r.edep_ev[i] > 0 ? 100 * r.edep_ev_sigma[i] / r.edep_ev[i] : 0,
-                   r.dose_gy[i]);
+            printf("%-6d %-20s %12.5g %14.6g %9.3f %14.6g %12.5g %14.6g\n", i, nm ? nm : "",
+                   r.mass_g[i], r.edep_ev[i],
+                   r.edep_ev[i] > 0 ? 100 * r.edep_ev_sigma[i] / r.edep_ev[i] : 0, r.dose_gy[i],
+                   k0 > 0 ? r.dose_gy[i] / k0 : 0, r.kap_gy_cm2 > 0 ? r.dose_gy[i] / r.kap_gy_cm2 : 0);
         }
         printf("KAP %.6g Gy cm2 per history\n", r.kap_gy_cm2);
         for (size_t i = 0; i < r.nkerma_points; i++)

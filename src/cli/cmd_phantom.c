@@ -390,7 +390,9 @@ static int cmd_dose(const opts *o)
             printf("\n");
         }
         double e;
-        if (hm_dosimetry_effective_dose(&res[0], &res[ns - 1], &e, &err))
+        if (ns == 1 && sexes[0] != 'H')
+            printf("E/KAP needs both sexes: run without --sex\n");
+        else if (hm_dosimetry_effective_dose(&res[0], &res[ns - 1], &e, &err))
             rc = hm_cli_report(&err);
         else
             printf("E/KAP (ICRP 103) %.4g mSv/(Gy cm2)\n", e);

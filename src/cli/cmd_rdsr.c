@@ -68,10 +68,21 @@ static void print_text(const hm_rdsr_report *r, FILE *out)
             "kV", "mA", "ms", "p/s", "KAP Gy.cm2", "RP mGy", "prim", "sec");
     for (size_t i = 0; i < r->nevents; i++) {
         const hm_rdsr_event *e = &r->events[i];
-        fprintf(out, "%4zu %-24.24s %-6s %6.1f %7.1f %6.1f %6.1f %11.6g %9.4g %7.1f %7.1f\n",
-                i + 1, e->type, hm_rdsr_plane_name(e->plane), e->kvp_kv, e->tube_current_ma,
-                e->pulse_width_ms, e->pulse_rate_per_s, e->kap_gy_cm2, e->rp_air_kerma_mgy,
-                e->primary_angle_deg, e->secondary_angle_deg);
+        /* Absent values print as "-", not "nan". */
+        const double v[8] = { e->kvp_kv, e->tube_current_ma, e->pulse_width_ms,
+                              e->pulse_rate_per_s, e->kap_gy_cm2, e->rp_air_kerma_mgy,
+                              e->primary_angle_deg, e->secondary_angle_deg };
+        const char *fmt[8] = { "%.1f", "%.1f", "%.1f", "%.1f", "%.6g", "%.4g", "%.1f", "%.1f" };
+        char col[8][32];
+        for (int k = 0; k < 8; k++) {
+            if (isnan(v[k]))
+                snprintf(col[k], sizeof col[k], "-");
+            else
+                snprintf(col[k], sizeof col[k], fmt[k], v[k]);
+        }
+        fprintf(out, "%4zu %-24.24s %-6s %6s %7s %6s %6s %11s %9s %7s %7s\n", i + 1, e->type,
+                hm_rdsr_plane_name(e->plane), col[0], col[1], col[2], col[3], col[4], col[5],
+                col[6], col[7]);
     }
     for (size_t i = 0; i < r->nnotes; i++)
         fprintf(out, "note: %s %s: %s (x%d)\n", hm_rdsr_note_kind_name(r->notes[i].kind),

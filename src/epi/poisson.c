@@ -91,8 +91,37 @@ static size_t hash_slot(double v, int bits)
     return (size_t)((b * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
 }
 
+/* Fast path: every value a small non-negative integer (stratum codes, as
+ * written by tabulate or by hand): ranks by direct indexing. */
+static int rank_small_ints(const double *v, size_t n, unsigned long long *code, size_t *ndistinct)
+{
+    size_t limit = 4 * n + 1024, maxv = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(v[i] >= 0 && v[i] < (double)limit && v[i] == floor(v[i])))
+            return 1;
+        if ((size_t)v[i] > maxv)
+            maxv = (size_t)v[i];
+    }
+    unsigned long long *rank = calloc(maxv + 1, sizeof *rank);
+    if (!rank)
+        return HM_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        rank[(size_t)v[i]] = 1;
+    size_t nd = 0;
+    for (size_t k = 0; k <= maxv; k++)
+        rank[k] = rank[k] ? nd++ : 0;
+    for (size_t i = 0; i < n; i++)
+        code[i] = rank[(size_t)v[i]];
+    *ndistinct = nd;
+    free(rank);
+    return HM_OK;
+}
+
 static int rank_codes(const double *v, size_t n, unsigned long long *code, size_t *ndistinct)
 {
+    int fast = rank_small_ints(v, n, code, ndistinct);
+    if (fast <= 0)
+        return fast;
     size_t cap = 1024;
     int bits = 10;
     while (cap < 2 * n + 2)

@@ -78,6 +78,22 @@ static void json_num(FILE *fp, double v)
         fputs("null", fp);
 }
 
+/* A JSON string: quotes, backslashes and control characters escaped (RFC 8259). */
+static void json_str(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(fp, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(fp, "\\u%04x", c);
+        else
+            fputc(c, fp);
+    }
+    fputc('"', fp);
+}
+
 void hm_epi_fit_print_json(const hm_epi_fit *fit, FILE *fp)
 {
     fprintf(fp, "{\"deviance\": ");
@@ -96,7 +112,9 @@ void hm_epi_fit_print_json(const hm_epi_fit *fit, FILE *fp)
     fprintf(fp, "},\n \"parameters\": [");
     for (int a = 0; a < fit->np; a++) {
         const hm_epi_param *q = &fit->p[a];
-        fprintf(fp, "%s\n  {\"name\": \"%s\", \"estimate\": ", a ? "," : "", q->name);
+        fprintf(fp, "%s\n  {\"name\": ", a ? "," : "");
+        json_str(fp, q->name);
+        fprintf(fp, ", \"estimate\": ");
         json_num(fp, q->est);
         fprintf(fp, ", \"se\": ");
         json_num(fp, q->se);

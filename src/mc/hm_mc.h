@@ -119,7 +119,8 @@ int hm_mc_set_world(hm_mc_scene *s, int material, const double lo_cm[3],
                     const double hi_cm[3], hm_error *err);
 
 /* Analytic solids, axis-aligned.  Painter's rule: a later solid replaces
- * earlier ones where they overlap. */
+ * earlier ones where they overlap.  hm_mc_add_solid, hm_mc_add_score_box and
+ * hm_mc_add_voxels return 0 or a negative hm_status. */
 typedef enum hm_mc_solid_kind {
     HM_MC_BOX = 0,       /* half_cm = half sizes */
     HM_MC_CYLINDER = 1,  /* elliptic cylinder along `axis`: half_cm[axis] = half length,

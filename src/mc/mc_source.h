@@ -31,7 +31,7 @@ static inline void mc_rng_init(mc_rng *r, uint64_t seed, uint64_t history, uint3
 }
 
 /* Uniform in (0, 1): 32-bit integer + 1/2, scaled (never 0 or 1). */
-static inline double mc_rng_u(mc_rng *r)
+static inline __attribute__((always_inline)) double mc_rng_u(mc_rng *r)
 {
     if (r->idx == 4) {
         r->ctr.v[2]++;

@@ -153,7 +153,8 @@ int hm_mc_add_solid(hm_mc_scene *s, const hm_mc_solid *so, hm_error *err)
         e->hi[k] = so->center_cm[k] + so->half_cm[k];
     }
     note_region(s, so->region);
-    return s->nel++;
+    s->nel++;
+    return 0;
 }
 
 int hm_mc_add_score_box(hm_mc_scene *s, const double lo_cm[3], const double hi_cm[3], int region,
@@ -171,7 +172,8 @@ int hm_mc_add_score_box(hm_mc_scene *s, const double lo_cm[3], const double hi_c
     memcpy(s->sb[s->nsb].hi, hi_cm, sizeof(double) * 3);
     s->sb[s->nsb].region = region;
     note_region(s, region);
-    return s->nsb++;
+    s->nsb++;
+    return 0;
 }
 
 int hm_mc_add_voxels(hm_mc_scene *s, const hm_mc_voxels *v, hm_error *err)
@@ -249,7 +251,8 @@ int hm_mc_add_voxels(hm_mc_scene *s, const hm_mc_voxels *v, hm_error *err)
         e->s.half_cm[k] = 0.5 * (e->hi[k] - e->lo[k]);
     }
     note_region(s, maxreg);
-    return s->nel++;
+    s->nel++;
+    return 0;
 }
 
 int hm_mc_set_source(hm_mc_scene *s, const hm_mc_source *src, hm_error *err)

@@ -121,7 +121,8 @@ int mc_source_init(mc_source *ms, const hm_mc_source *src, const hm_mc_spectrum 
         for (int k = 0; k < sub; k++) {
             double e = ms->e[i] + (ms->width > 0 ? (k + 0.5) / sub * ms->width : 0);
             double muen;
-            int rc = hm_mc_muen_air(e, &muen, err);
+            /* below 1 keV (outside the NIST table) air absorbs everything anyway */
+            int rc = hm_mc_muen_air(e < 1.0 ? 1.0 : e, &muen, err);
             if (rc) { mc_source_free(ms); return rc; }
             acc += e * muen;
             accE += e;

@@ -51,6 +51,7 @@ typedef struct mc_walk {
     int   *idx;
     double *t0, *t1;
     float  *maj;
+    double *edep, *dk, *df;   /* the current batch's tallies */
 } mc_walk;
 
 static inline void rotate(double d[3], double mu, double phi)
@@ -328,26 +329,36 @@ static void *worker(void *arg)
     W.t0 = malloc(cap * sizeof(double));
     W.t1 = malloc(cap * sizeof(double));
     W.maj = malloc(cap * sizeof(float));
+    size_t nd = s->ndiscs ? s->ndiscs : 1;
+    W.edep = malloc((size_t)R->nreg * sizeof(double));
+    W.dk = malloc(nd * sizeof(double));
+    W.df = malloc(nd * sizeof(double));
     double *vox = R->thread_vox ? R->thread_vox[a->tid] : NULL;
-    if (!W.idx || !W.t0 || !W.t1 || !W.maj) {
+    if (!W.idx || !W.t0 || !W.t1 || !W.maj || !W.edep || !W.dk || !W.df) {
         R->status = HM_ENOMEM;
     } else {
         long long per = R->histories / R->nbatches, rem = R->histories % R->nbatches;
         for (int b = a->tid; b < R->nbatches; b += R->threads) {
             long long nb = per + (b < rem), h0 = b * per + (b < rem ? b : rem);
-            double *edep = R->batch_edep + (size_t)b * R->nreg;
-            double *dk = R->batch_disc + (size_t)b * s->ndiscs;
-            double *df = R->batch_dflu + (size_t)b * s->ndiscs;
+            /* accumulate in thread-local rows (no false sharing with the other
+             * threads' batches), then store the batch's totals */
+            memset(W.edep, 0, (size_t)R->nreg * sizeof(double));
+            memset(W.dk, 0, nd * sizeof(double));
+            memset(W.df, 0, nd * sizeof(double));
             for (long long h = 0; h < nb; h++) {
                 mc_rng rng;
                 mc_rng_init(&rng, R->seed, (uint64_t)(h0 + h), 0);
-                history(R, &W, &rng, edep, dk, df, vox);
+                history(R, &W, &rng, W.edep, W.dk, W.df, vox);
                 if ((h & 4095) == 4095) atomic_fetch_add(&R->done, 4096);
             }
+            memcpy(R->batch_edep + (size_t)b * R->nreg, W.edep, (size_t)R->nreg * sizeof(double));
+            memcpy(R->batch_disc + (size_t)b * s->ndiscs, W.dk, s->ndiscs * sizeof(double));
+            memcpy(R->batch_dflu + (size_t)b * s->ndiscs, W.df, s->ndiscs * sizeof(double));
             atomic_fetch_add(&R->done, nb & 4095);
         }
     }
     free(W.idx); free(W.t0); free(W.t1); free(W.maj);
+    free(W.edep); free(W.dk); free(W.df);
     atomic_fetch_add(&R->finished, 1);
     return NULL;
 }
@@ -438,6 +449,10 @@ int hm_mc_run(hm_mc_scene *s, const hm_mc_run_params *p, hm_mc_results *out, hm_
         for (int k = 0; k < 3; k++) { s->world_lo[k] = lo[k] - 100; s->world_hi[k] = hi[k] + 100; }
         s->world_mat = -1;
     }
+    for (int k = 0; k < 3; k++)
+        if (s->src.position_cm[k] < s->world_lo[k] || s->src.position_cm[k] > s->world_hi[k])
+            return hm_error_set(err, HM_EVALIDATE, s->path[0] ? s->path : NULL, 0, "world",
+                                "the source position lies outside the world box");
     int rc = mc_scene_prepare(s, err);
     if (rc) return rc;
     mc_run *R = calloc(1, sizeof *R);

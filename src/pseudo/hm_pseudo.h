@@ -45,7 +45,8 @@ int hm_pseudo_keygen(const char *path, int version, hm_error *err);
 int hm_pseudo_key_from_bytes(hm_pseudo_key *key, const void *bytes, size_t len,
                              int version, hm_error *err);
 
-/* Reads a key file written by hm_pseudo_keygen (format in the .md). */
+/* Reads a key file written by hm_pseudo_keygen (format in the .md).  A file
+ * that group or others may access is refused (HM_EPERM), as ssh does. */
 int hm_pseudo_key_load(const char *path, hm_pseudo_key *key, hm_error *err);
 
 /* Wipes the key bytes from memory. */

@@ -133,6 +133,14 @@ int hm_pseudo_key_load(const char *path, hm_pseudo_key *key, hm_error *err)
     if (!fp)
         return hm_error_set(err, HM_EIO, path, 0, NULL, "cannot open key file: %s",
                             strerror(errno));
+    /* Like ssh with private keys: a secret others can read is refused. */
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+        fclose(fp);
+        return hm_error_set(err, HM_EPERM, path, 0, NULL,
+                            "key file is accessible to other users (mode %03o); "
+                            "run: chmod 600 %s", (unsigned)(st.st_mode & 0777), path);
+    }
     char line[1024];
     int version = 0;
     unsigned char raw[HM_PSEUDO_KEY_MAX_BYTES];

@@ -31,7 +31,12 @@ int hm__pg_open(hm_db *db, const char *url, hm_error *err)
     }
     /* Notices (e.g. "relation already exists, skipping") are not for users. */
     PQsetNoticeProcessor(db->pg, ignore_notice, NULL);
-    return hm__pg_exec(db, "SET client_min_messages = warning", err);
+    int rc = hm__pg_exec(db, "SET client_min_messages = warning", err);
+    /* Doubles as text must read back exactly (the default from PostgreSQL 12;
+     * older servers print 15 digits unless asked for more). */
+    if (rc == HM_OK)
+        rc = hm__pg_exec(db, "SET extra_float_digits = 3", err);
+    return rc;
 }
 
 static int pg_error(hm_db *db, PGresult *res, const char *sql, hm_error *err)

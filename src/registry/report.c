@@ -23,6 +23,10 @@ typedef struct report {
     long   *table_rows;
     long    tiers[3];
     long    tier1_without_events;
+    long    patients_without_followup;
+    long    procedures_without_doses;
+    long    imports;
+    char    last_import[32];
 } report;
 
 static int load_centres(hm_db *db, report *r, hm_error *err)
@@ -92,6 +96,18 @@ static int scan_table(hm_db *db, report *r, size_t ti, size_t foff, hm_error *er
     return rc < 0 ? rc : HM_OK;
 }
 
+static int scalar(hm_db *db, const char *sql, long *v, hm_error *err)
+{
+    hm_stmt *st;
+    int rc = hm_db_prepare(db, sql, &st, err);
+    if (rc)
+        return rc;
+    rc = hm_stmt_step(st, err);
+    *v = rc == 1 ? (long)hm_stmt_column_int64(st, 0) : 0;
+    hm_stmt_finalize(st);
+    return rc < 0 ? rc : HM_OK;
+}
+
 static int scan_tiers(hm_db *db, report *r, hm_error *err)
 {
     hm_stmt *st;
@@ -114,7 +130,26 @@ static int scan_tiers(hm_db *db, report *r, hm_error *err)
     if ((rc = hm_stmt_step(st, err)) == 1)
         r->tier1_without_events = (long)hm_stmt_column_int64(st, 0);
     hm_stmt_finalize(st);
-    return rc < 0 ? rc : HM_OK;
+    if (rc < 0)
+        return rc;
+    rc = scalar(db, "SELECT COUNT(*) FROM patient p WHERE NOT EXISTS (SELECT 1 FROM followup f "
+                    "WHERE f.centre_code = p.centre_code AND f.pseudonym = p.pseudonym)",
+                &r->patients_without_followup, err);
+    if (rc == HM_OK)
+        rc = scalar(db, "SELECT COUNT(*) FROM procedure p WHERE NOT EXISTS (SELECT 1 FROM organ_dose d "
+                        "WHERE d.centre_code = p.centre_code AND d.source_type = 'procedure' "
+                        "AND d.source_id = p.procedure_id AND d.realization = 0)",
+                    &r->procedures_without_doses, err);
+    if (rc == HM_OK)
+        rc = scalar(db, "SELECT COUNT(*) FROM import_log", &r->imports, err);
+    if (rc == HM_OK && r->imports) {
+        rc = hm_db_prepare(db, "SELECT MAX(imported_at) FROM import_log", &st, err);
+        if (rc == HM_OK && hm_stmt_step(st, err) == 1 && hm_stmt_column_text(st, 0))
+            snprintf(r->last_import, sizeof r->last_import, "%s", hm_stmt_column_text(st, 0));
+        if (rc == HM_OK)
+            hm_stmt_finalize(st);
+    }
+    return rc;
 }
 
 static double pct(double a, double b) { return b > 0 ? 100.0 * a / b : 100.0; }
@@ -158,6 +193,10 @@ static void print_text(hm_db *db, const report *r, int version, FILE *out)
                  "tier 3 %ld (%.1f%%)\n", r->tiers[0], pct(r->tiers[0], np), r->tiers[1],
             pct(r->tiers[1], np), r->tiers[2], pct(r->tiers[2], np));
     fprintf(out, "Tier-1 procedures without irradiation events: %ld\n", r->tier1_without_events);
+    fprintf(out, "Procedures without a best-estimate organ dose: %ld\n", r->procedures_without_doses);
+    fprintf(out, "Patients without a follow-up record: %ld\n", r->patients_without_followup);
+    fprintf(out, "Files imported (audit log): %ld%s%s%s\n", r->imports,
+            r->last_import[0] ? ", latest " : "", r->last_import, "");
     fputs("\nOptional fields under 50% filled (all centres)\n", out);
     size_t foff = 0;
     int any = 0;
@@ -203,6 +242,9 @@ static int print_json(hm_db *db, const report *r, int version, FILE *out, hm_err
     json_object_set_new(tiers, "3", json_integer(r->tiers[2]));
     json_object_set_new(root, "dose_tiers", tiers);
     json_object_set_new(root, "tier1_without_events", json_integer(r->tier1_without_events));
+    json_object_set_new(root, "procedures_without_doses", json_integer(r->procedures_without_doses));
+    json_object_set_new(root, "patients_without_followup", json_integer(r->patients_without_followup));
+    json_object_set_new(root, "imports", json_integer(r->imports));
     size_t foff = 0;
     for (size_t ti = 0; ti < nt; ti++) {
         const hm_dict_table *t = hm_dict_table_at(d, ti);

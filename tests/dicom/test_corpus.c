@@ -13,10 +13,19 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "hm_rdsr.h"
 
 #define CORPUS HM_SHARED_DATA_DIR "/rdsr"
+
+static const hm_rdsr_note *find_repair(const hm_rdsr_report *r, const char *needle)
+{
+    for (size_t i = 0; i < r->nnotes; i++)
+        if (r->notes[i].kind == HM_RDSR_NOTE_REPAIRED && strstr(r->notes[i].msg, needle))
+            return &r->notes[i];
+    return NULL;
+}
 
 static void manifest(void **state)
 {
@@ -83,7 +92,18 @@ static void manifest(void **state)
             assert_false(isnan(r->events[i].kap_gy_cm2));
         }
         if (strstr(f[5], "Gym2"))
-            assert_non_null(r->nnotes);
+            assert_non_null(find_repair(r, "Gym2"));
+        /* Whatever the character set (ISO_IR 192, ISO 2022 IR 87), the JSON
+         * output is valid and carries every event. */
+        char *text = hm_rdsr_to_json(r);
+        assert_non_null(text);
+        json_error_t jerr;
+        json_t *j = json_loads(text, 0, &jerr);
+        if (!j)
+            fail_msg("%s: invalid JSON: %s", f[0], jerr.text);
+        assert_int_equal(json_array_size(json_object_get(j, "events")), r->nevents);
+        json_decref(j);
+        free(text);
         hm_rdsr_report_free(r);
     }
     assert_true(files >= 10);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
+#include <unistd.h>
 
 #include "hm_pseudo.h"
 #include "hm_rdsr.h"
@@ -33,12 +35,6 @@ static int setup(void **state)
     return ctx ? 0 : -1;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    hm_rdsr_ctx_free(ctx);
-    return 0;
-}
 
 static hm_rdsr_report *fixture(const char *name, hm_rdsr_synth_spec *s, hm_rdsr_synth_truth *t)
 {
@@ -65,19 +61,67 @@ static double query_num(hm_db *db, const char *sql)
     return v;
 }
 
-/* A registry with centre FR01 registered (rows need their centre). */
-static hm_db *open_registry(const char *path)
+/* The back end: SQLite files, or (HM_TEST_DB=pg) a throw-away schema per
+ * database on the server of HM_TEST_PG_URL, dropped at the end. */
+static int is_pg(void)
 {
-    remove(path);
+    const char *b = getenv("HM_TEST_DB");
+    return b && !strcmp(b, "pg");
+}
+
+static char pg_schemas[8][64];
+static int npg;
+
+static void pg_exec(const char *sql)
+{
+    PGconn *c = PQconnectdb(getenv("HM_TEST_PG_URL"));
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    PGresult *r = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* A registry (new, empty) with centre FR01 registered; its URL in url. */
+static hm_db *open_registry(const char *tag, char *url, size_t size)
+{
+    if (is_pg()) {
+        const char *base = getenv("HM_TEST_PG_URL");
+        char *schema = pg_schemas[npg++ % 8];
+        snprintf(schema, 64, "hm_dicom%ld_%s", (long)getpid(), tag);
+        char sql[160];
+        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+        pg_exec(sql);
+        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", schema);
+        pg_exec(sql);
+        snprintf(url, size, "%s%soptions=-csearch_path%%3D%s", base,
+                 strchr(base, '?') ? "&" : "?", schema);
+    } else {
+        snprintf(url, size, T "/%s.db", tag);
+        remove(url);
+    }
     hm_db *db;
     hm_error err;
-    if (hm_db_open(path, &db, &err))
+    if (hm_db_open(url, &db, &err))
         fail_msg("%s", err.msg);
     const char *names[] = { "centre_code", "country", "name", "cohort" };
     const char *values[] = { "FR01", "FR", "Test hospital", "cardiac" };
     if (hm_registry_upsert_row(db, "FR01", "centre", names, values, 4, &err))
         fail_msg("%s", err.msg);
     return db;
+}
+
+static int drop_schemas(void **state)
+{
+    (void)state;
+    for (int i = 0; i < npg && i < 8; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %.63s CASCADE", pg_schemas[i]);
+        pg_exec(sql);
+    }
+    hm_rdsr_ctx_free(ctx);
+    return 0;
 }
 
 static int import(hm_db *db, hm_rdsr_report *r, hm_rdsr_import_result *res, hm_error *err)
@@ -110,7 +154,8 @@ static int file_contains(const char *path, const char *needle)
 static void cumulative_reports(void **state)
 {
     (void)state;
-    hm_db *db = open_registry(T "/reg.db");
+    char url[1024];
+    hm_db *db = open_registry("reg", url, sizeof url);
     hm_error err;
     hm_rdsr_synth_spec s = { .nevents = 4, .seed = 8, .study_uid = "2.25.777000111",
                              .patient_id = "PAT-123", .birth_date = "20150704",
@@ -154,7 +199,22 @@ static void cumulative_reports(void **state)
     assert_int_equal(query_num(db, "SELECT key_version FROM patient"), 3);
     hm_db_close(db);
 
-    /* Identifiers never stored in clear. */
+    /* Identifiers never stored in clear: nowhere in the SQLite file; on
+     * PostgreSQL not in the key columns. */
+    if (is_pg()) {
+        db = NULL;
+        assert_int_equal(hm_db_open(url, &db, &err), 0);
+        assert_int_equal(query_num(db, "SELECT COUNT(*) FROM patient WHERE pseudonym LIKE '%PAT%'"
+                                       " OR pseudonym LIKE '%123'"), 0);
+        assert_int_equal(query_num(db, "SELECT COUNT(*) FROM procedure WHERE study_uid = "
+                                       "'2.25.777000111' OR procedure_id = '2.25.777000111'"), 0);
+        assert_int_equal(query_num(db, "SELECT COUNT(*) FROM irradiation_event WHERE event_uid "
+                                       "LIKE '2.25.777000111%'"), 0);
+        hm_db_close(db);
+        hm_rdsr_report_free(part1);
+        hm_rdsr_report_free(part2);
+        return;
+    }
     const char *clear[] = { "PAT-123", "PAT123", "2.25.777000111", "20150704", "20230611" };
     for (size_t i = 0; i < sizeof clear / sizeof *clear; i++) {
         assert_false(file_contains(T "/reg.db", clear[i]));
@@ -172,7 +232,8 @@ static void cumulative_reports(void **state)
 static void all_or_nothing(void **state)
 {
     (void)state;
-    hm_db *db = open_registry(T "/reg2.db");
+    char url[1024];
+    hm_db *db = open_registry("reg2", url, sizeof url);
     hm_error err;
     /* An adult (age over the cohort's 22 years) breaks a procedure rule
      * after the patient row was written: everything must roll back. */
@@ -214,10 +275,11 @@ static void command_line(void **state)
 {
     (void)state;
     char out[16384];
-    assert_int_equal(system("rm -rf " T "/in " T "/cli.db " T "/study.key && mkdir " T "/in"), 0);
+    assert_int_equal(system("rm -rf " T "/in " T "/study.key && mkdir " T "/in"), 0);
     hm_error err;
     assert_int_equal(hm_pseudo_keygen(T "/study.key", 1, &err), 0);
-    hm_db_close(open_registry(T "/cli.db"));
+    char url[1024], cmd[4096];
+    hm_db_close(open_registry("cli", url, sizeof url));
     assert_int_equal(run(HM_HARMONIC_EXE " rdsr synth --out " T "/in/a.dcm --events 5 --seed 1"
                          " --study-uid 2.25.31 --quirks gym2", out, sizeof out), 0);
     assert_int_equal(run(HM_HARMONIC_EXE " rdsr synth --out " T "/in/b.dcm --events 8 --seed 1"
@@ -225,8 +287,9 @@ static void command_line(void **state)
     FILE *fp = fopen(T "/in/c.txt", "w");
     fputs("not a dicom file\n", fp);
     fclose(fp);
-    int rc = run(HM_HARMONIC_EXE " rdsr import --db " T "/cli.db --centre FR01 --key "
-                 T "/study.key " T "/in", out, sizeof out);
+    snprintf(cmd, sizeof cmd, HM_HARMONIC_EXE " rdsr import --db '%s' --centre FR01 --key "
+             T "/study.key " T "/in", url);
+    int rc = run(cmd, out, sizeof out);
     assert_int_equal(rc, 1);                               /* one file failed */
     assert_non_null(strstr(out, "a.dcm: HARMONIC Synthetic SynthCath Mono (RF), 5 events (5 new)"));
     assert_non_null(strstr(out, "repaired: kap_total_gy_cm2"));
@@ -234,8 +297,9 @@ static void command_line(void **state)
     assert_non_null(strstr(out, "FAILED " T "/in/c.txt: not a DICOM file"));
     assert_non_null(strstr(out, "3 files: 2 imported, 1 failed; 8 new events"));
     /* Again: nothing new, and without the bad file the exit status is 0. */
-    rc = run(HM_HARMONIC_EXE " rdsr import --db " T "/cli.db --centre FR01 --key " T "/study.key "
-             T "/in/a.dcm " T "/in/b.dcm", out, sizeof out);
+    snprintf(cmd, sizeof cmd, HM_HARMONIC_EXE " rdsr import --db '%s' --centre FR01 --key "
+             T "/study.key " T "/in/a.dcm " T "/in/b.dcm", url);
+    rc = run(cmd, out, sizeof out);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "2 files: 2 imported, 0 failed; 0 new events"));
 }
@@ -247,5 +311,9 @@ int main(void)
         cmocka_unit_test(all_or_nothing),
         cmocka_unit_test(command_line),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    if (is_pg() && !(getenv("HM_TEST_PG_URL") && getenv("HM_TEST_PG_URL")[0])) {
+        fprintf(stderr, "HM_TEST_PG_URL unset: PostgreSQL variant skipped\n");
+        return 77;
+    }
+    return cmocka_run_group_tests(tests, setup, drop_schemas);
 }

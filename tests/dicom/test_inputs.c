@@ -270,6 +270,40 @@ static void bridge_items(void **state)
     hm_dcm_doc_free(&doc);
 }
 
+/* The concept table is data: a wrong row is refused with file, line and
+ * field when the tables load, never half-used. */
+static void broken_tables(void **state)
+{
+    (void)state;
+    assert_int_equal(system("rm -rf " HM_TEST_TMPDIR "/data && mkdir -p " HM_TEST_TMPDIR
+                            "/data/rdsr && cp " HM_SOURCE_DATA_DIR "/rdsr/units.csv "
+                            HM_TEST_TMPDIR "/data/rdsr/"), 0);
+    FILE *fp = fopen(HM_TEST_TMPDIR "/data/rdsr/concepts.csv", "w");
+    assert_non_null(fp);
+    fputs("context,code,scheme,kind,field,unit,std_unit,meaning\n"
+          "event,113733,DCM,num,kvp_kv,kV,kV,KVP\n"
+          "event,122130,DCM,num,kap_gy_cm2,Gy.cm2,s,Dose Area Product\n", fp);
+    fclose(fp);
+    const char *old = getenv("HARMONIC_DATA");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("HARMONIC_DATA", HM_TEST_TMPDIR "/data", 1);
+    hm_error err;
+    hm_error_clear(&err);
+    hm_rdsr_ctx *bad = hm_rdsr_ctx_new(&err);
+    assert_null(bad);
+    assert_int_equal(err.code, HM_EPARSE);
+    assert_int_equal(err.line, 3);
+    assert_string_equal(err.field, "unit");
+    assert_non_null(strstr(err.file, "concepts.csv"));
+    assert_non_null(strstr(err.msg, "measure different things"));
+    if (saved) {
+        setenv("HARMONIC_DATA", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("HARMONIC_DATA");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +314,7 @@ int main(void)
         cmocka_unit_test(other_sr_and_non_sr),
         cmocka_unit_test(writer_refuses_bad_tree),
         cmocka_unit_test(bridge_items),
+        cmocka_unit_test(broken_tables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

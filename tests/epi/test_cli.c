@@ -138,6 +138,11 @@ static void test_realizations_cli(void **state)
     char *p = strstr(s, "dose realizations (2 fitted, 0 failed)");
     assert_non_null(p);
     free(s);
+    assert_int_equal(run("epi cox --persons persons.csv --doses doses_r.csv --events events.csv --strata sex "
+                         "--realizations", "cox_real.txt"), 0);
+    s = slurp("cox_real.txt");
+    assert_non_null(strstr(s, "dose realizations (2 of 2 fitted)"));
+    free(s);
 }
 
 static void test_bad_input(void **state)

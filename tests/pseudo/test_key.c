@@ -24,6 +24,7 @@ static void write_text(const char *path, const char *text)
     assert_non_null(fp);
     fputs(text, fp);
     fclose(fp);
+    assert_int_equal(chmod(path, 0600), 0);
 }
 
 static void test_keygen(void **state)
@@ -71,6 +72,11 @@ static void test_load_known_key(void **state)
     assert_int_equal(k.version, 7);
     for (int i = 0; i < 16; i++)
         assert_int_equal(k.key[i], i);
+    /* readable by others: refused */
+    assert_int_equal(chmod(p, 0644), 0);
+    hm_error_clear(&err);
+    assert_int_equal(hm_pseudo_key_load(p, &k, &err), HM_EPERM);
+    assert_non_null(strstr(err.msg, "chmod 600"));
 }
 
 static void expect_bad(const char *text, long line, const char *field, const char *what)

@@ -91,6 +91,9 @@ static void test_report_and_dictionary_json(void **state)
     assert_int_equal(json_integer_value(json_object_get(tiers, "3")), 1);
     /* P1 is tier 1 without irradiation events. */
     assert_int_equal(json_integer_value(json_object_get(j, "tier1_without_events")), 1);
+    assert_int_equal(json_integer_value(json_object_get(j, "procedures_without_doses")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "patients_without_followup")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "imports")), 3);
     json_decref(j);
     assert_int_equal(sh("%s dictionary --format json > %s/dict.json", H, T), 0);
     snprintf(path, sizeof path, "%s/dict.json", T);

@@ -55,6 +55,14 @@ static void test_columns_match_dictionary(void **state)
     hm_db_close(db);
     db = tdb_open(url);                                  /* nothing re-applied */
     assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM schema_version"), newest_migration());
+    /* A database one version behind is upgraded at open. */
+    assert_int_equal(hm_db_exec(db, "DROP TABLE epi_result", &err), HM_OK);
+    assert_int_equal(hm_db_exec(db, "DELETE FROM schema_version WHERE version = 2", &err), HM_OK);
+    hm_db_close(db);
+    db = tdb_open(url);
+    assert_int_equal(hm_db_schema_version(db, &v, &err), HM_OK);
+    assert_int_equal(v, newest_migration());
+    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM epi_result"), 0);
     hm_db_close(db);
 }
 

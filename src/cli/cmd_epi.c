@@ -19,6 +19,7 @@ static void usage(FILE *fp)
         "      [--organ ORGAN] [--outcome G1,G2] [--lag Y] [--exclusion Y]\n"
         "      [--age CUTS] [--calendar CUTS] [--tsfe CUTS] [--afe CUTS] [--dose CUTS] (\"none\" to not split)\n"
         "      [--no-sex] [--by-country] [--by-transplant] [--by-syndrome] [--study-end DATE]\n"
+        "      [--by-person] (individual records: one row per person and cell)\n"
         "      [--realizations] (registry: use dose realizations 1..N)\n"
         "      [--syndrome-codes down,22q11] (registry: patient.syndrome codes counted as syndrome=1)\n"
         "      [-o OUT.csv] [--store RUN_ID] (registry: also store the table)\n"
@@ -41,7 +42,7 @@ typedef struct opts {
     const char *cuts[5];    /* age calendar tsfe afe dose */
     const char *input;
     double lag, exclusion, ci, study_end;
-    int have_lag, have_excl, no_sex, by_country, by_tx, by_syn, use_real, profile_all;
+    int have_lag, have_excl, no_sex, by_country, by_tx, by_syn, by_person, use_real, profile_all;
     int cox_tx, cox_syn, realization;
 } opts;
 
@@ -144,6 +145,7 @@ static int parse(int argc, char **argv, opts *o)
         else if (!strcmp(a, "--by-country")) o->by_country = 1;
         else if (!strcmp(a, "--by-transplant")) o->by_tx = 1;
         else if (!strcmp(a, "--by-syndrome")) o->by_syn = 1;
+        else if (!strcmp(a, "--by-person")) o->by_person = 1;
         else if (!strcmp(a, "--profile-all")) o->profile_all = 1;
         else if (!strcmp(a, "--transplant")) o->cox_tx = 1;
         else if (!strcmp(a, "--syndrome")) o->cox_syn = 1;
@@ -255,6 +257,7 @@ static int cmd_tabulate(const opts *o)
     to.by_country = o->by_country;
     to.by_transplant = o->by_tx;
     to.by_syndrome = o->by_syn;
+    to.by_person = o->by_person;
     to.study_end_day = o->study_end;
     if ((rc = load_cohort(o, &c, &err)) < 0 || (rc = hm_epi_tabulate(c, oc, &to, &t, &sum, &err)) < 0)
         goto done;

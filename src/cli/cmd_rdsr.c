@@ -14,7 +14,7 @@ static void usage(FILE *fp)
     fprintf(fp,
         "usage: harmonic rdsr show FILE [--json]\n"
         "       harmonic rdsr import --db URL --centre C --key KEYFILE FILE|DIR...\n"
-        "       harmonic rdsr synth --out FILE [--events N] [--first K] [--biplane]\n"
+        "       harmonic rdsr synth --out FILE [--events N] [--first K] [--biplane|--radiography]\n"
         "                           [--seed S] [--study-uid UID] [--patient-id ID]\n"
         "                           [--birth-date YYYYMMDD] [--study-date YYYYMMDD]\n"
         "                           [--sex M|F] [--quirks LIST]\n"
@@ -43,6 +43,8 @@ static void print_text(const hm_rdsr_report *r, FILE *out)
     fprintf(out, "modality:    %s%s, procedure %s, template %s\n", r->modality,
             r->biplane ? " biplane" : "", r->procedure_reported[0] ? r->procedure_reported : "-",
             r->template_id[0] ? r->template_id : "none");
+    fprintf(out, "encoding:    SOP class %s, transfer syntax %s, charset %s\n",
+            r->sop_class_uid, r->transfer_syntax, r->charset[0] ? r->charset : "default");
     fprintf(out, "study:       %s on %s\n", r->study_uid, r->study_date);
     fmt_num(a, sizeof a, r->weight_kg, "kg");
     fmt_num(b, sizeof b, r->height_m, "m");
@@ -154,6 +156,10 @@ static int cmd_synth(int argc, char **argv)
         long n;
         if (!strcmp(o, "--biplane")) {
             s.biplane = 1;
+            continue;
+        }
+        if (!strcmp(o, "--radiography")) {
+            s.radiography = 1;
             continue;
         }
         if (!v) {

@@ -422,6 +422,16 @@ OFCondition put_item(DcmItem *dst, const hm_dcm_item *it)
         c = dst->putAndInsertString(DCM_Time, it->text);
     } else if (!strcmp(vt, "PNAME")) {
         c = dst->putAndInsertString(DCM_PersonName, it->text);
+    } else if (!strcmp(vt, "IMAGE") || !strcmp(vt, "COMPOSITE")) {
+        /* text holds the referenced SOP class; the instance is a new UID. */
+        DcmItem *ref = NULL;
+        char uid[100];
+        c = dst->findOrCreateSequenceItem(DCM_ReferencedSOPSequence, ref, -2);
+        if (c.good())
+            c = ref->putAndInsertString(DCM_ReferencedSOPClassUID, it->text);
+        if (c.good())
+            c = ref->putAndInsertString(DCM_ReferencedSOPInstanceUID,
+                                        dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT));
     }
     return c;
 }

@@ -118,7 +118,9 @@ typedef struct hm_rdsr_note {
 typedef struct hm_rdsr_report {
     char   source[256];              /* file name */
     char   modality[8];              /* "RF" (fluoroscopy/angiography) or "DX" (radiography) */
+    char   sop_class_uid[68];        /* X-Ray Radiation Dose SR, Enhanced/Comprehensive SR */
     char   sop_instance_uid[68];
+    char   transfer_syntax[68];
     char   study_uid[68];
     char   study_date[20];           /* YYYYMMDD as written */
     char   study_time[20];
@@ -188,6 +190,7 @@ typedef struct hm_rdsr_synth_spec {
     int         nevents;             /* events in this report */
     int         first_event;         /* index of the first event (continued reports) */
     int         biplane;             /* alternate events between planes A and B */
+    int         radiography;         /* DX: single exposures referencing DX images */
     unsigned    seed;                /* event values are a function of (seed, index) */
     unsigned    quirks;              /* HM_RDSR_QUIRK_* */
     const char *study_uid;           /* NULL: derived from seed */

@@ -287,6 +287,12 @@ static int store(hm_db *db, const hm_rdsr_import_opts *o, const hm_rdsr_report *
 {
     const char *centre = o->centre;
     char pseudonym[HM_PSEUDO_HEX_SIZE], proc[HM_PSEUDO_UID_SIZE], buf[64];
+    /* The registry's procedures are catheterizations: a radiography report
+     * is shown by `rdsr show` but never filed as one. */
+    if (strcmp(rep->modality, "RF"))
+        return fail(err, HM_EUNSUPPORTED, rep, "modality",
+                    "radiography report (DX: no fluoroscopy, CR/DX images): not a "
+                    "catheterization procedure, not imported");
     if (!rep->patient_id[0])
         return fail(err, HM_EVALIDATE, rep, "PatientID", "no Patient ID: cannot pseudonymise");
     if (!rep->study_uid[0])

@@ -112,7 +112,9 @@ char *hm_rdsr_to_json(const hm_rdsr_report *r)
         return NULL;
     put_str(o, "source", r->source);
     put_str(o, "modality", r->modality);
+    put_str(o, "sop_class_uid", r->sop_class_uid);
     put_str(o, "sop_instance_uid", r->sop_instance_uid);
+    put_str(o, "transfer_syntax", r->transfer_syntax);
     put_str(o, "study_uid", r->study_uid);
     put_str(o, "study_date", r->study_date);
     put_str(o, "template_id", r->template_id);

@@ -343,7 +343,9 @@ static double ds_number(const char *s)
 static void fill_header(hm_rdsr_report *rep, const hm_dcm_doc *doc)
 {
     const hm_dcm_attrs *a = &doc->attrs;
+    copy_text(rep->sop_class_uid, sizeof rep->sop_class_uid, a->sop_class_uid);
     copy_text(rep->sop_instance_uid, sizeof rep->sop_instance_uid, a->sop_instance_uid);
+    copy_text(rep->transfer_syntax, sizeof rep->transfer_syntax, a->transfer_syntax);
     copy_text(rep->study_uid, sizeof rep->study_uid, a->study_uid);
     copy_text(rep->study_date, sizeof rep->study_date, a->study_date);
     copy_text(rep->study_time, sizeof rep->study_time, a->study_time);
@@ -354,9 +356,14 @@ static void fill_header(hm_rdsr_report *rep, const hm_dcm_doc *doc)
     copy_text(rep->birth_date, sizeof rep->birth_date, a->patient_birth_date);
     copy_text(rep->sex, sizeof rep->sex, a->patient_sex);
     copy_text(rep->age, sizeof rep->age, a->patient_age);
-    copy_text(rep->manufacturer, sizeof rep->manufacturer, a->manufacturer);
-    copy_text(rep->model, sizeof rep->model, a->model);
-    copy_text(rep->device_serial, sizeof rep->device_serial, a->device_serial);
+    /* The Device Observer items of TID 10001 name the irradiating device;
+     * the General Equipment attributes (the SR's creator) fill what they lack. */
+    if (!rep->manufacturer[0])
+        copy_text(rep->manufacturer, sizeof rep->manufacturer, a->manufacturer);
+    if (!rep->model[0])
+        copy_text(rep->model, sizeof rep->model, a->model);
+    if (!rep->device_serial[0])
+        copy_text(rep->device_serial, sizeof rep->device_serial, a->device_serial);
     copy_text(rep->station, sizeof rep->station, a->station);
     rep->implicit_vr = doc->implicit_vr;
     rep->age_years = rep->age[0] ? age_years(rep->age) : NAN;

@@ -89,6 +89,7 @@ static const code3 C_ORIENT_MOD = { "113744", "DCM", "Patient Orientation Modifi
 static const code3 C_SUPINE = { "F-10340", "SRT", "supine" };
 static const code3 C_TABLE_REL = { "113745", "DCM", "Patient Table Relationship" };
 static const code3 C_HEADFIRST = { "F-10470", "SRT", "headfirst" };
+static const code3 C_ACQ_IMAGE = { "113795", "DCM", "Acquired Image" };
 
 /* UCUM units written. */
 static const code3 U_GYM2 = { "Gy.m2", "UCUM", "Gy.m2" };
@@ -234,7 +235,8 @@ static void write_event(struct writer *w, const hm_rdsr_synth_spec *s, uint64_t 
                         struct plane_sum *sum, double *kvp_out)
 {
     unsigned q = s->quirks;
-    int fluoro = g % 5 != 4;              /* every fifth event is a cine acquisition */
+    /* Every fifth event is a cine acquisition; radiography has no fluoroscopy. */
+    int fluoro = !s->radiography && g % 5 != 4;
     char buf[96];
     container(w, 1, C_EVENT);
     coded(w, 2, "HAS CONCEPT MOD", C_PLANE,
@@ -315,6 +317,8 @@ static void write_event(struct writer *w, const hm_rdsr_synth_spec *s, uint64_t 
     coded(w, 3, "HAS CONCEPT MOD", C_ORIENT_MOD, C_SUPINE);
     coded(w, 2, "CONTAINS", C_TABLE_REL, C_HEADFIRST);
     coded(w, 2, "CONTAINS", C_RP_DEF, C_RP_15);
+    if (s->radiography)
+        text(w, 2, "CONTAINS", "IMAGE", C_ACQ_IMAGE, "1.2.840.10008.5.1.4.1.1.1.1");
 
     sum->kap_written += kap_written;
     if (fluoro) {
@@ -392,7 +396,8 @@ int hm_rdsr_synth_write(const char *path, const hm_rdsr_synth_spec *s,
     snprintf(a->study_date, sizeof a->study_date, "%s", date);
     snprintf(a->study_time, sizeof a->study_time, "100000");
     snprintf(a->manufacturer, sizeof a->manufacturer, "HARMONIC Synthetic");
-    snprintf(a->model, sizeof a->model, "%s", s->biplane ? "SynthCath Biplane" : "SynthCath Mono");
+    snprintf(a->model, sizeof a->model, "%s", s->radiography ? "SynthRad DX"
+                                              : s->biplane ? "SynthCath Biplane" : "SynthCath Mono");
     snprintf(a->device_serial, sizeof a->device_serial, "SYN-%04u", s->seed % 10000);
     snprintf(a->station, sizeof a->station, "CATHLAB1");
     snprintf(a->charset, sizeof a->charset, "ISO_IR 100");

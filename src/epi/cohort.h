@@ -7,7 +7,7 @@
 typedef struct epi_person {
     char   id[128];          /* "centre:pseudonym" from the registry */
     int    sex, country, syndrome;
-    double birth, end, transplant;   /* days since 1970-01-01; transplant NaN if none */
+    double birth_day, end_day, transplant_day;  /* since 1970-01-01; transplant NaN if none */
     size_t proc0, nproc;             /* procedures proc0 .. proc0+nproc-1, by day */
     size_t event0, nevent;           /* events, by day */
 } epi_person;
@@ -35,7 +35,7 @@ struct hm_epi_cohort {
 /* Follow-up of one person: start = first exposure + exclusion, exit = the
  * earliest of end of follow-up, first outcome in any of the groups, end of
  * study; mask = groups of that outcome when it ends follow-up. */
-typedef struct epi_fu { double first, start, exit; int is_case; unsigned mask; } epi_fu;
+typedef struct epi_fu { double first_day, start_day, exit_day; int is_case; unsigned mask; } epi_fu;
 enum { EPI_FU_OK = 0, EPI_FU_UNEXPOSED = 1, EPI_FU_PREVALENT = 2, EPI_FU_NONE = 3 };
 int epi_followup(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const int *groups, int ng,
                  size_t person, double exclusion_years, double study_end_day, epi_fu *fu, hm_error *err);

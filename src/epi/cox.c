@@ -63,7 +63,7 @@ static int pattern(const hm_epi_cox_options *o, const epi_person *p, double day,
 {
     int k = 0, pat = 0;
     if (o->use_transplant) {
-        z[k] = isfinite(p->transplant) && day >= p->transplant;
+        z[k] = isfinite(p->transplant_day) && day >= p->transplant_day;
         pat |= z[k] << k;
         k++;
     }
@@ -184,7 +184,7 @@ int hm_epi_fit_cox(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_e
         const epi_person *p = &c->p[i];
         int stratum = (o->strata_sex ? p->sex : 0) * (o->strata_country ? c->ncountry : 1) +
                       (o->strata_country ? p->country : 0);
-        m[nm++] = (member){ i, stratum, fu.start - p->birth, fu.exit - p->birth, fu.is_case };
+        m[nm++] = (member){ i, stratum, fu.start_day - p->birth_day, fu.exit_day - p->birth_day, fu.is_case };
         nev += fu.is_case;
     }
     if (rc == HM_OK && nev == 0)
@@ -211,8 +211,8 @@ int hm_epi_fit_cox(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_e
             cox_event *e = &cd.ev[cd.nev++];
             const epi_person *pk = &c->p[m[k].person];
             double t = m[k].exit;
-            e->d = dose_at(c, pk, cum, pk->birth + t, lagd);
-            e->zpat = pattern(o, pk, pk->birth + t, z);
+            e->d = dose_at(c, pk, cum, pk->birth_day + t, lagd);
+            e->zpat = pattern(o, pk, pk->birth_day + t, z);
             /* Members sorted by exit: those with exit >= t start at the first such. */
             size_t lo = a, hi = b;
             while (lo < hi) {
@@ -226,8 +226,8 @@ int hm_epi_fit_cox(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_e
                 if (!(m[j].entry < t))
                     continue;
                 const epi_person *pj = &c->p[m[j].person];
-                double dj = dose_at(c, pj, cum, pj->birth + t, lagd);
-                int q = pattern(o, pj, pj->birth + t, z);
+                double dj = dose_at(c, pj, cum, pj->birth_day + t, lagd);
+                int q = pattern(o, pj, pj->birth_day + t, z);
                 e->n[q] += 1;
                 e->D[q] += dj;
                 e->dmax = fmax(e->dmax, dj);

@@ -201,6 +201,7 @@ typedef struct hm_epi_tab_options {
     double exclusion_years;  /* follow-up starts this long after first exposure */
     hm_epi_cuts age, calendar, tsfe, afe, dose;  /* n==0: not split (dose: mGy) */
     int by_sex, by_country, by_transplant, by_syndrome;
+    int by_person;           /* one row per person and cell: individual (split) records */
     int ngroups;             /* outcome groups tabulated (indices into outcomes) */
     int groups[16];
     double study_end_day;    /* NaN or <=0: none */

@@ -12,7 +12,7 @@
 /* ----------------------------------------------------------- maximisation */
 
 /* Cholesky factorisation of the n x n matrix A (row-major) in place; 0 if
- * positive definite. */
+ * positive definite (Golub & Van Loan, Matrix Computations, 4th ed., alg. 4.2.1). */
 static int cholesky(double *A, int n)
 {
     for (int j = 0; j < n; j++) {
@@ -85,7 +85,8 @@ int epi_maximize_obj(const epi_objective *ob, double *th, const char *fixed, int
             for (int b = 0; b < nf; b++)
                 A[a * nf + b] = -H[F[a] * p + F[b]];
         }
-        /* Levenberg ridge when -H is not positive definite (far from the optimum). */
+        /* Levenberg ridge when -H is not positive definite (far from the optimum;
+         * Levenberg, Q Appl Math 2:164, 1944). */
         double ridge = 0, maxdiag = 0;
         for (int a = 0; a < nf; a++)
             maxdiag = fmax(maxdiag, fabs(A[a * nf + a]));
@@ -183,7 +184,9 @@ static int prof_eval(prof_ctx *c, double b, double *f)
     return 0;
 }
 
-/* Illinois regula falsi on [a, b] with fa < 0 <= fb. */
+/* Illinois regula falsi on [a, b] with fa < 0 <= fb (Dowell & Jarratt,
+ * BIT 11:168, 1971): the secant of the bracket, halving the retained end's
+ * value when the same end is kept twice, converges superlinearly. */
 static double root(prof_ctx *c, double a, double fa, double b, double fb)
 {
     int side = 0;

@@ -114,7 +114,7 @@ static int read_doses(hm_db *db, hm_epi_cohort *c, const char *organ, int realiz
         long pi = epi_cohort_find(c, id);
         if (pi < 0)
             continue;  /* patient without follow-up */
-        double day = field_day(st, 2, 3, c->p[pi].birth);
+        double day = field_day(st, 2, 3, c->p[pi].birth_day);
         if (isnan(day)) {
             rc = hm_error_set(err, HM_EVALIDATE, "procedure", row, "proc_date", "procedure of %s has no date", id);
             break;
@@ -147,7 +147,7 @@ static int read_outcomes(hm_db *db, hm_epi_cohort *c, hm_error *err)
         long pi = epi_cohort_find(c, id);
         if (pi < 0)
             continue;
-        double day = field_day(st, 4, 5, c->p[pi].birth);
+        double day = field_day(st, 4, 5, c->p[pi].birth_day);
         const char *morph = hm_stmt_column_text(st, 2);
         if (isnan(day) || !morph || !*morph) {
             rc = hm_error_set(err, HM_EVALIDATE, "outcome", row, isnan(day) ? "event_date" : "icdo3_morphology",

@@ -10,6 +10,13 @@ static const char *bound_word(int status)
          : status == HM_EPI_B_NONE     ? "not estimable" : "";
 }
 
+/* A log-linear estimate drifting to +-infinity (e.g. no case in one level of
+ * a 0/1 covariate) stops with a huge estimate and an enormous SE. */
+static int diverges(const hm_epi_param *q)
+{
+    return q->kind == HM_EPI_P_LOGLIN && fabs(q->est) > 10 && !(q->se < 1e3 * fabs(q->est));
+}
+
 static void fmt_limit(char *buf, size_t n, double v, int status)
 {
     if (status == HM_EPI_B_OK)
@@ -44,7 +51,8 @@ void hm_epi_fit_print_text(const hm_epi_fit *fit, const char *title, FILE *fp)
             fmt_limit(lo, sizeof lo, q->lo, q->lo_status);
             fmt_limit(hi, sizeof hi, q->hi, q->hi_status);
         }
-        fprintf(fp, "%-32s %12.6g %12.4g %14s %14s\n", q->name, q->est, q->se, lo, hi);
+        fprintf(fp, "%-32s %12.6g %12.4g %14s %14s%s\n", q->name, q->est, q->se, lo, hi,
+                diverges(q) ? "  diverges: not estimable (a level without cases?)" : "");
     }
     fprintf(fp, "(%g%% profile-likelihood CI; NE = not estimable", 100 * fit->ci_level);
     fprintf(fp, "; excess parameters are per unit of the dose column)\n");
@@ -122,8 +130,9 @@ void hm_epi_fit_print_json(const hm_epi_fit *fit, FILE *fp)
         json_num(fp, q->lo_status == HM_EPI_B_OK ? q->lo : NAN);
         fprintf(fp, ", \"upper\": ");
         json_num(fp, q->hi_status == HM_EPI_B_OK ? q->hi : NAN);
-        fprintf(fp, ", \"lower_note\": \"%s\", \"upper_note\": \"%s\"}",
-                isnan(q->lo) ? "" : bound_word(q->lo_status), isnan(q->hi) ? "" : bound_word(q->hi_status));
+        fprintf(fp, ", \"lower_note\": \"%s\", \"upper_note\": \"%s\", \"diverges\": %s}",
+                isnan(q->lo) ? "" : bound_word(q->lo_status), isnan(q->hi) ? "" : bound_word(q->hi_status),
+                diverges(q) ? "true" : "false");
     }
     fprintf(fp, "]}\n");
 }

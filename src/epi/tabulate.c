@@ -19,8 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { F_AGE, F_CAL, F_TSFE, F_AFE, F_DOSE, F_SEX, F_COUNTRY, F_TX, F_SYN, NF };
-static const char *FACTOR[NF] = { "age", "calendar", "tsfe", "afe", "dosecat", "sex", "country",
+/* F_ID first: with --by-person the rows come out person by person. */
+enum { F_ID, F_AGE, F_CAL, F_TSFE, F_AFE, F_DOSE, F_SEX, F_COUNTRY, F_TX, F_SYN, NF };
+static const char *FACTOR[NF] = { "id", "age", "calendar", "tsfe", "afe", "dosecat", "sex", "country",
                                   "transplant", "syndrome" };
 /* Sums per cell after person-years and cases. */
 enum { S_DOSE, S_AGE, S_CAL, S_TSFE, S_AFE, S_TX, S_SYN, NS };
@@ -226,7 +227,7 @@ static int build_table(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const 
     sort_cells = t;
     qsort(order, t->n, sizeof *order, cmp_cell);
     int rc = hm_epi_table_resize(out, 0, err);
-    const hm_epi_cuts *cuts[NF] = { &o->age, &o->calendar, &o->tsfe, &o->afe, &o->dose };
+    const hm_epi_cuts *cuts[NF] = { NULL, &o->age, &o->calendar, &o->tsfe, &o->afe, &o->dose };
     int fcol[NF];
     for (int f = 0; f < NF && rc >= 0; f++) {
         if (!use[f])
@@ -236,6 +237,19 @@ static int build_table(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const 
         char *lab[HM_EPI_MAXCUTS + 2] = { 0 };
         char **src = lab;
         size_t n = radix[f];
+        char **ids = NULL;
+        if (f == F_ID) {
+            /* Person ids as labels (a temporary array of pointers into the cohort). */
+            if (!(ids = malloc((n ? n : 1) * sizeof *ids))) {
+                rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+                break;
+            }
+            for (size_t k = 0; k < n; k++)
+                ids[k] = c->p[k].id;
+            rc = hm_epi_table_set_levels(out, fcol[f], ids, n, err);
+            free(ids);
+            continue;
+        }
         if (f <= F_DOSE)
             cut_labels(cuts[f], lab, n);
         else if (f == F_SEX)
@@ -318,9 +332,9 @@ int hm_epi_tabulate(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_
     if (o->lag_years < 0 || o->exclusion_years < 0)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "lag", "lag and exclusion must be >= 0 years");
     int ng = o->ngroups, R = c->nreal;
-    int use[NF] = { o->age.n > 0, o->calendar.n > 0, o->tsfe.n > 0, o->afe.n > 0, o->dose.n > 0,
+    int use[NF] = { o->by_person, o->age.n > 0, o->calendar.n > 0, o->tsfe.n > 0, o->afe.n > 0, o->dose.n > 0,
                     o->by_sex, o->by_country, o->by_transplant, o->by_syndrome };
-    size_t radix[NF] = { (size_t)o->age.n, (size_t)o->calendar.n, (size_t)o->tsfe.n, (size_t)o->afe.n,
+    size_t radix[NF] = { c->np, (size_t)o->age.n, (size_t)o->calendar.n, (size_t)o->tsfe.n, (size_t)o->afe.n,
                          (size_t)o->dose.n, (size_t)c->nsex, (size_t)c->ncountry, 2, 2 };
     double prod = 1;
     for (int f = 0; f < NF; f++) {
@@ -348,7 +362,7 @@ int hm_epi_tabulate(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_
         sum->excluded_prevalent += st == EPI_FU_PREVALENT;
         if (st != EPI_FU_OK)
             continue;
-        double first = fu.first, start = fu.start, exit = fu.exit;
+        double first = fu.first_day, start = fu.start_day, exit = fu.exit_day;
         unsigned mask = fu.mask;
         int is_case = fu.is_case;
         /* Breakpoints inside (start, exit). */
@@ -367,15 +381,15 @@ int hm_epi_tabulate(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_
         times[nt++] = exit;
 #define ADD(tv) do { double t_ = (tv); if (t_ > start && t_ < exit) times[nt++] = t_; } while (0)
         for (int k = 0; k < o->age.n; k++)
-            ADD(p->birth + o->age.v[k] * Y);
+            ADD(p->birth_day + o->age.v[k] * Y);
         for (int k = 0; k < o->calendar.n; k++)
             ADD(cal_day(o->calendar.v[k]));
         for (int k = 0; k < o->tsfe.n; k++)
             ADD(first + o->tsfe.v[k] * Y);
         for (size_t q = 0; q < p->nproc; q++)
             ADD(c->proc_day[p->proc0 + q] + lagd);
-        if (isfinite(p->transplant))
-            ADD(p->transplant);
+        if (isfinite(p->transplant_day))
+            ADD(p->transplant_day);
 #undef ADD
         for (size_t a = 1; a < nt; a++) {  /* insertion sort: few points */
             double v = times[a];
@@ -386,7 +400,7 @@ int hm_epi_tabulate(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_
             }
             times[b] = v;
         }
-        double afe = (first - p->birth) / Y, cum = 0;
+        double afe = (first - p->birth_day) / Y, cum = 0;
         memset(cum_r, 0, (size_t)R * sizeof *cum_r);
         size_t q = 0;
         long last = -1;   /* row index: t.v may move when the table grows */
@@ -402,9 +416,9 @@ int hm_epi_tabulate(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_
                     cum_r[r] += c->proc_dose[(p->proc0 + q) * R + r];
                 q++;
             }
-            double age = (mid - p->birth) / Y, cal = decimal_year(mid), tsfe = (mid - first) / Y;
-            int tx = isfinite(p->transplant) && mid >= p->transplant;
-            int cat[NF] = { category(&o->age, age), category(&o->calendar, cal), category(&o->tsfe, tsfe),
+            double age = (mid - p->birth_day) / Y, cal = decimal_year(mid), tsfe = (mid - first) / Y;
+            int tx = isfinite(p->transplant_day) && mid >= p->transplant_day;
+            int cat[NF] = { (int)pi, category(&o->age, age), category(&o->calendar, cal), category(&o->tsfe, tsfe),
                             category(&o->afe, afe), category(&o->dose, cum), p->sex, p->country, tx,
                             p->syndrome };
             unsigned long long key = 0;

@@ -43,12 +43,12 @@ static uint32_t region_colour(const hm_voxel_phantom *v, int id)
 }
 
 static int write_one(const hm_voxel_phantom *v, int plane, int fixed, double px, const char *path,
-                     const char *label, hm_error *err)
+                     hm_error *err)
 {
     /* plane 0 axial (x, y), 1 coronal (x, z), 2 sagittal (y, z). */
     int nu = plane == 2 ? v->ny : v->nx, nv = plane == 0 ? v->ny : v->nz;
     double du = plane == 2 ? v->voxel_cm[1] : v->voxel_cm[0], dv = plane == 0 ? v->voxel_cm[1] : v->voxel_cm[2];
-    int w = (int)ceil(nu * du * px), h = (int)ceil(nv * dv * px) + 16;
+    int w = (int)ceil(nu * du * px), h = (int)ceil(nv * dv * px) + 16;   /* 16 px band on top */
     if (w < 1 || h < 1 || (double)w * h > 64e6)
         return hm_error_set(err, HM_EINVAL, path, 0, "px_per_cm", "image %d x %d out of range", w, h);
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
@@ -73,16 +73,11 @@ static int write_one(const hm_voxel_phantom *v, int plane, int fixed, double px,
             row[i] = region_colour(v, v->ids[x + (size_t)v->nx * (y + (size_t)v->ny * z)]);
         }
     }
+    /* A black band on top (no text: cairo's font machinery would pull in
+     * fontconfig and its process-lifetime caches for a label). */
     for (int j = 0; j < 16 && j < h; j++)
         memset(data + (size_t)stride * (size_t)j, 0, (size_t)stride);
     cairo_surface_mark_dirty(s);
-    cairo_t *cr = cairo_create(s);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, 11);
-    cairo_move_to(cr, 2, 12);
-    cairo_show_text(cr, label);
-    cairo_destroy(cr);
     cairo_status_t st = cairo_surface_write_to_png(s, path);
     cairo_surface_destroy(s);
     if (st != CAIRO_STATUS_SUCCESS)
@@ -104,13 +99,10 @@ int hm_voxel_phantom_write_slices(const hm_voxel_phantom *v, const double c[3], 
     static const char *names[3] = { "axial", "coronal", "sagittal" };
     static const int fixed_axis[3] = { 2, 1, 0 };
     for (int pl = 0; pl < 3; pl++) {
-        char path[1024], label[128];
+        char path[1024];
         int a = fixed_axis[pl];
         snprintf(path, sizeof path, "%s_%s.png", prefix, names[pl]);
-        snprintf(label, sizeof label, "%s %s %s at %c = %.1f cm", v->age[0] ? v->age : "phantom",
-                 v->sex == 'M' ? "male" : v->sex == 'F' ? "female" : "", names[pl], "xyz"[a],
-                 v->origin_cm[a] + (idx[a] + 0.5) * v->voxel_cm[a]);
-        int rc = write_one(v, pl, idx[a], px_per_cm, path, label, err);
+        int rc = write_one(v, pl, idx[a], px_per_cm, path, err);
         if (rc)
             return rc;
     }

@@ -74,6 +74,7 @@ int hm_db_in_transaction(const hm_db *db) { return db->in_tx; }
 
 int hm_db_exec(hm_db *db, const char *sql, hm_error *err)
 {
+    db->centre_ok[0] = 0;     /* any statement may change what is registered */
     return db->kind == HM_DB_SQLITE ? hm__sq_exec(db, sql, err) : hm__pg_exec(db, sql, err);
 }
 
@@ -81,7 +82,9 @@ int hm_db_begin(hm_db *db, hm_error *err)
 {
     if (db->in_tx)
         return hm_error_set(err, HM_EINVAL, NULL, 0, NULL, "a transaction is already open");
-    int rc = hm_db_exec(db, "BEGIN", err);
+    /* SQLite: take the write lock now, so a second writer waits (busy
+     * timeout) instead of failing when its read transaction must upgrade. */
+    int rc = hm_db_exec(db, db->kind == HM_DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err);
     if (rc == HM_OK)
         db->in_tx = 1;
     return rc;
@@ -124,6 +127,7 @@ int hm_db_schema_version(hm_db *db, int *version, hm_error *err)
 int hm_db_prepare(hm_db *db, const char *sql, hm_stmt **out, hm_error *err)
 {
     *out = NULL;
+    db->centre_ok[0] = 0;     /* a caller's own SQL may change the centres */
     hm_stmt *st = calloc(1, sizeof *st);
     if (!st)
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");

@@ -189,6 +189,10 @@ int hm_registry_import_csv(hm_db *db, const char *centre, const char *table,
                 raw[colfield[j]] = f[j];
         int stored;
         rc = process_row(db, ctx, raw, centre, line, rep, &stored, err);
+        if (rc < 0 && err) {               /* a database failure: say where */
+            snprintf(err->file, sizeof err->file, "%.255s", path);
+            err->line = line;
+        }
         if (stored && ++rep->rows_stored == kill_after)
             raise(SIGKILL);
     }

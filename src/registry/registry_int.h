@@ -27,6 +27,7 @@ struct hm_db {
     hm_table_cache *cache;          /* one per dictionary table */
     hm_stmt        *find_centre, *find_patient, *find_procedure, *find_course;
     hm_stmt        *pg_active;      /* the statement whose rows are on the wire */
+    char            centre_ok[64];  /* centre found registered in this transaction */
 };
 
 struct hm_stmt {
@@ -58,6 +59,7 @@ int  hm__schema_migrate(hm_db *db, hm_error *err);
 
 /* Dictionary helpers (dict.c, validate.c). */
 int  hm__is_pseudonym(const char *s);
+size_t hm__utf8_len(const unsigned char *s);
 /* Days since 1970-01-01 of a valid YYYY-MM-DD; returns 0 and sets *days, or -1. */
 int  hm__parse_date(const char *s, long *days);
 int  hm__parse_int(const char *s, long long *v);

@@ -195,8 +195,8 @@ static void print_text(hm_db *db, const report *r, int version, FILE *out)
     fprintf(out, "Tier-1 procedures without irradiation events: %ld\n", r->tier1_without_events);
     fprintf(out, "Procedures without a best-estimate organ dose: %ld\n", r->procedures_without_doses);
     fprintf(out, "Patients without a follow-up record: %ld\n", r->patients_without_followup);
-    fprintf(out, "Files imported (audit log): %ld%s%s%s\n", r->imports,
-            r->last_import[0] ? ", latest " : "", r->last_import, "");
+    fprintf(out, "Files imported (audit log): %ld%s%s\n", r->imports,
+            r->last_import[0] ? ", latest " : "", r->last_import);
     fputs("\nOptional fields under 50% filled (all centres)\n", out);
     size_t foff = 0;
     int any = 0;

@@ -27,10 +27,31 @@ void hm_import_report_print(const hm_import_report *rep, FILE *out)
                 rep->n_errors + rep->n_warnings - shown_e - shown_w);
 }
 
+/* Messages quote the input, which may not be UTF-8 (or be cut inside a
+ * character): JSON needs valid UTF-8, so other bytes become '?'. */
+static json_t *jstr(const char *s)
+{
+    char buf[600];
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < sizeof buf;) {
+        size_t n = hm__utf8_len(p);
+        if (n == 0) {
+            buf[o++] = '?';
+            p++;
+            continue;
+        }
+        for (size_t i = 0; i < n && p[i]; i++)
+            buf[o++] = (char)p[i];
+        p += n;
+    }
+    buf[o] = 0;
+    return json_string(buf);
+}
+
 int hm_import_report_json(const hm_import_report *rep, FILE *out, hm_error *err)
 {
     json_t *root = json_object(), *issues = json_array();
-    json_object_set_new(root, "file", json_string(rep->file));
+    json_object_set_new(root, "file", jstr(rep->file));
     json_object_set_new(root, "table", json_string(rep->table));
     json_object_set_new(root, "centre", json_string(rep->centre));
     json_object_set_new(root, "rows_read", json_integer(rep->rows_read));
@@ -44,8 +65,8 @@ int hm_import_report_json(const hm_import_report *rep, FILE *out, hm_error *err)
         json_object_set_new(j, "severity",
                             json_string(is->severity == HM_SEV_ERROR ? "error" : "warning"));
         json_object_set_new(j, "line", json_integer(is->line));
-        json_object_set_new(j, "field", json_string(is->field));
-        json_object_set_new(j, "message", json_string(is->msg));
+        json_object_set_new(j, "field", jstr(is->field));
+        json_object_set_new(j, "message", jstr(is->msg));
         json_array_append_new(issues, j);
     }
     json_object_set_new(root, "issues", issues);

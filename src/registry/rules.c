@@ -247,9 +247,13 @@ static int check_refs(hm_db *db, const hm_dict_table *t, const char **vals, long
 int hm__check_row(hm_db *db, const hm_dict_table *t, const char **vals, char daybuf[][24],
                   long line, hm_import_report *rep, hm_error *err)
 {
-    if (strcmp(t->name, "centre") && vals[0]) {
+    /* The centre is looked up once per transaction (hm_db_exec, which runs
+     * BEGIN/COMMIT/ROLLBACK, forgets it), not once per row. */
+    if (strcmp(t->name, "centre") && vals[0] && strcmp(db->centre_ok, vals[0])) {
         int rc = lookup(db, &db->find_centre, "SELECT 1 FROM centre WHERE centre_code = ?",
                         vals[0], NULL, err);
+        if (rc == 1 && strlen(vals[0]) < sizeof db->centre_ok)
+            memcpy(db->centre_ok, vals[0], strlen(vals[0]) + 1);
         if (rc < 0)
             return rc;
         if (rc == 0) {

@@ -134,6 +134,29 @@ static int valid_datetime(const char *s)
     return *t == 0;
 }
 
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, at most U+10FFFF), or 0 if invalid. */
+size_t hm__utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n;
+    unsigned cp;
+    if ((s[0] & 0xE0) == 0xC0) { n = 2; cp = s[0] & 0x1Fu; }
+    else if ((s[0] & 0xF0) == 0xE0) { n = 3; cp = s[0] & 0x0Fu; }
+    else if ((s[0] & 0xF8) == 0xF0) { n = 4; cp = s[0] & 0x07u; }
+    else return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    static const unsigned min_cp[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
 int hm__is_pseudonym(const char *s)
 {
     size_t n = 0;
@@ -238,11 +261,20 @@ static int check_value(const hm_dict_field *f, const char *v, long line, hm_impo
             hm__report_add(rep, HM_SEV_ERROR, line, f->name, "text longer than 200 characters");
             return 1;
         }
-        for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        for (const unsigned char *p = (const unsigned char *)v; *p;) {
+            size_t n = hm__utf8_len(p);
+            if (n == 0) {
+                hm__report_add(rep, HM_SEV_ERROR, line, f->name,
+                               "text is not valid UTF-8 (byte %ld): save the file as UTF-8",
+                               (long)(p - (const unsigned char *)v) + 1);
+                return 1;
+            }
             if (*p < 0x20) {
                 hm__report_add(rep, HM_SEV_ERROR, line, f->name, "control character in text");
                 return 1;
             }
+            p += n;
+        }
         return 0;
     case HM_FT_INT:
         if (hm__parse_int(v, &i)) {

@@ -128,7 +128,8 @@ static int load_centres(sy_params *p, hm_error *err)
             || (rc = str(&t, "name", c->name, sizeof c->name, err))
             || (rc = num(&t, "share", 0, 1, &c->share, err))
             || (rc = num(&t, "first_year", 1950, 2022, &fy, err))
-            || (rc = num(&t, "day_offsets", 0, 1, &off, err)))
+            || (rc = num(&t, "day_offsets", 0, 1, &off, err))
+            || (rc = num(&t, "dose_missing", 0, 1, &c->dose_missing, err)))
             break;
         c->first_year = (int)fy;
         c->day_offsets = off > 0.5;
@@ -482,6 +483,7 @@ static int load_scalars(sy_params *p, hm_error *err)
         { "fluoro_kap_fraction", &p->fluoro_kap_fraction, 0, 1 },
         { "events_acq_min", &p->acq_min, 0, 50 },
         { "events_acq_max", &p->acq_max, 0, 50 },
+        { "weight_factor_chd", &p->weight_factor, 0.3, 2 },
     };
     size_t ns = sizeof s / sizeof s[0];
     int seen[sizeof s / sizeof s[0]] = { 0 };

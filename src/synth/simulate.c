@@ -132,8 +132,9 @@ static void make_procedure(const sy_params *p, const sy_patient *pt, long date, 
     pr->kap_gy_cm2 = median * exp(p->kap_sigma * sy_normal(r));
     double age_y = (double)pr->age_days / DAYS_PER_YEAR, w, h;
     growth_at(p, age_y, &w, &h);
-    /* Children with heart disease are lighter (growth.csv: factor 0.90). */
-    pr->weight_kg = 0.90 * w * exp(0.12 * sy_normal(r));
+    /* Children with heart disease are lighter (params.csv weight_factor_chd);
+     * ±12% (weight) and ±4% (height) individual spread. */
+    pr->weight_kg = p->weight_factor * w * exp(0.12 * sy_normal(r));
     pr->height_cm = h * exp(0.04 * sy_normal(r));
     if (pr->weight_kg < 0.5)
         pr->weight_kg = 0.5;
@@ -143,6 +144,9 @@ static void make_procedure(const sy_params *p, const sy_patient *pt, long date, 
     pr->air_kerma_mgy = p->air_kerma_per_kap * pr->kap_gy_cm2 * exp(0.2 * sy_normal(r));
     double u = sy_u01(r);
     pr->tier = u < era->p_tier[0] ? 1 : u < era->p_tier[0] + era->p_tier[1] ? 2 : 3;
+    /* Centres whose records carry no dose (German insurance claims). */
+    if (sy_u01(r) < p->centres[pt->centre].dose_missing)
+        pr->tier = 3;
     pr->uid_rand = ((uint64_t)(sy_u01(r) * 4294967296.0) << 20) ^ (uint64_t)(sy_u01(r) * 1048576.0);
     /* Organ dose = KAP × E/KAP(age class) × organ/E ratio
      * (Karambatsakidou 2009; Ubeda 2017; data/synth/organ_ratios.csv). */

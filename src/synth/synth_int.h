@@ -24,7 +24,11 @@
 enum { SY_LEUKAEMIA, SY_LYMPHOMA, SY_CNS, SY_SOLID };
 extern const char *const sy_type_names[SY_NTYPES];
 
-typedef struct { char code[16], country[4], name[128]; double share; int first_year, day_offsets; } sy_centre;
+typedef struct {
+    char code[16], country[4], name[128];
+    double share, dose_missing;
+    int first_year, day_offsets;
+} sy_centre;
 typedef struct { long from_days, to_days; double value; char label[16]; } sy_band;
 typedef struct { int from, to; double kap_factor, p_tier[3], p_interventional; } sy_era;
 typedef struct { char exam[32]; int interventional; double weight, kap_factor; } sy_exam;
@@ -62,7 +66,7 @@ typedef struct sy_params {
     double death_first, death_later, loss, loss_no;
     double sigma_shared_coeff, sigma_shared_kap, sigma_unshared[3];
     double lag_years[SY_NTYPES];
-    double fluoro_kap_fraction, acq_min, acq_max;
+    double fluoro_kap_fraction, acq_min, acq_max, weight_factor;
     int    start_year, max_age_days;
     long   study_end;                   /* days since 1970-01-01 */
 } sy_params;

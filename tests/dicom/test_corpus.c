@@ -84,6 +84,14 @@ static void manifest(void **state)
         if ((long)r->nevents != events || fabs(r->kap_total_gy_cm2 - kap) > 1e-9 * fmax(1, kap))
             fail_msg("%s: %zu events, KAP %.12g Gy.cm2; manifest says %ld, %.12g", f[0],
                      r->nevents, r->kap_total_gy_cm2, events, kap);
+        /* The device: the manifest's model name (its second word) is found
+         * in what the report says, Device Observer items first. */
+        char model[128];
+        const char *sp = strchr(f[1], ' ');
+        snprintf(model, sizeof model, "%s", sp ? sp + 1 : f[1]);
+        model[strcspn(model, " ")] = '\0';
+        if (!strstr(r->model, model))
+            fail_msg("%s: model '%s', manifest says '%s'", f[0], r->model, f[1]);
         /* Filed under the right modality: DX stays radiography. */
         assert_string_equal(r->modality, !strcmp(f[2], "DX") ? "DX" : "RF");
         /* Every event has a UID (keys the registry) and a KAP. */

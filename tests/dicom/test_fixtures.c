@@ -94,6 +94,8 @@ static void single_plane(void **state)
     assert_close(r->weight_kg, 17.5, 1e-12);
     assert_close(r->height_m, 1.05, 1e-12);
     assert_string_equal(r->template_id, "10001");
+    assert_string_equal(r->sop_class_uid, "1.2.840.10008.5.1.4.1.1.88.67");
+    assert_string_equal(r->transfer_syntax, "1.2.840.10008.1.2.1");   /* explicit VR LE */
     assert_string_equal(r->procedure_reported, "Projection X-Ray");
     /* Event fields of TID 10003 and its sub-templates. */
     const hm_rdsr_event *e = &r->events[0];
@@ -204,6 +206,7 @@ static void quirk_encoding(void **state)
     hm_rdsr_synth_truth t;
     hm_rdsr_report *r = make("implicit.dcm", &s, &t);
     assert_true(r->implicit_vr);
+    assert_string_equal(r->transfer_syntax, "1.2.840.10008.1.2");
     assert_string_equal(r->template_id, "");
     assert_non_null(find_note(r, HM_RDSR_NOTE_REPAIRED, "template_id", "no Content Template"));
     assert_int_equal(r->nevents, 5);
@@ -283,6 +286,24 @@ static void json_output(void **state)
     hm_rdsr_report_free(r);
 }
 
+static void radiography(void **state)
+{
+    (void)state;
+    /* Exposures referencing DX images, no fluoroscopy: filed as DX. */
+    hm_rdsr_synth_spec s = { .nevents = 2, .seed = 6, .radiography = 1 };
+    hm_rdsr_synth_truth t;
+    hm_rdsr_report *r = make("dx.dcm", &s, &t);
+    assert_string_equal(r->modality, "DX");
+    assert_string_equal(r->events[0].type, "Stationary Acquisition");
+    assert_close(r->kap_total_gy_cm2, t.kap_total_gy_cm2, 1e-7);
+    hm_rdsr_report_free(r);
+    /* The same without image references stays fluoroscopy/angiography. */
+    s.radiography = 0;
+    r = make("rf.dcm", &s, &t);
+    assert_string_equal(r->modality, "RF");
+    hm_rdsr_report_free(r);
+}
+
 static void quirk_names(void **state)
 {
     (void)state;
@@ -302,6 +323,7 @@ int main(void)
         cmocka_unit_test(quirk_empty_and_pulses),
         cmocka_unit_test(continued_report),
         cmocka_unit_test(json_output),
+        cmocka_unit_test(radiography),
         cmocka_unit_test(quirk_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

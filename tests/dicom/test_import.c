@@ -249,6 +249,14 @@ static void all_or_nothing(void **state)
     assert_int_equal(query_num(db, "SELECT COUNT(*) FROM procedure"), 0);
     assert_int_equal(query_num(db, "SELECT COUNT(*) FROM irradiation_event"), 0);
     hm_rdsr_report_free(r);
+    /* A radiography report is never filed as a procedure. */
+    hm_rdsr_synth_spec x = { .nevents = 1, .seed = 4, .patient_id = "KID-8", .radiography = 1 };
+    r = fixture("dx.dcm", &x, NULL);
+    assert_string_equal(r->modality, "DX");
+    assert_int_equal(import(db, r, &res, &err), HM_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "radiography report"));
+    assert_int_equal(query_num(db, "SELECT COUNT(*) FROM procedure"), 0);
+    hm_rdsr_report_free(r);
     /* A biplane child is stored with its planes. */
     hm_rdsr_synth_spec b = { .nevents = 6, .seed = 2, .biplane = 1, .patient_id = "KID-9" };
     r = fixture("biplane.dcm", &b, NULL);

@@ -55,6 +55,18 @@ static void test_two_cells_exact(void **state)
         assert_int_equal(side ? fit.p[0].hi_status : fit.p[0].lo_status, HM_EPI_B_OK);
     }
     assert_true(fit.p[0].lo < 0.02 && fit.p[0].hi > 0.02);
+    /* 90% limits: the drop is 2.706 instead. */
+    hm_epi_fit_options o;
+    hm_epi_fit_options_default(&o);
+    o.ci_level = 0.90;
+    hm_epi_fit f90;
+    assert_int_equal(hm_epi_fit_text(&t, "cases ~ pyr(pyr) + err(dose)", &o, &f90, &err), 0);
+    for (int side = 0; side < 2; side++) {
+        double b = side ? f90.p[0].hi : f90.p[0].lo;
+        double rr = 1 + 100 * b, p = rr / (1 + rr);
+        assert_true(fabs(2 * (lhat - (30 * log(p) + 10 * log(1 - p))) - 2.705543454095404) < 1e-6);
+    }
+    assert_true(f90.p[0].lo > fit.p[0].lo && f90.p[0].hi < fit.p[0].hi);
     /* LRT of trend: 2 [l(p^) - l(1/2)]. */
     double lrt = 2 * (lhat - 40 * log(0.5));
     assert_true(fabs(fit.lrt_chi2 - lrt) < 1e-7);
@@ -94,6 +106,32 @@ static void test_categorical_rr(void **state)
     assert_true(fabs(1 + fit.p[0].est - (15.0 / 1000) / (20.0 / 2000)) < 1e-8);
     assert_true(fabs(1 + fit.p[1].est - (20.0 / 500) / (20.0 / 2000)) < 1e-8);
     assert_int_equal(fit.lrt_df, 2);
+    hm_epi_table_free(&t);
+}
+
+/* Saturated fits have closed forms: EAR rate B + beta d through two cells,
+ * linear-quadratic RR through three. */
+static void test_ear_lq_exact(void **state)
+{
+    (void)state;
+    const char *names[] = { "dose", "pyr", "cases" };
+    double v[] = { 0, 1000, 10, 100, 1000, 30, 200, 500, 40 };
+    hm_epi_table t;
+    table_from(&t, names, 3, v, 2);
+    hm_epi_fit fit;
+    hm_error err;
+    assert_int_equal(hm_epi_fit_text(&t, "cases ~ pyr(pyr) + ear(dose)", NULL, &fit, &err), 0);
+    assert_true(fit.converged);
+    assert_true(fabs(fit.p[0].est - (0.03 - 0.01) / 100) < 1e-10);   /* per PY per mGy */
+    assert_true(fabs(fit.deviance) < 1e-8);
+    hm_epi_table_free(&t);
+    /* RR = 3 at 100 mGy and 8 at 200 mGy: b1 100 + b2 1e4 = 2, b1 200 + b2 4e4 = 7. */
+    table_from(&t, names, 3, v, 3);
+    assert_int_equal(hm_epi_fit_text(&t, "cases ~ pyr(pyr) + lq(dose)", NULL, &fit, &err), 0);
+    assert_true(fit.converged);
+    double b2 = (7 - 2 * 2) / (4e4 - 2e4), b1 = (2 - b2 * 1e4) / 100;
+    assert_true(fabs(fit.p[0].est - b1) < 1e-8 && fabs(fit.p[1].est - b2) < 1e-10);
+    assert_true(fabs(fit.deviance) < 1e-8);
     hm_epi_table_free(&t);
 }
 
@@ -183,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_two_cells_exact),
         cmocka_unit_test(test_boundary_not_estimable),
         cmocka_unit_test(test_categorical_rr),
+        cmocka_unit_test(test_ear_lq_exact),
         cmocka_unit_test(test_realizations),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_coverage),

@@ -2,7 +2,8 @@
  * SQLite registry (dates and, for Norway, days since birth; two dosimetry
  * methods of one dose; a non-cancer outcome) is read back and tabulated;
  * person-years and cases are worked out by hand; the table is stored as
- * results and read back. */
+ * results and read back.  On SQLite always; on PostgreSQL too when
+ * HM_TEST_PG_URL is set (a throw-away schema, dropped at the end). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,8 +17,26 @@
 #include "hm_epi.h"
 #include "hm_registry.h"
 
+#include <libpq-fe.h>
+#include <unistd.h>
+
 #define Y 365.25
-static char dbpath[512];
+static char dbpath[1200];
+static char pg_schema[64];
+
+static int pg_exec(const char *sql)
+{
+    PGconn *c = PQconnectdb(getenv("HM_TEST_PG_URL"));
+    int ok = PQstatus(c) == CONNECTION_OK;
+    if (ok) {
+        PQclear(PQexec(c, "SET client_min_messages = warning"));
+        PGresult *r = PQexec(c, sql);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
+    PQfinish(c);
+    return ok ? 0 : -1;
+}
 
 static const char *SQL[] = {
     "INSERT INTO centre VALUES ('BE01','BE','Leuven','cardiac'), ('NO01','NO','Oslo','cardiac')",
@@ -43,11 +62,9 @@ static const char *SQL[] = {
     "('BE01','o2','aa','cardiovascular',NULL,NULL,'I42',NULL,1000)",
 };
 
-static int setup(void **state)
+/* Fills a fresh database at dbpath. */
+static int fill(void)
 {
-    (void)state;
-    snprintf(dbpath, sizeof dbpath, "%s/registry.db", HM_TEST_TMPDIR);
-    remove(dbpath);
     hm_db *db;
     hm_error err;
     if (hm_db_open(dbpath, &db, &err) < 0) {
@@ -62,6 +79,39 @@ static int setup(void **state)
         }
     hm_db_close(db);
     return 0;
+}
+
+static int setup_sqlite(void **state)
+{
+    (void)state;
+    snprintf(dbpath, sizeof dbpath, "%s/registry.db", HM_TEST_TMPDIR);
+    remove(dbpath);
+    return fill();
+}
+
+static int setup_pg(void **state)
+{
+    (void)state;
+    const char *base = getenv("HM_TEST_PG_URL");
+    snprintf(pg_schema, sizeof pg_schema, "hm_epi_t%ld", (long)getpid());
+    char sql[160];
+    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", pg_schema);
+    if (pg_exec(sql) < 0)
+        return -1;
+    snprintf(sql, sizeof sql, "CREATE SCHEMA %s", pg_schema);
+    if (pg_exec(sql) < 0)
+        return -1;
+    snprintf(dbpath, sizeof dbpath, "%s%soptions=-csearch_path%%3D%s", base, strchr(base, '?') ? "&" : "?",
+             pg_schema);
+    return fill();
+}
+
+static int teardown_pg(void **state)
+{
+    (void)state;
+    char sql[160];
+    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", pg_schema);
+    return pg_exec(sql);
 }
 
 static void test_read_and_tabulate(void **state)
@@ -129,7 +179,17 @@ static void test_read_and_tabulate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_read_and_tabulate),
+        cmocka_unit_test_setup(test_read_and_tabulate, setup_sqlite),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    int rc = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    const char *pg = getenv("HM_TEST_PG_URL");
+    if (pg && *pg) {
+        const struct CMUnitTest pgtests[] = {
+            cmocka_unit_test_setup_teardown(test_read_and_tabulate, setup_pg, teardown_pg),
+        };
+        rc |= cmocka_run_group_tests_name("postgresql", pgtests, NULL, NULL);
+    } else {
+        printf("HM_TEST_PG_URL unset: PostgreSQL part skipped\n");
+    }
+    return rc;
 }

@@ -155,6 +155,20 @@ static void test_hand_cohort(void **state)
     near(t.cols[cage][r], (0.5 * (sE + endE) - D(1985, 6, 15)) / Y);
     hm_epi_table_free(&t);
 
+    /* Individual records: A's four pieces, B's and E's one each. */
+    o.by_person = 1;
+    assert_int_equal(hm_epi_tabulate(cohort, outcomes, &o, &t, &s, &err), 0);
+    assert_int_equal(t.nrows, 6);
+    int cid = hm_epi_table_col(&t, "id"), cpy2 = hm_epi_table_col(&t, "pyr");
+    assert_true(cid >= 0 && cpy2 >= 0);
+    double pyA_all = 0;
+    for (size_t q = 0; q < t.nrows; q++)
+        if (!strcmp(t.levels[cid][(size_t)t.cols[cid][q]], "A"))
+            pyA_all += t.cols[cpy2][q];
+    near(pyA_all, (endA - sA) / Y);
+    hm_epi_table_free(&t);
+    o.by_person = 0;
+
     /* Without lag and exclusion A's first cell starts at 2000-01-01 with 10 mGy. */
     o.lag_years = o.exclusion_years = 0;
     assert_int_equal(hm_epi_tabulate(cohort, outcomes, &o, &t, &s, &err), 0);

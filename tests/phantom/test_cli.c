@@ -42,7 +42,7 @@ static void test_masses_csv(void **state)
         assert_true(fabs(diff) <= 10);
         rows++;
     }
-    assert_true(rows > 30);
+    assert_true(rows >= 29);   /* total body + skin + 28 organ groups of the hermaphrodite */
 }
 
 static void test_show_convert_read(void **state)

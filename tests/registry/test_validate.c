@@ -52,6 +52,36 @@ static const char *EVENT[64] = {
     "FR01", "P1", "1.2.840.10008.1", "A", "fluoroscopy"      /* the rest absent */
 };
 
+static const char *CENTRE[64] = { "FR01", "FR", "Necker", "both" };
+
+static void test_text_encoding(void **state)
+{
+    (void)state;
+    assert_string_equal(check("centre", CENTRE, "name", "H\xc3\xb4pital Necker"), "");
+    assert_string_equal(check("centre", CENTRE, "name", "H\xf4pital"),
+                        "text is not valid UTF-8 (byte 2): save the file as UTF-8");
+    assert_string_equal(check("centre", CENTRE, "name", "\xed\xa0\x80"),   /* a surrogate */
+                        "text is not valid UTF-8 (byte 1): save the file as UTF-8");
+    assert_string_equal(check("centre", CENTRE, "name", "two\nlines"), "control character in text");
+    /* The JSON report stays valid UTF-8 when a message quotes bad bytes. */
+    const hm_dict_table *t = hm_dict_find_table(dict, "centre");
+    const char *vals[4] = { "FR01", "F\xd6", "Necker", "both" };
+    hm_import_report rep;
+    hm_import_report_init(&rep);
+    snprintf(rep.file, sizeof rep.file, "c.csv");
+    assert_int_equal(hm_dict_validate_row(t, vals, 2, &rep), 1);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    hm_error err;
+    assert_int_equal(hm_import_report_json(&rep, fp, &err), HM_OK);
+    fclose(fp);
+    assert_non_null(strstr(buf, "\"message\": \"'F?' is not a known code: expected one of "
+                                "BE;DE;DK;ES;FR;GB;IT;NO\""));
+    free(buf);
+    hm_import_report_free(&rep);
+}
+
 static void test_dates(void **state)
 {
     (void)state;
@@ -160,6 +190,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_text_encoding),
         cmocka_unit_test(test_identifiers),
         cmocka_unit_test(test_numbers_codes_required),
         cmocka_unit_test(test_dictionary_forms),

@@ -285,12 +285,118 @@ static void test_true_err_acts_where_documented(void **state)
     free(o1);
 }
 
+/* ---- dose realizations: shared and unshared errors ---- */
+#define NR 30
+struct reals {
+    long n;                       /* procedures seen */
+    long age[20000]; int tier[20000];
+    long pos; double d0;
+    double sum_ln[NR + 1][5]; long cnt[NR + 1][5];   /* tier-2 ln ratios by (j, age class) */
+    double within_ss; long within_n; double ratio_sum; long ratio_n;
+    double lnr[NR + 1][20000];
+};
+
+static int age_class(long d)
+{
+    return d < 122 ? 0 : d < 944 ? 1 : d < 2770 ? 2 : d < 6422 ? 3 : 4;
+}
+
+static void reals_proc(char **head, char **f, size_t n, int norway, void *ctx)
+{
+    (void)norway;
+    struct reals *r = ctx;
+    assert_true(r->n < 20000);
+    r->age[r->n] = atol(get(head, f, n, "age_days"));
+    r->tier[r->n++] = atoi(get(head, f, n, "dose_tier"));
+}
+
+static void reals_dose(char **head, char **f, size_t n, int norway, void *ctx)
+{
+    (void)norway;
+    struct reals *r = ctx;
+    int j = atoi(get(head, f, n, "realization"));
+    double d = atof(get(head, f, n, "dose_mgy"));
+    if (j == 0) {
+        r->d0 = d;
+        r->pos++;
+        return;
+    }
+    long k = r->pos - 1;               /* rows: procedure by procedure, j = 0..NR */
+    double lr = log(d / r->d0);
+    r->ratio_sum += d / r->d0;
+    r->ratio_n++;
+    if (r->tier[k] == 2) {
+        int a = age_class(r->age[k]);
+        r->sum_ln[j][a] += lr;
+        r->cnt[j][a]++;
+        r->lnr[j][k] = lr;
+    }
+}
+
+static void test_realizations(void **state)
+{
+    (void)state;
+    char dir[4096];
+    tu_fresh(dir, sizeof dir, "reals");
+    hm_synth_summary s;
+    tu_synth(dir, 12000, 17, 0, 0, "red_marrow", NR, NULL, &s);
+    struct reals *r = calloc(1, sizeof *r);
+    /* one centre is enough: FR01 (index 6 of centres.csv) */
+    size_t keep = ncentres;
+    for (size_t c = 0; c < ncentres; c++)
+        if (!strcmp(codes[c], "FR01"))
+            keep = c;
+    assert_true(keep < ncentres);
+    char saved[16];
+    memcpy(saved, codes[0], 16);
+    memcpy(codes[0], codes[keep], 16);
+    size_t nsaved = ncentres;
+    ncentres = 1;
+    each_row(dir, "procedure", reals_proc, r);
+    each_row(dir, "organ_dose", reals_dose, r);
+    ncentres = nsaved;
+    memcpy(codes[0], saved, 16);
+    assert_int_equal(r->pos, r->n);
+
+    /* Unshared: spread of ln ratio within one (realization, age class),
+     * tier 2, around its group mean — σ = 0.40 (params.csv). */
+    for (int j = 1; j <= NR; j++)
+        for (long k = 0; k < r->n; k++)
+            if (r->tier[k] == 2) {
+                int a = age_class(r->age[k]);
+                double m = r->sum_ln[j][a] / r->cnt[j][a];
+                r->within_ss += pow(r->lnr[j][k] - m, 2);
+                r->within_n++;
+            }
+    double sd_within = sqrt(r->within_ss / (double)(r->within_n - 1));
+    /* Shared: spread over realizations of the group means of the largest
+     * age class — sqrt(0.30² + 0.10²) = 0.32 (coefficient and KAP meter). */
+    int big = 0;
+    for (int a = 1; a < 5; a++)
+        if (r->cnt[1][a] > r->cnt[1][big])
+            big = a;
+    double mean = 0, ss = 0;
+    for (int j = 1; j <= NR; j++)
+        mean += r->sum_ln[j][big] / r->cnt[j][big] / NR;
+    for (int j = 1; j <= NR; j++)
+        ss += pow(r->sum_ln[j][big] / r->cnt[j][big] - mean, 2);
+    double sd_between = sqrt(ss / (NR - 1));
+    double mean_ratio = r->ratio_sum / (double)r->ratio_n;
+    printf("realizations: unshared SD %.3f (0.40 expected), shared SD %.3f (0.32 expected, "
+           "%d draws), mean realization/true %.3f\n", sd_within, sd_between, NR, mean_ratio);
+    assert_true(fabs(sd_within - 0.40) < 0.03);
+    assert_true(sd_between > 0.20 && sd_between < 0.46);
+    assert_true(fabs(mean_ratio - 1) < 0.25);
+    free(r);
+}
+
 int main(void)
 {
     ncentres = tu_centres(codes, 64);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cohort_structure),
         cmocka_unit_test(test_true_err_acts_where_documented),
+        cmocka_unit_test(test_realizations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,14 +162,31 @@ static int parse(int argc, char **argv, opts *o)
     return 0;
 }
 
-static FILE *open_out(const char *path)
+/* Output goes to PATH.tmp, renamed to PATH by close_out() only on success,
+ * so a failed command leaves no partial file. */
+static FILE *open_out(const char *path, char *tmp, size_t n)
 {
     if (!path || !strcmp(path, "-"))
         return stdout;
-    FILE *fp = fopen(path, "w");
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *fp = fopen(tmp, "w");
     if (!fp)
-        fprintf(stderr, "harmonic epi: cannot write %s\n", path);
+        fprintf(stderr, "harmonic epi: cannot write %s\n", tmp);
     return fp;
+}
+
+/* Returns 0, or 1 after removing the temporary file. */
+static int close_out(FILE *fp, const char *path, const char *tmp, int ok)
+{
+    if (fp == stdout)
+        return fflush(stdout) == 0 && ok ? 0 : 1;
+    if (fclose(fp) != 0 || !ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        if (ok)
+            fprintf(stderr, "harmonic epi: writing %s failed\n", path);
+        return 1;
+    }
+    return 0;
 }
 
 /* Writes through a temporary file renamed at the end: no partial output. */
@@ -344,7 +361,8 @@ static int cmd_fit(const opts *o)
             snprintf(err.file, sizeof err.file, "%.255s", o->input);
         return hm_cli_report(&err);
     }
-    FILE *fp = open_out(o->out);
+    char tmp[4096];
+    FILE *fp = open_out(o->out, tmp, sizeof tmp);
     if (!fp) {
         hm_epi_table_free(&t);
         return 1;
@@ -385,10 +403,9 @@ static int cmd_fit(const opts *o)
             free(names[k]);
         free(beta);
     }
-    if (fp != stdout)
-        fclose(fp);
+    int wrc = close_out(fp, o->out, tmp, rc >= 0);
     hm_epi_table_free(&t);
-    return rc < 0 ? hm_cli_report(&err) : 0;
+    return rc < 0 ? hm_cli_report(&err) : wrc;
 }
 
 static int cmd_cox(const opts *o)
@@ -420,7 +437,8 @@ static int cmd_cox(const opts *o)
     co.exclusion_years = o->have_excl ? o->exclusion : hm_epi_outcomes_exclusion(oc, co.group);
     if ((rc = load_cohort(o, &c, &err)) < 0 || (rc = hm_epi_fit_cox(c, oc, &co, &fit, &err)) < 0)
         goto done;
-    FILE *fp = open_out(o->out);
+    char tmp[4096];
+    FILE *fp = open_out(o->out, tmp, sizeof tmp);
     if (!fp) {
         rc = hm_error_set(&err, HM_EIO, o->out, 0, NULL, "cannot write");
         goto done;
@@ -461,11 +479,10 @@ static int cmd_cox(const opts *o)
                     "97.5%% %.6g; fit on the mean dose %.6g\n", n, R, mean, med, lo, hi, fit.p[nb].est);
         free(b);
     }
-    if (fp != stdout)
-        fclose(fp);
+    rc = close_out(fp, o->out, tmp, 1);
     hm_epi_cohort_free(c);
     hm_epi_outcomes_free(oc);
-    return 0;
+    return rc;
 done:
     hm_epi_cohort_free(c);
     hm_epi_outcomes_free(oc);

@@ -82,11 +82,13 @@ int hm_cmd_dictionary(int argc, char **argv)
 
 static void import_usage(FILE *fp)
 {
-    fprintf(fp, "usage: harmonic import [--db URL] --centre C [--report-json FILE] [--quiet] TABLE FILE.csv\n"
+    fprintf(fp, "usage: harmonic import [--db URL] --centre C [--report-json FILE] [--dry-run] [--quiet]\n"
+                "                       TABLE FILE.csv\n"
                 "Validates every row of FILE.csv against the dictionary and the cross-field rules,\n"
                 "prints each problem as file:line:field: message, and stores the file only if it\n"
                 "has no error (one transaction; re-importing is idempotent).  Rows must all belong\n"
-                "to centre C.  Exit status 1 when the file was rejected.\n");
+                "to centre C.  --dry-run checks everything and stores nothing.  Exit status 1\n"
+                "when the file was rejected.\n");
 }
 
 int hm_cmd_import(int argc, char **argv)
@@ -94,6 +96,7 @@ int hm_cmd_import(int argc, char **argv)
     const char *db_url = default_db(), *centre = NULL, *json_path = NULL;
     const char *pos[2] = { NULL, NULL };
     int npos = 0, quiet = 0;
+    unsigned flags = 0;
     for (int i = 1; i < argc; i++) {
         int r = 0;
         if (is_help(argv[i])) {
@@ -101,6 +104,8 @@ int hm_cmd_import(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
+        } else if (!strcmp(argv[i], "--dry-run")) {
+            flags |= HM_IMPORT_DRY_RUN;
         } else if ((r = opt(argc, argv, &i, "--db", &db_url)) ||
                    (r = opt(argc, argv, &i, "--centre", &centre)) ||
                    (r = opt(argc, argv, &i, "--report-json", &json_path))) {
@@ -128,7 +133,7 @@ int hm_cmd_import(int argc, char **argv)
     hm_error err;
     hm_error_clear(&err);
     double t0 = hm_now_s();
-    int st = hm_registry_import_csv(db, centre, pos[0], pos[1], &rep, &err);
+    int st = hm_registry_import_csv_ex(db, centre, pos[0], pos[1], flags, &rep, &err);
     double dt = hm_now_s() - t0;
     hm_db_close(db);
     if (st == HM_OK || st == HM_EVALIDATE) {
@@ -136,7 +141,8 @@ int hm_cmd_import(int argc, char **argv)
         if (!quiet || st != HM_OK)
             fprintf(st == HM_OK ? stdout : stderr,
                     "%s: %s %s: %ld rows read, %ld stored, %ld errors, %ld warnings (%.2f s)\n",
-                    pos[1], st == HM_OK ? "imported into" : "REJECTED, nothing stored in",
+                    pos[1], st != HM_OK ? "REJECTED, nothing stored in"
+                            : flags ? "valid (dry run, nothing stored) for" : "imported into",
                     pos[0], rep.rows_read, rep.rows_stored, rep.n_errors, rep.n_warnings, dt);
     }
     if (json_path && (st == HM_OK || st == HM_EVALIDATE)) {

@@ -167,7 +167,7 @@ void ph_region_masses(hm_phantom *p)
             }
         if (!any)
             continue;
-        const uint32_t n = 40000;
+        const uint32_t n = 25000;
         uint32_t hit = 0;
         for (uint32_t i = 0; i < n; i++) {
             double u[3], q[3];
@@ -180,7 +180,7 @@ void ph_region_masses(hm_phantom *p)
     }
     double lo[3], hi[3];
     ph_body_box(p, lo, hi);
-    const uint32_t n = 400000;
+    const uint32_t n = 250000;
     uint32_t hit[4] = { 0, 0, 0, 0 };
     int ids[4] = { p->r_skin, p->r_soft_trunk, p->r_soft_head, p->r_soft_legs };
     for (uint32_t i = 0; i < n; i++) {

@@ -149,6 +149,7 @@ typedef struct hm_import_report {
     long      rows_read;
     long      rows_stored;     /* 0 whenever n_errors > 0 (all-or-nothing) */
     long      n_errors, n_warnings;
+    int       dry_run;         /* validated only (HM_IMPORT_DRY_RUN) */
     hm_issue *issues;          /* the first HM_REPORT_MAX_ISSUES, in file order */
     size_t    nissues, cap;
 } hm_import_report;
@@ -187,6 +188,12 @@ int  hm_registry_upsert_row(hm_db *db, const char *centre, const char *table,
 int  hm_registry_import_csv(hm_db *db, const char *centre, const char *table,
                             const char *csv_path, hm_import_report *rep,
                             hm_error *err);
+/* The same with flags: HM_IMPORT_DRY_RUN validates everything (references
+ * included) and rolls back even when the file is clean. */
+#define HM_IMPORT_DRY_RUN 1
+int  hm_registry_import_csv_ex(hm_db *db, const char *centre, const char *table,
+                               const char *csv_path, unsigned flags,
+                               hm_import_report *rep, hm_error *err);
 
 /* Analysis-ready CSV per table (rows ordered by natural key), codebook.csv,
  * codebook.md, load_harmonic.R and load_harmonic.do into outdir (created).

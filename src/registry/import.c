@@ -126,6 +126,13 @@ static void map_header(const hm_dict_table *t, char **f, size_t nf, int *colfiel
 int hm_registry_import_csv(hm_db *db, const char *centre, const char *table,
                            const char *path, hm_import_report *rep, hm_error *err)
 {
+    return hm_registry_import_csv_ex(db, centre, table, path, 0, rep, err);
+}
+
+int hm_registry_import_csv_ex(hm_db *db, const char *centre, const char *table,
+                              const char *path, unsigned flags, hm_import_report *rep,
+                              hm_error *err)
+{
     snprintf(rep->table, sizeof rep->table, "%s", table);
     snprintf(rep->file, sizeof rep->file, "%s", path);
     snprintf(rep->centre, sizeof rep->centre, "%s", centre ? centre : "");
@@ -203,12 +210,14 @@ int hm_registry_import_csv(hm_db *db, const char *centre, const char *table,
     }
     hm_csv_close(csv);
     free(ctx);
-    if (rc == HM_OK && rep->n_errors == 0) {
+    int dry = (flags & HM_IMPORT_DRY_RUN) != 0;
+    rep->dry_run = dry;
+    if (rc == HM_OK && rep->n_errors == 0 && !dry) {
         rc = log_import(db, centre, table, path, rep->rows_stored, err);
         if (rc == HM_OK)
             rc = hm_db_commit(db, err);
     }
-    if (rc != HM_OK || rep->n_errors) {
+    if (rc != HM_OK || rep->n_errors || dry) {
         hm_db_rollback(db, NULL);
         rep->rows_stored = 0;
     }

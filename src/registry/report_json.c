@@ -58,7 +58,8 @@ int hm_import_report_json(const hm_import_report *rep, FILE *out, hm_error *err)
     json_object_set_new(root, "rows_stored", json_integer(rep->rows_stored));
     json_object_set_new(root, "errors", json_integer(rep->n_errors));
     json_object_set_new(root, "warnings", json_integer(rep->n_warnings));
-    json_object_set_new(root, "imported", json_boolean(rep->n_errors == 0));
+    json_object_set_new(root, "dry_run", json_boolean(rep->dry_run));
+    json_object_set_new(root, "imported", json_boolean(rep->n_errors == 0 && !rep->dry_run));
     for (size_t i = 0; i < rep->nissues; i++) {
         const hm_issue *is = &rep->issues[i];
         json_t *j = json_object();

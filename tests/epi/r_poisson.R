@@ -36,7 +36,7 @@ class(LQ) <- "nonlin"
 f1 <- gnm(cases ~ -1 + z + LinERR0(dose) + offset(log(pyr)), eliminate = stratum,
           family = poisson, data = d, tolerance = 1e-12, iterMax = 500, trace = FALSE, verbose = FALSE)
 b1 <- coef(f1)[grep("beta", names(coef(f1)))]
-put("m1_beta", b1); put("m1_gamma", coef(f1)["z"]); put("m1_deviance", deviance(f1))
+put("m1_beta", b1); put("m1_gamma", coef(f1)["z"]); put("m1_deviance", deviance(f1)); put("m1_aic", AIC(f1))
 dev1 <- function(b) deviance(glm(cases ~ stratum + z + offset(log(pyr) + log(1 + b * dose)),
                                  family = poisson, data = d, control = ctl))
 dmin <- dev1(b1)

@@ -90,6 +90,7 @@ static void test_err_loglin(void **state)
     agree("m1 gamma", f.p[0].est, rval("m1_gamma"));
     agree("m1 beta", f.p[1].est, rval("m1_beta"));
     agree("m1 deviance", f.deviance, rval("m1_deviance"));
+    agree("m1 AIC", f.aic, rval("m1_aic"));   /* full Poisson likelihood, strata counted */
     assert_int_equal(f.p[1].lo_status, HM_EPI_B_OK);
     agree("m1 lower", f.p[1].lo, rval("m1_lower"));
     agree("m1 upper", f.p[1].hi, rval("m1_upper"));

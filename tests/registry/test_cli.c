@@ -61,6 +61,24 @@ static void test_import_exit_codes_and_messages(void **state)
     assert_int_equal(json_integer_value(json_object_get(is, "line")), 2);
     assert_string_equal(json_string_value(json_object_get(is, "field")), "proc_day");
     json_decref(j);
+    /* --dry-run: a clean file is checked (references included) and not stored. */
+    write_tmp("new.csv", "centre_code,procedure_id,pseudonym,proc_day,exam_type,category,dose_tier\n"
+                         "FR01,N1," PSEUDO("02") ",40,biopsy,diagnostic,3\n");
+    assert_int_equal(sh("cd %s && %s import --db %s --centre FR01 --dry-run --report-json dry.json "
+                        "procedure new.csv >dry.out 2>&1", T, H, dbpath), 0);
+    snprintf(path, sizeof path, "%s/dry.out", T);
+    errtext = tdb_read(path);
+    assert_non_null(strstr(errtext, "new.csv: valid (dry run, nothing stored) for procedure: 1 rows read, 0 stored"));
+    free(errtext);
+    snprintf(path, sizeof path, "%s/dry.json", T);
+    j = json_load_file(path, 0, &je);
+    assert_non_null(j);
+    assert_true(json_boolean_value(json_object_get(j, "dry_run")));
+    assert_false(json_boolean_value(json_object_get(j, "imported")));
+    json_decref(j);
+    hm_db *db = tdb_open(dbpath);
+    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM procedure"), 3);
+    hm_db_close(db);
     /* Usage errors exit 2; an unknown table is a usage error too. */
     assert_int_equal(sh("%s import --db %s procedure 2>/dev/null", H, dbpath), 2);
     assert_int_equal(sh("cd %s && %s import --db %s --centre FR01 nosuch bad.csv 2>/dev/null", T, H, dbpath), 2);

@@ -96,6 +96,27 @@ static void test_types_round_trip_through_backend(void **state)
     assert_int_equal(hm_stmt_reset(st), 0);
     assert_int_equal(hm_stmt_step(st, &err), 1);
     hm_stmt_finalize(st);
+    /* Nested statements: a look-up inside a loop over another result (on
+     * PostgreSQL the outer rows are set aside, not lost). */
+    assert_int_equal(hm_db_exec(db, "INSERT INTO t_bind (a, b) VALUES ('r2', 2)", &err), 0);
+    assert_int_equal(hm_db_exec(db, "INSERT INTO t_bind (a, b) VALUES ('r3', 3)", &err), 0);
+    hm_stmt *outer, *inner;
+    assert_int_equal(hm_db_prepare(db, "SELECT b FROM t_bind ORDER BY b", &outer, &err), 0);
+    assert_int_equal(hm_db_prepare(db, "SELECT COUNT(*) FROM t_bind WHERE b <= ?", &inner, &err), 0);
+    int64_t sum = 0;
+    int n = 0;
+    while (hm_stmt_step(outer, &err) == 1) {
+        hm_stmt_reset(inner);
+        hm_stmt_bind_int64(inner, 1, hm_stmt_column_int64(outer, 0));
+        assert_int_equal(hm_stmt_step(inner, &err), 1);
+        sum += hm_stmt_column_int64(inner, 0) * 10 + hm_stmt_column_int64(outer, 0);
+        n++;
+    }
+    /* rows b = -9007199254740993, 2, 3 -> counts 1, 2, 3 */
+    assert_int_equal(n, 3);
+    assert_true(sum == 10 - 9007199254740993LL + 20 + 2 + 30 + 3);
+    hm_stmt_finalize(inner);
+    hm_stmt_finalize(outer);
     /* A bad statement is an error with the engine's message, not a crash. */
     assert_int_equal(hm_db_prepare(db, "SELECT nope FROM t_bind", &st, &err), HM_EDB);
     assert_null(st);

@@ -88,6 +88,17 @@ echo "files imported: $files, rejected: $rejected; rows stored: $stored; errors:
 echo
 "$H" report --db "$DB"
 
+echo
+echo "== 4b. RDSR: a biplane cath-lab dose report and its cumulative continuation"
+mkdir -p "$WORK/rdsr"
+C=${CENTRES[0]}
+"$H" rdsr synth --out "$WORK/rdsr/p1.dcm" --events 12 --biplane --seed 7 --study-uid 2.25.424242 \
+    --patient-id DEMO-1 --birth-date 20180301 --quirks gym2
+"$H" rdsr synth --out "$WORK/rdsr/p1-cumulative.dcm" --events 20 --biplane --seed 7 \
+    --study-uid 2.25.424242 --patient-id DEMO-1 --birth-date 20180301
+"$H" rdsr show "$WORK/rdsr/p1.dcm" | head -n 12
+"$H" rdsr import --db "$DB" --centre "$C" --key "$WORK/study.key" "$WORK/rdsr"
+
 # ---------------------------------------------------------------------------
 # Risk analysis of the synthetic cohort: tabulate person-years with lagged
 # red-marrow dose, fit the linear ERR model (Poisson with profiled strata, and

@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define HM_VERSION_STRING "0.1.0"
 
 typedef enum hm_status {
@@ -77,5 +81,9 @@ void hm_csv_write_field(FILE *fp, const char *s);
 
 /* Monotonic wall clock in seconds, for progress and benchmarks. */
 double hm_now_s(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

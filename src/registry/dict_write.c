@@ -124,3 +124,39 @@ int hm_dict_write(const hm_dict *d, const char *format, FILE *out, hm_error *err
                             "unknown format '%s': expected text, csv or json", format);
     return ferror(out) ? hm_error_set(err, HM_EIO, NULL, 0, NULL, "write failed") : HM_OK;
 }
+
+int hm_dict_write_template(const hm_dict *d, const char *table, FILE *out, hm_error *err)
+{
+    const hm_dict_table *t = hm_dict_find_table(d, table);
+    if (!t)
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "table", "unknown table '%s'", table);
+    fprintf(out, "# harmonic import template: %s (harmonic import --centre C %s FILE.csv)\n",
+            t->name, t->name);
+    fputs("# Lines starting with # are ignored. Empty cells and missing codes mean unknown.\n", out);
+    for (size_t j = 0; j < t->nfields; j++) {
+        const hm_dict_field *f = &t->fields[j];
+        fprintf(out, "# %s: %s%s%s%s", f->name, hm_field_type_name(f->type),
+                f->unit[0] ? " in " : "", f->unit,
+                f->required == HM_REQ_YES ? ", required"
+                : f->required == HM_REQ_PAIR ? ", this or its date/day sibling required" : "");
+        if (f->has_min || f->has_max)
+            fprintf(out, ", %s to %s", f->has_min ? f->min : "", f->has_max ? f->max : "");
+        if (f->codes[0])
+            fprintf(out, ", one of %s", f->codes);
+        if (f->nmissing) {
+            char miss[256];
+            join_missing(f, miss, sizeof miss);
+            fprintf(out, ", unknown as empty or %s", miss);
+        }
+        if (f->key)
+            fputs(", key", out);
+        fputc('\n', out);
+    }
+    for (size_t j = 0; j < t->nfields; j++) {
+        if (j)
+            fputc(',', out);
+        hm_csv_write_field(out, t->fields[j].name);
+    }
+    fputc('\n', out);
+    return ferror(out) ? hm_error_set(err, HM_EIO, NULL, 0, NULL, "write failed") : HM_OK;
+}

@@ -58,7 +58,10 @@ int  hm_db_exec(hm_db *db, const char *sql, hm_error *err);
 
 /* SQL uses '?' placeholders on both back ends (translated to $n for
  * PostgreSQL outside quoted literals).  Indices are 1-based for bind, 0-based
- * for columns, as in SQLite. */
+ * for columns, as in SQLite.  Column count and names are known after the
+ * first hm_stmt_step (even one returning 0).  Statements may be nested (a
+ * look-up inside a loop over a result): on PostgreSQL the outer statement's
+ * remaining rows are then read into memory first. */
 int  hm_db_prepare(hm_db *db, const char *sql, hm_stmt **stmt, hm_error *err);
 int  hm_stmt_bind_text(hm_stmt *st, int index, const char *value);  /* NULL binds NULL */
 int  hm_stmt_bind_int64(hm_stmt *st, int index, int64_t value);
@@ -129,6 +132,9 @@ const char *hm_field_type_name(hm_field_type type);
 const hm_dict *hm_db_dict(const hm_db *db);
 /* format: "text", "csv" or "json". */
 int    hm_dict_write(const hm_dict *dict, const char *format, FILE *out, hm_error *err);
+/* An import template for one table: '#' comment lines saying what each
+ * column takes (the importer skips them), then the header row. */
+int    hm_dict_write_template(const hm_dict *dict, const char *table, FILE *out, hm_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Validation reports.                                                 */

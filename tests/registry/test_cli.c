@@ -120,6 +120,15 @@ static void test_report_and_dictionary_json(void **state)
     assert_int_equal(json_array_size(json_object_get(j, "tables")), 10);
     json_decref(j);
     assert_int_equal(sh("%s dictionary --format yaml 2>/dev/null", H), 2);
+    /* An import template is accepted by the importer as it is (0 rows). */
+    assert_int_equal(sh("cd %s && %s dictionary --template followup > tpl.csv && "
+                        "%s import --db %s --centre FR01 --quiet followup tpl.csv", T, H, H, dbpath), 0);
+    snprintf(path, sizeof path, "%s/tpl.csv", T);
+    char *tpl = tdb_read(path);
+    assert_non_null(strstr(tpl, "# vital_status: code, required, one of alive;dead;lost\n"));
+    assert_non_null(strstr(tpl, "\ncentre_code,pseudonym,vital_status,end_date,end_day,end_reason\n"));
+    free(tpl);
+    assert_int_equal(sh("%s dictionary --template nosuch 2>/dev/null", H), 2);
 }
 
 static void test_export_loads_in_r(void **state)
@@ -127,6 +136,42 @@ static void test_export_loads_in_r(void **state)
     (void)state;
     const char *T = HM_TEST_TMPDIR, *H = HM_HARMONIC_EXE;
     assert_int_equal(sh("cd %s && rm -rf out && %s export --db %s --out out >/dev/null", T, H, dbpath), 0);
+    /* docs/dictionary.md carries the current codebook (how to regenerate it
+     * is said above its "Tables" section). */
+    char cb[1200], doc[1200];
+    snprintf(cb, sizeof cb, "%s/out/codebook.md", T);
+    snprintf(doc, sizeof doc, "%s/../docs/dictionary.md", HM_SOURCE_DATA_DIR);
+    char *codebook = tdb_read(cb), *docs = tdb_read(doc);
+    char *tables = strstr(codebook, "\n## centre");
+    assert_non_null(tables);
+    char *expect = malloc(2 * strlen(tables) + 1);
+    size_t o = 0;
+    for (const char *p = tables; *p; p++) {
+        if (p[0] == '\n' && p[1] == '#' && p[2] == '#' && p[3] == ' ') {
+            memcpy(expect + o, "\n#", 2);      /* "## t" -> "### t" */
+            o += 2;
+        } else {
+            expect[o++] = *p;
+        }
+    }
+    expect[o] = 0;
+    if (!strstr(docs, expect))
+        fprintf(stderr, "docs/dictionary.md is out of date with data/dictionary.csv\n");
+    assert_non_null(strstr(docs, expect));
+    free(expect);
+    free(codebook);
+    free(docs);
+    /* The per-centre export of FR01 imports back as a folder (--dir). */
+    assert_int_equal(sh("cd %s && rm -rf fr fr.db && %s export --db %s --centre FR01 --out fr >/dev/null && "
+                        "%s import --db fr.db --centre FR01 --quiet --dir fr", T, H, dbpath, H), 0);
+    char frdb[1200];
+    snprintf(frdb, sizeof frdb, "%s/fr.db", T);
+    hm_db *db = tdb_open(frdb);
+    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM procedure"), 3);
+    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM patient"), 3);
+    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM import_log"), 10);
+    hm_db_close(db);
+    assert_int_equal(sh("%s import --db %s --centre FR01 --dir %s/nowhere 2>/dev/null", H, frdb, T), 1);
     if (sh("Rscript --version >/dev/null 2>&1")) {
         fprintf(stderr, "Rscript not found: R loading part skipped\n");
         return;

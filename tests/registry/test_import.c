@@ -34,6 +34,8 @@ static void test_good_values_stored(void **state)
     /* proc_day derived from the dates: 2005-03-14 -> 2005-04-01 is 18 days. */
     assert_int_equal(tdb_count(db, "SELECT proc_day FROM procedure WHERE procedure_id = 'P1'"), 18);
     assert_int_equal(tdb_count(db, "SELECT proc_day FROM procedure WHERE procedure_id = 'P3'"), 2);
+    /* 2010-12-31 -> 2015-01-10: 4 years of 365+366+365+365 days, plus 10. */
+    assert_int_equal(tdb_count(db, "SELECT transplant_day FROM patient WHERE pseudonym = '" PSEUDO("02") "'"), 1471);
     /* Missing codes (-9, NA) and empty cells are NULL. */
     assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM procedure WHERE fluoro_time_s IS NULL"), 2);
     assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM patient WHERE immunosuppression IS NULL"), 1);

@@ -99,6 +99,13 @@ C=${CENTRES[0]}
 "$H" rdsr show "$WORK/rdsr/p1.dcm" | head -n 12
 "$H" rdsr import --db "$DB" --centre "$C" --key "$WORK/study.key" "$WORK/rdsr"
 
+echo
+echo "== 4c. organ doses: the 5-year phantom and a frontal cardiac beam (Monte Carlo)"
+"$H" phantom masses --age 5y | head -n 20
+"$H" phantom show 5y --png-prefix "$WORK/phantom-5y" > /dev/null
+echo "phantom slices: $WORK/phantom-5y-*.png"
+"$H" phantom dose 5y --histories 200000
+
 # ---------------------------------------------------------------------------
 # Risk analysis of the synthetic cohort: tabulate person-years with lagged
 # red-marrow dose, fit the linear ERR model (Poisson with profiled strata, and

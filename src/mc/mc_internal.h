@@ -60,6 +60,8 @@ typedef struct mc_material {
     float  *rayl_q;
     mc_kshell k[MC_MAXEL];
     const float *el_xs[MC_MAXEL];  /* element tables (photo, compt, rayl per grid point) */
+    float  *el_photo;              /* MC_NE x nel: the elements' photo columns of el_xs,
+                                    * interleaved (one cache line per K x-ray draw) */
 } mc_material;
 
 /* Composition lookup in data/materials/compositions.csv (or xraylib's NIST
@@ -107,7 +109,8 @@ static inline float mc_mu_tot(const mc_xs *t, double e_kev)
  * and, within it, v follows the linear pdf through the tabulated pdf values
  * at both ends (inverse of a quadratic CDF, in the cancellation-free form).
  * A row holds (v, pdf) pairs: MC_NQ+1 main, then MC_NR+1 for each end. */
-static inline double mc_sample_v(const float *q, double e_kev, double u1, double u2)
+static inline const float *mc_sample_row(const float *q, double e_kev, double u1, double u2,
+                                         double *r_out)
 {
     double x = e_kev * (1.0 / MC_SDE_KEV);
     int j = (int)x;
@@ -127,10 +130,24 @@ static inline double mc_sample_v(const float *q, double e_kev, double u1, double
     } else {
         row += 2 * k;
     }
+    *r_out = r;
+    return row;
+}
+
+/* v within the quantile interval at row (from mc_sample_row) */
+static inline double mc_sample_finish(const float *row, double r)
+{
     double a = row[0], pa = row[1], b = row[2], pb = row[3];
     double den = pa + sqrt(pa * pa + r * (pb * pb - pa * pa));
     double t = den > 0 ? r * (pa + pb) / den : r;
     return a + t * (b - a);
+}
+
+static inline double mc_sample_v(const float *q, double e_kev, double u1, double u2)
+{
+    double r;
+    const float *row = mc_sample_row(q, e_kev, u1, u2, &r);
+    return mc_sample_finish(row, r);
 }
 
 /* ---- geometry ---- */

@@ -72,7 +72,11 @@ static inline void rotate(double d[3], double mu, double phi)
         d[1] = v * mu + st * (v * w * cp + u * sp) * it;
         d[2] = w * mu - st * cp * t;
     }
-    double n = 1.0 / sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+    /* renormalise against rounding drift: |d|^2 = 1 + eps with |eps| < 1e-6
+     * (single-precision azimuth), so one Newton step for 1/sqrt about 1,
+     * (3 - |d|^2) / 2, leaves an error of 3/8 eps^2 < 1e-12 and needs no sqrt
+     * or division */
+    double n = 1.5 - 0.5 * (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
     d[0] *= n; d[1] *= n; d[2] *= n;
 }
 
@@ -127,9 +131,9 @@ static double k_fluorescence(const mc_material *m, double e_kev, mc_rng *rng)
     int i = (int)x;
     if (i >= MC_NE - 1) i = MC_NE - 2;
     double f = x - i, w[MC_MAXEL], tot = 0;
+    const float *ta = m->el_photo + (size_t)i * m->nel, *tb = ta + m->nel;
     for (int k = 0; k < m->nel; k++) {
-        const float *t = m->el_xs[k];
-        w[k] = m->w[k] * (t[3 * i] + f * (t[3 * (i + 1)] - t[3 * i]));
+        w[k] = m->w[k] * (ta[k] + f * (tb[k] - ta[k]));
         tot += w[k];
     }
     double u = mc_rng_u(rng) * tot;
@@ -153,7 +157,16 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
     double e = mc_source_energy(&R->src, rng);
     mc_source_emit(&R->src, rng, p, d);
     const mc_material *wm = s->world_mat >= 0 ? &s->mat[s->world_mat] : NULL;
+    /* The two uniforms of the next angular sample are drawn ahead, at the
+     * start of the flight, so that the table rows they select can be
+     * prefetched while the flight is tracked (the tables do not fit in L2).
+     * They are used by nothing else, so they stay independent of the step and
+     * interaction choices; unused ones (photoabsorption) carry over. */
+    double su1 = 0, su2 = 0;
+    int have_u = 0;
+    const mc_material *pm = NULL;   /* material of the last interaction: the guess */
     for (;;) {
+        if (!have_u) { su1 = mc_rng_u(rng); su2 = mc_rng_u(rng); have_u = 1; }
         /* world exit */
         double inv[3] = { 1.0 / d[0], 1.0 / d[1], 1.0 / d[2] };
         double tw = INFINITY;
@@ -163,6 +176,7 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
             else if (d[k] < 0) { double t = (s->world_lo[k] - p[k]) * inv[k]; if (t < tw) tw = t; }
         }
         if (!(tw > 0)) return;
+        float mu_w = wm ? (float)(wm->density_g_cm3 * mc_mu_tot(wm->xs, e)) : 0.0f;
         /* intervals of this flight */
         int n = 0;
         for (int i = 0; i < s->nel; i++) {
@@ -199,13 +213,31 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
                 maj = mj[k] > mj[k + 1] ? mj[k] : mj[k + 1];
             } else {
                 maj = el->s.material < 0 ? 0.0f
+                    : el->s.material == s->world_mat ? mu_w   /* same value, once */
                     : (float)(s->mat[el->s.material].density_g_cm3 *
                               mc_mu_tot(s->mat[el->s.material].xs, e));
             }
             W->idx[n] = i; W->t0[n] = a; W->t1[n] = b; W->maj[n] = maj;
             n++;
         }
-        float mu_w = wm ? (float)(wm->density_g_cm3 * mc_mu_tot(wm->xs, e)) : 0.0f;
+        {
+            const mc_material *g = pm;
+            for (int k = 0; !g && k < n; k++) {
+                const mc_element *el = &s->el[W->idx[k]];
+                if (el->kind != MC_EL_VOXELS && el->s.material >= 0) g = &s->mat[el->s.material];
+            }
+            if (g) {
+                double r;
+                const float *rc = mc_sample_row(g->compt_q, e, su1, su2, &r);
+                __builtin_prefetch(rc);
+                __builtin_prefetch(rc + 3);
+                if (ph->rayleigh) {
+                    const float *rr = mc_sample_row(g->rayl_q, e, su1, su2, &r);
+                    __builtin_prefetch(rr);
+                    __builtin_prefetch(rr + 3);
+                }
+            }
+        }
         double t = 0;
         int top = -1;
         const mc_material *m = wm;
@@ -276,6 +308,7 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
         /* a real interaction at q in material m */
         if (s->ndiscs) score_discs(R, dk, df, p, d, t, e);
         p[0] = q[0]; p[1] = q[1]; p[2] = q[2];
+        pm = m;
         float tot, mph, mpc;
         mc_xs_at(m->xs, e, &tot, &mph, &mpc);
         double x = mc_rng_u(rng) * tot;
@@ -296,7 +329,8 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
             continue;
         }
         if (x < mpc) {
-            double v = mc_sample_v(m->compt_q, e, mc_rng_u(rng), mc_rng_u(rng));
+            double v = mc_sample_v(m->compt_q, e, su1, su2);
+            have_u = 0;
             double mu = 1.0 - 2.0 * v;
             double e2 = e / (1.0 + e * (1.0 / MC_ELECTRON_KEV) * (1.0 - mu));
             deposit(R, edep, vox, p, region, el_hit, voxel, e - e2);
@@ -307,7 +341,8 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
             }
             rotate(d, mu, 2.0 * MC_PI * mc_rng_u(rng));
         } else {
-            double v = mc_sample_v(m->rayl_q, e, mc_rng_u(rng), mc_rng_u(rng));
+            double v = mc_sample_v(m->rayl_q, e, su1, su2);
+            have_u = 0;
             rotate(d, 1.0 - 2.0 * v, 2.0 * MC_PI * mc_rng_u(rng));
         }
     }

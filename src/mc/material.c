@@ -10,32 +10,13 @@
  * sum_i (w_i/A_i) S_i(q), with q = sin(theta/2)/lambda (1/Angstrom, the
  * argument of xraylib's FF_Rayl and SF_Compt).
  */
-#define _DEFAULT_SOURCE   /* madvise (MADV_HUGEPAGE) on Linux */
 #include "mc_internal.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <xraylib/xraylib.h>
-
-/* The angular sampling tables (1.6 MB each) are read at random rows, one
- * line per scatter: on 2 MB pages (where the kernel offers them on request)
- * that costs no TLB misses.  Plain malloc elsewhere; free() releases either. */
-static float *table_alloc(size_t bytes)
-{
-#if defined(MADV_HUGEPAGE)
-    const size_t huge = (size_t)2 << 20;
-    size_t n = (bytes + huge - 1) / huge * huge;
-    float *p = aligned_alloc(huge, n);
-    if (p) {
-        (void)madvise(p, n, MADV_HUGEPAGE);   /* a hint; failure is harmless */
-        return p;
-    }
-#endif
-    return malloc(bytes);
-}
 
 /* ---- element tables on the MC energy grid, computed once per Z ---- */
 static pthread_mutex_t el_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -262,15 +243,16 @@ int mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *er
 {
     if (m->built) return 0;
     m->xs = malloc(sizeof(mc_xs) * MC_NE);
-    m->compt_q = table_alloc(sizeof(float) * MC_NSE * MC_ROW);
-    m->rayl_q = table_alloc(sizeof(float) * MC_NSE * MC_ROW);
+    m->compt_q = malloc(sizeof(float) * MC_NSE * MC_ROW);
+    m->rayl_q = malloc(sizeof(float) * MC_NSE * MC_ROW);
     m->el_photo = malloc(sizeof(float) * MC_NE * (size_t)(m->nel > 0 ? m->nel : 1));
     double *ff2 = malloc(sizeof(double) * NQG), *sf = malloc(sizeof(double) * NQG);
     double *v = malloc(sizeof(double) * NV), *pr = malloc(sizeof(double) * NV);
     double *pc = malloc(sizeof(double) * NV), *cdf = malloc(sizeof(double) * NV);
     double *logv = malloc(sizeof(double) * NV);
     int rc = 0;
-    if (!m->xs || !m->compt_q || !m->rayl_q || !m->el_photo || !ff2 || !sf || !v || !pr || !pc || !cdf || !logv) {
+    if (!m->xs || !m->compt_q || !m->rayl_q || !m->el_photo || !ff2 || !sf || !v || !pr ||
+        !pc || !cdf || !logv) {
         rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory building material '%s'",
                           m->name);
         goto out;

@@ -84,6 +84,23 @@ static int open_data(const char *rel, hm_csv **csv, hm_phantom *p, hm_error *err
     return *csv ? HM_OK : (err ? err->code : HM_EIO);
 }
 
+/* open_data, then the header record into *c: every table in data/phantoms
+ * that is read by column name starts this way. */
+static int open_table(const char *rel, hm_csv **csv, cols *c, hm_phantom *p, hm_error *err)
+{
+    int rc = open_data(rel, csv, p, err);
+    if (rc)
+        return rc;
+    char **f;
+    size_t nf;
+    if ((rc = hm_csv_next(*csv, &f, &nf, err)) <= 0) {
+        hm_csv_close(*csv);
+        return rc < 0 ? rc : hm_error_set(err, HM_EPARSE, rel, 0, NULL, "empty file");
+    }
+    cols_set(c, f, nf);
+    return HM_OK;
+}
+
 /* Sex column matches: "both" always; M/F rows for that sex; H takes both. */
 static int sex_matches(const char *col_sex, char sex)
 {
@@ -97,18 +114,13 @@ static int sex_matches(const char *col_sex, char sex)
 static int load_ages(hm_phantom *p, hm_error *err)
 {
     hm_csv *csv;
-    int rc = open_data("phantoms/ages.csv", &csv, p, err);
+    cols c;
+    int rc = open_table("phantoms/ages.csv", &csv, &c, p, err);
     if (rc)
         return rc;
     char **f;
     size_t nf;
-    cols c;
     int found = 0;
-    if ((rc = hm_csv_next(csv, &f, &nf, err)) <= 0) {
-        hm_csv_close(csv);
-        return rc < 0 ? rc : hm_error_set(err, HM_EPARSE, "phantoms/ages.csv", 0, NULL, "empty file");
-    }
-    cols_set(&c, f, nf);
     static const char *names[] = { "height_cm", "trunk_cm", "legs_cm", "head_cm", "head_cap_frac",
                                    "head_a_cm", "head_b_cm", "trunk_b_over_a", "leg_foot_frac",
                                    "rho_soft", "rho_lung", "rho_skeleton", "a_t_start_cm" };
@@ -217,17 +229,12 @@ static int medium_index(const char *s)
 static int load_layout(hm_phantom *p, hm_error *err)
 {
     hm_csv *csv;
-    int rc = open_data("phantoms/layout.csv", &csv, p, err);
+    cols c;
+    int rc = open_table("phantoms/layout.csv", &csv, &c, p, err);
     if (rc)
         return rc;
     char **f;
     size_t nf;
-    cols c;
-    if ((rc = hm_csv_next(csv, &f, &nf, err)) <= 0) {
-        hm_csv_close(csv);
-        return rc < 0 ? rc : hm_error_set(err, HM_EPARSE, "phantoms/layout.csv", 0, NULL, "empty file");
-    }
-    cols_set(&c, f, nf);
     static const char *sn[] = { "region", "organ", "site", "group", "material", "sex", "frame", "shape" };
     static const char *nn[] = { "cx", "cy", "cz", "ax", "ay", "az", "ylo", "yhi", "zlo", "zhi", "thick", "ext" };
     int is[8], in[12];
@@ -341,17 +348,12 @@ fail_parse:
 static int load_targets(hm_phantom *p, hm_error *err)
 {
     hm_csv *csv;
-    int rc = open_data("phantoms/targets.csv", &csv, p, err);
+    cols c;
+    int rc = open_table("phantoms/targets.csv", &csv, &c, p, err);
     if (rc)
         return rc;
     char **f;
     size_t nf;
-    cols c;
-    if ((rc = hm_csv_next(csv, &f, &nf, err)) <= 0) {
-        hm_csv_close(csv);
-        return rc < 0 ? rc : hm_error_set(err, HM_EPARSE, "phantoms/targets.csv", 0, NULL, "empty file");
-    }
-    cols_set(&c, f, nf);
     int ig, ia, is, im, ik, isrc;
     if ((ig = col(&c, "group", hm_csv_name(csv), err)) < 0 || (ia = col(&c, "age", hm_csv_name(csv), err)) < 0 ||
         (is = col(&c, "sex", hm_csv_name(csv), err)) < 0 || (im = col(&c, "mass_g", hm_csv_name(csv), err)) < 0 ||

@@ -273,6 +273,7 @@ int mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *er
     }
     /* K-shell fluorescence data (xraylib: EdgeEnergy, JumpFactor, FluorYield,
      * LineEnergy, RadRate) */
+    m->k_line_max_kev = 0;
     for (int e = 0; e < m->nel; e++) {
         static const int lines[MC_KLINES] = { KL2_LINE, KL3_LINE, KM2_LINE, KM3_LINE, KN2_LINE,
                                               KN3_LINE };
@@ -293,6 +294,8 @@ int mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *er
             k->line_cum[l] = (float)cum;
         }
         if (!(rsum > 0)) k->p_emit = 0;
+        for (int l = 0; l < MC_KLINES && k->p_emit > 0; l++)
+            if (k->line_kev[l] > m->k_line_max_kev) m->k_line_max_kev = k->line_kev[l];
     }
     for (int k = 0; k < NQG; k++) {
         double q = QG_MIN * pow(QG_MAX / QG_MIN, (double)k / (NQG - 1));

@@ -8,6 +8,28 @@
 
 #include <math.h>
 #include <stdint.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Branch-free min and max for the photon loop, where the outcome of the
+ * comparison is random and a branch would be mispredicted half the time.
+ * fmin/fmax are library calls (NaN rules), and compilers do not always turn
+ * a conditional expression into minsd/maxsd, so on x86-64 the instruction is
+ * asked for directly.  mc_max(a, b) = a > b ? a : b. */
+#if defined(__SSE2__)
+static inline double mc_max(double a, double b)
+{
+    return _mm_cvtsd_f64(_mm_max_sd(_mm_set_sd(a), _mm_set_sd(b)));
+}
+static inline double mc_min(double a, double b)
+{
+    return _mm_cvtsd_f64(_mm_min_sd(_mm_set_sd(a), _mm_set_sd(b)));
+}
+#else
+static inline double mc_max(double a, double b) { return a > b ? a : b; }
+static inline double mc_min(double a, double b) { return a < b ? a : b; }
+#endif
 
 /* Uniform energy grid of the attenuation tables: index = E / MC_DE. A fine
  * uniform grid makes the lookup one multiply (no log) and linear
@@ -59,6 +81,8 @@ typedef struct mc_material {
     float  *compt_q;               /* MC_NSE x (MC_NQ+1) x (v, pdf) */
     float  *rayl_q;
     mc_kshell k[MC_MAXEL];
+    float   k_line_max_kev;        /* the most energetic K x-ray of any element (0: none):
+                                    * below the cutoff, fluorescence changes nothing */
     const float *el_xs[MC_MAXEL];  /* element tables (photo, compt, rayl per grid point) */
     float  *el_photo;              /* MC_NE x nel: the elements' photo columns of el_xs,
                                     * interleaved (one cache line per K x-ray draw) */
@@ -181,6 +205,44 @@ typedef struct mc_scorebox {
 typedef struct mc_disc {
     double c[3], n[3], r;
 } mc_disc;
+
+/* Score-box lookup (scoreindex.c): per axis, MC_SB_CELLS cells over the
+ * bounding box of the score boxes plus an empty cell on either side, each
+ * with the bit set (nw 64-bit words) of the boxes overlapping it. */
+#define MC_SB_CELLS  62
+#define MC_SB_STRIDE (MC_SB_CELLS + 2)
+typedef struct mc_sbindex {
+    double    lo[3], inv_cell[3];
+    int       nw;
+    uint64_t *mask;      /* [axis][cell][word] */
+} mc_sbindex;
+
+int  mc_sbindex_build(mc_sbindex *x, const mc_scorebox *sb, int nsb, hm_error *err);
+void mc_sbindex_free(mc_sbindex *x);
+
+/* Adds e_kev to the region of every score box containing p.  The cell
+ * indices are clamped without branches (maxsd/minsd): points outside the
+ * bounding box land in the empty end cells. */
+static inline void mc_sbindex_score(const mc_sbindex *x, const mc_scorebox *sb,
+                                    const double p[3], double e_kev, double *edep)
+{
+    const uint64_t *m[3];
+    for (int k = 0; k < 3; k++) {
+        double f = (p[k] - x->lo[k]) * x->inv_cell[k] + 1.0;
+        int c = (int)mc_min(mc_max(f, 0.0), MC_SB_CELLS + 1.0);
+        m[k] = x->mask + (k * MC_SB_STRIDE + c) * x->nw;
+    }
+    for (int w = 0; w < x->nw; w++) {
+        uint64_t bits = m[0][w] & m[1][w] & m[2][w];
+        while (bits) {
+            const mc_scorebox *b = &sb[w * 64 + __builtin_ctzll(bits)];
+            bits &= bits - 1;
+            if (p[0] >= b->lo[0] && p[0] < b->hi[0] && p[1] >= b->lo[1] && p[1] < b->hi[1] &&
+                p[2] >= b->lo[2] && p[2] < b->hi[2])
+                edep[b->region] += e_kev;
+        }
+    }
+}
 
 #define MC_MAXREGIONS 65536
 

@@ -79,11 +79,10 @@ int mc_source_init(mc_source *ms, const hm_mc_source *src, const hm_mc_spectrum 
     size_t n = spec->n;
     ms->n = n;
     ms->e = malloc(n * sizeof(double));
-    ms->prob = malloc(n * sizeof(double));
-    ms->alias = malloc(n * sizeof(int));
+    ms->col = malloc(n * sizeof(mc_alias_col));
     int *small = malloc(n * sizeof(int)), *large = malloc(n * sizeof(int));
     double *p = malloc(n * sizeof(double));
-    if (!ms->e || !ms->prob || !ms->alias || !small || !large || !p) {
+    if (!ms->e || !ms->col || !small || !large || !p) {
         free(small); free(large); free(p);
         mc_source_free(ms);
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
@@ -105,13 +104,19 @@ int mc_source_init(mc_source *ms, const hm_mc_source *src, const hm_mc_spectrum 
     }
     while (ns && nl) {
         int s = small[--ns], l = large[--nl];
-        ms->prob[s] = p[s];
-        ms->alias[s] = l;
+        ms->col[s].prob = p[s];
+        ms->col[s].bin[1] = l;
         p[l] = (p[l] + p[s]) - 1.0;
         if (p[l] < 1.0) small[ns++] = l; else large[nl++] = l;
     }
-    while (nl) { int l = large[--nl]; ms->prob[l] = 1.0; ms->alias[l] = l; }
-    while (ns) { int s = small[--ns]; ms->prob[s] = 1.0; ms->alias[s] = s; }
+    while (nl) { int l = large[--nl]; ms->col[l].prob = 1.0; ms->col[l].bin[1] = l; }
+    while (ns) { int s = small[--ns]; ms->col[s].prob = 1.0; ms->col[s].bin[1] = s; }
+    for (size_t i = 0; i < n; i++) {
+        mc_alias_col *c = &ms->col[i];
+        c->bin[0] = (int)i;
+        c->inv[0] = c->prob > 0 ? 1.0 / c->prob : 0.0;
+        c->inv[1] = c->prob < 1 ? 1.0 / (1.0 - c->prob) : 0.0;
+    }
     free(small); free(large); free(p);
     /* mean E * mu_en/rho(air) per photon, keV cm2/g (8 points per bin) */
     double emu = 0, emean = 0;
@@ -139,8 +144,8 @@ int mc_source_init(mc_source *ms, const hm_mc_source *src, const hm_mc_spectrum 
 
 void mc_source_free(mc_source *ms)
 {
-    free(ms->e); free(ms->prob); free(ms->alias);
-    ms->e = NULL; ms->prob = NULL; ms->alias = NULL;
+    free(ms->e); free(ms->col);
+    ms->e = NULL; ms->col = NULL;
 }
 
 double mc_source_point_kerma(const mc_source *ms, const double p[3])

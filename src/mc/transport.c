@@ -41,7 +41,9 @@ typedef struct mc_run {
     double     **thread_vox;     /* per thread per voxel keV */
     atomic_llong done;
     atomic_int   finished;
-    double       sb_lo[3], sb_hi[3];   /* bounding box of the score boxes */
+    mc_sbindex   sbi;            /* score-box lookup */
+    int         *solid_mats;     /* materials of the world and the solids (not voxels) */
+    int          nsolid_mats;
     int          status;
 } mc_run;
 
@@ -51,6 +53,9 @@ typedef struct mc_walk {
     int   *idx;
     double *t0, *t1;
     float  *maj;
+    float  *mu_mat;           /* nmat + 1: linear attenuation (1/cm) of the solids'
+                               * materials at the current energy; [nmat] = 0 */
+    const mc_material *first_m;   /* where the previous photon first interacted */
     double *edep, *dk, *df;   /* the current batch's tallies */
 } mc_walk;
 
@@ -58,7 +63,7 @@ static inline void rotate(double d[3], double mu, double phi)
 {
     /* direction after scattering by polar cosine mu and azimuth phi
      * (e.g. PENELOPE 2008 manual, eq. 1.131) */
-    double st = sqrt(fmax(0.0, 1.0 - mu * mu));
+    double st = sqrt(mc_max(1.0 - mu * mu, 0.0));
     /* single precision suffices for the azimuth (and is much cheaper) */
     double cp = cosf((float)phi), sp = sinf((float)phi);
     double u = d[0], v = d[1], w = d[2];
@@ -85,16 +90,7 @@ static inline void deposit(const mc_run *R, double *edep, double *vox, const dou
 {
     edep[region] += e_kev;
     const hm_mc_scene *s = R->s;
-    if (s->nsb && (p[0] < R->sb_lo[0] || p[0] >= R->sb_hi[0] || p[1] < R->sb_lo[1] ||
-                   p[1] >= R->sb_hi[1] || p[2] < R->sb_lo[2] || p[2] >= R->sb_hi[2]))
-        goto voxels;   /* outside the bounding box of all score boxes */
-    for (int b = 0; b < s->nsb; b++) {
-        const mc_scorebox *sb = &s->sb[b];
-        if (p[0] >= sb->lo[0] && p[0] < sb->hi[0] && p[1] >= sb->lo[1] && p[1] < sb->hi[1] &&
-            p[2] >= sb->lo[2] && p[2] < sb->hi[2])
-            edep[sb->region] += e_kev;
-    }
-voxels:
+    if (s->nsb) mc_sbindex_score(&R->sbi, s->sb, p, e_kev, edep);
     if (vox && el == R->vox_el) vox[voxel] += e_kev;
 }
 
@@ -167,65 +163,65 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
     const mc_material *pm = NULL;   /* material of the last interaction: the guess */
     for (;;) {
         if (!have_u) { su1 = mc_rng_u(rng); su2 = mc_rng_u(rng); have_u = 1; }
-        /* world exit */
-        double inv[3] = { 1.0 / d[0], 1.0 / d[1], 1.0 / d[2] };
+        /* world exit.  Axis-parallel flights get 1e300 for 1/d (not inf):
+         * then 0 * inv is 0, not NaN, when p lies on a face, and the slab
+         * arithmetic below needs no special case.  The min/max are mc_min/mc_max:
+         * no branches. */
+        double inv[3];
+        for (int k = 0; k < 3; k++) inv[k] = d[k] != 0.0 ? 1.0 / d[k] : 1e300;
+        if (p[0] < s->world_lo[0] || p[0] > s->world_hi[0] || p[1] < s->world_lo[1] ||
+            p[1] > s->world_hi[1] || p[2] < s->world_lo[2] || p[2] > s->world_hi[2])
+            return;
         double tw = INFINITY;
         for (int k = 0; k < 3; k++) {
-            if (p[k] < s->world_lo[k] || p[k] > s->world_hi[k]) { tw = 0; break; }
-            if (d[k] > 0) { double t = (s->world_hi[k] - p[k]) * inv[k]; if (t < tw) tw = t; }
-            else if (d[k] < 0) { double t = (s->world_lo[k] - p[k]) * inv[k]; if (t < tw) tw = t; }
+            double ta = (s->world_lo[k] - p[k]) * inv[k], tb = (s->world_hi[k] - p[k]) * inv[k];
+            tw = mc_min(mc_max(ta, tb), tw);
         }
         if (!(tw > 0)) return;
-        float mu_w = wm ? (float)(wm->density_g_cm3 * mc_mu_tot(wm->xs, e)) : 0.0f;
-        /* intervals of this flight */
+        /* linear attenuation of the solids' materials at e, once per flight
+         * (index nmat: vacuum, 0) */
+        for (int i = 0; i < R->nsolid_mats; i++) {
+            const mc_material *sm = &s->mat[R->solid_mats[i]];
+            W->mu_mat[R->solid_mats[i]] = (float)(sm->density_g_cm3 * mc_mu_tot(sm->xs, e));
+        }
+        float mu_w = W->mu_mat[s->world_mat >= 0 ? s->world_mat : s->nmat];
+        /* intervals of this flight; boxes are entered without a branch on
+         * hit or miss (n advances by the outcome) */
         int n = 0;
         for (int i = 0; i < s->nel; i++) {
             double a, b;
             const mc_element *ei = &s->el[i];
-            if (ei->kind == MC_EL_VOXELS || ei->s.kind == HM_MC_BOX) {
-                /* slab method inline (Kay & Kajiya 1986); inv = +-inf on axis-parallel
-                 * rays gives +-inf slab distances, handled by the comparisons */
-                a = -INFINITY; b = INFINITY;
-                int miss = 0;
-                for (int k = 0; k < 3; k++) {
-                    if (d[k] == 0.0) {
-                        if (p[k] < ei->lo[k] || p[k] >= ei->hi[k]) { miss = 1; break; }
-                        continue;
-                    }
-                    double ta = (ei->lo[k] - p[k]) * inv[k], tb = (ei->hi[k] - p[k]) * inv[k];
-                    if (ta > tb) { double tt = ta; ta = tb; tb = tt; }
-                    if (ta > a) a = ta;
-                    if (tb < b) b = tb;
-                }
-                if (miss || b <= a || b <= 0) continue;
-                if (a < 0) a = 0;
-            } else if (!mc_ray_interval(ei, p, d, &a, &b)) {
-                continue;
-            }
-            if (a >= tw) continue;
-            const mc_element *el = &s->el[i];
             float maj;
-            if (el->kind == MC_EL_VOXELS) {
-                const float *mj = el->vox->maj;
+            if (ei->kind == MC_EL_VOXELS) {
+                const float *mj = ei->vox->maj;
                 double x = e * (1.0 / MC_DE_KEV);
                 int k = (int)x;
                 if (k >= MC_NE - 1) k = MC_NE - 2;
                 maj = mj[k] > mj[k + 1] ? mj[k] : mj[k + 1];
             } else {
-                maj = el->s.material < 0 ? 0.0f
-                    : el->s.material == s->world_mat ? mu_w   /* same value, once */
-                    : (float)(s->mat[el->s.material].density_g_cm3 *
-                              mc_mu_tot(s->mat[el->s.material].xs, e));
+                maj = W->mu_mat[ei->s.material >= 0 ? ei->s.material : s->nmat];
             }
+            if (ei->kind == MC_EL_VOXELS || ei->s.kind == HM_MC_BOX) {
+                /* slab method (Kay & Kajiya 1986) on the half-open box
+                 * [lo, hi): a point on a lo face is inside, on a hi face outside */
+                a = 0.0; b = tw;
+                for (int k = 0; k < 3; k++) {
+                    double ta = (ei->lo[k] - p[k]) * inv[k], tb = (ei->hi[k] - p[k]) * inv[k];
+                    a = mc_max(mc_min(ta, tb), a);
+                    b = mc_min(mc_max(ta, tb), b);
+                }
+                W->idx[n] = i; W->t0[n] = a; W->t1[n] = b; W->maj[n] = maj;
+                n += b > a;
+                continue;
+            }
+            if (!mc_ray_interval(ei, p, d, &a, &b) || a >= tw) continue;
             W->idx[n] = i; W->t0[n] = a; W->t1[n] = b; W->maj[n] = maj;
             n++;
         }
         {
-            const mc_material *g = pm;
-            for (int k = 0; !g && k < n; k++) {
-                const mc_element *el = &s->el[W->idx[k]];
-                if (el->kind != MC_EL_VOXELS && el->s.material >= 0) g = &s->mat[el->s.material];
-            }
+            /* the material of the next interaction, guessed: that of the last
+             * one, or for a new photon that of the previous photon's first */
+            const mc_material *g = pm ? pm : W->first_m;
             if (g) {
                 double r;
                 const float *rc = mc_sample_row(g->compt_q, e, su1, su2, &r);
@@ -308,12 +304,16 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
         /* a real interaction at q in material m */
         if (s->ndiscs) score_discs(R, dk, df, p, d, t, e);
         p[0] = q[0]; p[1] = q[1]; p[2] = q[2];
+        if (!pm) W->first_m = m;
         pm = m;
         float tot, mph, mpc;
         mc_xs_at(m->xs, e, &tot, &mph, &mpc);
         double x = mc_rng_u(rng) * tot;
         if (x < mph) {
-            double ef = ph->fluorescence ? k_fluorescence(m, e, rng) : 0.0;
+            /* a material whose K x-rays all fall below the cutoff (soft tissue:
+             * oxygen's 0.5 keV) would deposit them on the spot anyway */
+            double ef = ph->fluorescence && m->k_line_max_kev >= ph->cutoff_kev
+                      ? k_fluorescence(m, e, rng) : 0.0;
             deposit(R, edep, vox, p, region, el_hit, voxel, e - ef);
             if (ef < ph->cutoff_kev) {
                 if (ef > 0) deposit(R, edep, vox, p, region, el_hit, voxel, ef);
@@ -364,12 +364,14 @@ static void *worker(void *arg)
     W.t0 = malloc(cap * sizeof(double));
     W.t1 = malloc(cap * sizeof(double));
     W.maj = malloc(cap * sizeof(float));
+    W.mu_mat = calloc((size_t)s->nmat + 1, sizeof(float));
+    W.first_m = NULL;
     size_t nd = s->ndiscs ? s->ndiscs : 1;
     W.edep = malloc((size_t)R->nreg * sizeof(double));
     W.dk = malloc(nd * sizeof(double));
     W.df = malloc(nd * sizeof(double));
     double *vox = R->thread_vox ? R->thread_vox[a->tid] : NULL;
-    if (!W.idx || !W.t0 || !W.t1 || !W.maj || !W.edep || !W.dk || !W.df) {
+    if (!W.idx || !W.t0 || !W.t1 || !W.maj || !W.mu_mat || !W.edep || !W.dk || !W.df) {
         R->status = HM_ENOMEM;
     } else {
         long long per = R->histories / R->nbatches, rem = R->histories % R->nbatches;
@@ -392,7 +394,7 @@ static void *worker(void *arg)
             atomic_fetch_add(&R->done, nb & 4095);
         }
     }
-    free(W.idx); free(W.t0); free(W.t1); free(W.maj);
+    free(W.idx); free(W.t0); free(W.t1); free(W.maj); free(W.mu_mat);
     free(W.edep); free(W.dk); free(W.df);
     atomic_fetch_add(&R->finished, 1);
     return NULL;
@@ -503,12 +505,19 @@ int hm_mc_run(hm_mc_scene *s, const hm_mc_run_params *p, hm_mc_results *out, hm_
     R->seed = p->seed;
     R->threads = p->threads;
     R->vox_el = -1;
-    for (int k = 0; k < 3; k++) { R->sb_lo[k] = INFINITY; R->sb_hi[k] = -INFINITY; }
-    for (int b = 0; b < s->nsb; b++)
-        for (int k = 0; k < 3; k++) {
-            if (s->sb[b].lo[k] < R->sb_lo[k]) R->sb_lo[k] = s->sb[b].lo[k];
-            if (s->sb[b].hi[k] > R->sb_hi[k]) R->sb_hi[k] = s->sb[b].hi[k];
-        }
+    rc = mc_sbindex_build(&R->sbi, s->sb, s->nsb, err);
+    if (rc) { mc_source_free(&R->src); free(R); return rc; }
+    R->solid_mats = malloc(((size_t)s->nmat + 1) * sizeof(int));
+    if (!R->solid_mats) {
+        mc_sbindex_free(&R->sbi); mc_source_free(&R->src); free(R);
+        return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+    }
+    for (int m = 0; m < s->nmat; m++) {
+        int used = m == s->world_mat;
+        for (int i = 0; i < s->nel && !used; i++)
+            used = s->el[i].kind != MC_EL_VOXELS && s->el[i].s.material == m;
+        if (used) R->solid_mats[R->nsolid_mats++] = m;
+    }
     for (int i = 0; i < s->nel; i++)
         if (s->el[i].vox && s->el[i].vox->score) {
             R->vox_el = i;
@@ -631,6 +640,8 @@ done:
         for (int t = 0; t < R->threads; t++) free(R->thread_vox[t]);
         free(R->thread_vox);
     }
+    mc_sbindex_free(&R->sbi);
+    free(R->solid_mats);
     free(R->batch_edep); free(R->batch_disc); free(R->batch_dflu); free(R->emuen_air);
     mc_source_free(&R->src);
     free(R);

@@ -6,7 +6,8 @@
  * the peer is not installed here, so its figures are quoted, not rerun).
  *
  *   bench_mc [--histories N] [--dir examples/mc/tg195]
- *   bench_mc --tg195-full [--scale S] [--threads T]   full TG-195 comparison table
+ *   bench_mc --tg195-full [--scale S] [--threads T] [--doppler]
+ *                                                   full TG-195 comparison table
  */
 #include "hm_mc.h"
 #include "tg195.h"
@@ -109,16 +110,17 @@ int main(int argc, char **argv)
 {
     const char *dir = HM_SOURCE_DATA_DIR "/../examples/mc/tg195";
     long long n = 2000000;
-    int full = 0, threads = 2;
+    int full = 0, threads = 2, doppler = 0;
     double scale = 1.0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--tg195-full")) full = 1;
+        else if (!strcmp(argv[i], "--doppler")) doppler = 1;
         else if (!strcmp(argv[i], "--histories") && i + 1 < argc) n = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--scale") && i + 1 < argc) scale = atof(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_mc [--histories N] [--dir D] | --tg195-full [--scale S] [--threads T]\n");
+            fprintf(stderr, "usage: bench_mc [--histories N] [--dir D] | --tg195-full [--scale S] [--threads T] [--doppler]\n");
             return 2;
         }
     }
@@ -127,12 +129,13 @@ int main(int argc, char **argv)
     if (full) {
         tg195_opts o = { .dir = dir, .case1_histories = (long long)(2e7 * scale),
                          .case2_histories = (long long)(1e8 * scale), .threads = threads,
-                         .rayleigh = 1, .compton_sf = 1 };
+                         .rayleigh = 1, .compton_sf = 1, .doppler = doppler };
         static tg195_row rows[128];
         int nr = tg195_run(&o, rows, 128, &err);
         if (nr < 0) { fprintf(stderr, "bench_mc: %s\n", err.msg); return 1; }
         printf("TG-195 cases 1 and 2: harmonic vs the mean of EGSnrc, Geant4, MCNP, PENELOPE\n");
-        printf("(case 1: %lld histories per run; case 2: %lld)\n", o.case1_histories, o.case2_histories);
+        printf("(case 1: %lld histories per run; case 2: %lld%s)\n", o.case1_histories, o.case2_histories,
+               doppler ? "; Compton energies from the impulse approximation" : "");
         tg195_print(stdout, rows, nr);
         return 0;
     }

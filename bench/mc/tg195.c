@@ -65,6 +65,7 @@ static int run_scene(const tg195_opts *o, const char *file, long long hist, hm_m
     hm_mc_physics_default(&ph);
     ph.rayleigh = o->rayleigh;
     ph.compton_sf = o->compton_sf;
+    ph.doppler = o->doppler;
     if ((rc = hm_mc_set_physics(s, &ph, err))) { hm_mc_scene_free(s); return rc; }
     p.histories = hist;
     p.threads = o->threads;

@@ -27,6 +27,7 @@ typedef struct tg195_opts {
     int         threads;
     int         rayleigh;     /* 0: switch Rayleigh off (physics-error check) */
     int         compton_sf;
+    int         doppler;      /* 1: impulse-approximation Compton energies */
     int         only_case2_mode;  /* 0 all, 1 radiography only */
     int         case2_mono_only;  /* 1: skip the 120 kVp case 2 runs */
 } tg195_opts;

@@ -205,11 +205,14 @@ int hm_mc_add_kerma_point(hm_mc_scene *s, const double p_cm[3], hm_error *err);
 int hm_mc_add_kerma_disc(hm_mc_scene *s, const double centre_cm[3], const double normal[3],
                          double radius_cm, hm_error *err);
 
-/* Physics switches (defaults: all on). */
+/* Physics switches (defaults: all on but doppler). */
 typedef struct hm_mc_physics {
     int    rayleigh;          /* 1: Rayleigh scattering on */
     int    compton_sf;        /* 1: incoherent scattering function; 0: free-electron KN */
     int    fluorescence;      /* 1: K-shell fluorescence after photoabsorption */
+    int    doppler;           /* 1: Compton energy from the shell Compton profiles
+                               * (impulse approximation, Doppler broadening); 0 (default):
+                               * the free-electron Compton energy */
     double cutoff_kev;        /* photons below are absorbed locally (default 1) */
 } hm_mc_physics;
 

@@ -11,6 +11,7 @@
  * argument of xraylib's FF_Rayl and SF_Compt).
  */
 #include "mc_internal.h"
+#include "mc_doppler.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -333,6 +334,8 @@ out:
 
 void mc_material_free(mc_material *m)
 {
+    mc_doppler_free(m->doppler);
+    m->doppler = NULL;
     free(m->xs);
     free(m->compt_q);
     free(m->rayl_q);

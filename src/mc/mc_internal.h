@@ -84,6 +84,8 @@ typedef struct mc_material {
     float   k_line_max_kev;        /* the most energetic K x-ray of any element (0: none):
                                     * below the cutoff, fluorescence changes nothing */
     const float *el_xs[MC_MAXEL];  /* element tables (photo, compt, rayl per grid point) */
+    struct mc_doppler *doppler;    /* shell Compton profiles (mc_doppler.h), built when
+                                    * the scene asks for Doppler broadening */
     float  *el_photo;              /* MC_NE x nel: the elements' photo columns of el_xs,
                                     * interleaved (one cache line per K x-ray draw) */
 } mc_material;

@@ -13,6 +13,7 @@ void hm_mc_physics_default(hm_mc_physics *p)
     p->rayleigh = 1;
     p->compton_sf = 1;
     p->fluorescence = 1;
+    p->doppler = 0;
     p->cutoff_kev = 1.0;
 }
 

@@ -408,6 +408,7 @@ static int load_rest(ld *L, json_t *root, hm_mc_run_params *params)
         if ((x = json_object_get(ph, "rayleigh"))) p.rayleigh = json_is_true(x);
         if ((x = json_object_get(ph, "compton_sf"))) p.compton_sf = json_is_true(x);
         if ((x = json_object_get(ph, "fluorescence"))) p.fluorescence = json_is_true(x);
+        if ((x = json_object_get(ph, "doppler"))) p.doppler = json_is_true(x);
         if ((rc = get_num(L, ph, "cutoff_kev", "physics", 0, &p.cutoff_kev)) < 0) return rc;
         if ((rc = hm_mc_set_physics(L->s, &p, L->err)) < 0) return rc;
     }

@@ -11,11 +11,13 @@
  * on top, mu = majorant and every collision is real: exact tracking.
  *
  * Interactions: photoelectric absorption (energy deposited locally),
- * Compton (Klein–Nishina × S, E' = E / (1 + E/mc^2 (1 - cos theta)), E - E'
- * deposited locally), Rayleigh (Thomson × F^2, no energy change).
+ * Compton (Klein–Nishina × S, E' = E / (1 + E/mc^2 (1 - cos theta)), or with
+ * the "doppler" option E' from the shell Compton profiles, mc_doppler.h;
+ * E - E' deposited locally), Rayleigh (Thomson × F^2, no energy change).
  * Photons below the cutoff deposit their energy where they are.
  */
 #include "mc_source.h"
+#include "mc_doppler.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -331,8 +333,15 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
         if (x < mpc) {
             double v = mc_sample_v(m->compt_q, e, su1, su2);
             have_u = 0;
-            double mu = 1.0 - 2.0 * v;
-            double e2 = e / (1.0 + e * (1.0 / MC_ELECTRON_KEV) * (1.0 - mu));
+            double mu = 1.0 - 2.0 * v, e2;
+            if (ph->doppler) {
+                /* impulse approximation: E' from the shell profiles at this angle;
+                 * E - E' (binding energy included) is deposited here */
+                double u1 = mc_rng_u(rng), u2 = mc_rng_u(rng), u3 = mc_rng_u(rng);
+                e2 = mc_doppler_energy(m->doppler, e, mu, u1, u2, u3);
+            } else {
+                e2 = e / (1.0 + e * (1.0 / MC_ELECTRON_KEV) * (1.0 - mu));
+            }
             deposit(R, edep, vox, p, region, el_hit, voxel, e - e2);
             e = e2;
             if (e < ph->cutoff_kev) {
@@ -405,6 +414,9 @@ int mc_scene_prepare(hm_mc_scene *s, hm_error *err)
     for (int i = 0; i < s->nmat; i++) {
         int rc = mc_material_build(&s->mat[i], s->phys.compton_sf, s->phys.rayleigh, err);
         if (rc) return rc;
+        if (s->phys.doppler && !s->mat[i].doppler &&
+            (rc = mc_doppler_build(&s->mat[i], &s->mat[i].doppler, err)))
+            return rc;
     }
     for (int i = 0; i < s->nel; i++) {
         mc_voxgrid *g = s->el[i].vox;

@@ -64,11 +64,31 @@ static void test_tg195_without_rayleigh_fails(void **state)
     assert_true(bad >= 4);
 }
 
+/* Compton energies from the impulse approximation (Doppler broadening) move
+ * these quantities by well under the tolerance: the same comparison passes. */
+static void test_tg195_doppler(void **state)
+{
+    (void)state;
+    hm_error err;
+    static tg195_row rows[128];
+    tg195_opts o = { .dir = DIR, .case1_histories = 200000, .case2_histories = 1600000,
+                     .threads = 2, .rayleigh = 1, .compton_sf = 1, .doppler = 1,
+                     .only_case2_mode = 1, .case2_mono_only = 1 };
+    int n = tg195_run(&o, rows, 128, &err);
+    if (n < 0) fail_msg("%s", err.msg);
+    tg195_print(stdout, rows, n);
+    int bad = 0;
+    for (int i = 0; i < n; i++)
+        if (!within(&rows[i])) { printf("outside: %s\n", rows[i].name); bad++; }
+    assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tg195_reduced),
         cmocka_unit_test(test_tg195_without_rayleigh_fails),
+        cmocka_unit_test(test_tg195_doppler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,23 +8,32 @@
 
 #include <math.h>
 #include <stdint.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 /* Branch-free min and max for the photon loop, where the outcome of the
  * comparison is random and a branch would be mispredicted half the time.
  * fmin/fmax are library calls (NaN rules), and compilers do not always turn
  * a conditional expression into minsd/maxsd, so on x86-64 the instruction is
- * asked for directly.  mc_max(a, b) = a > b ? a : b. */
-#if defined(__SSE2__)
+ * asked for directly.  mc_max(a, b) = a > b ? a : b (maxsd returns its
+ * source operand, b, when the comparison is false). */
+#if defined(__x86_64__) && defined(__GNUC__)
+/* one instruction each (the intrinsics add moves that clear the upper lane) */
 static inline double mc_max(double a, double b)
 {
-    return _mm_cvtsd_f64(_mm_max_sd(_mm_set_sd(a), _mm_set_sd(b)));
+#if defined(__AVX__)
+    __asm__("vmaxsd %2, %1, %0" : "=x"(a) : "x"(a), "x"(b));
+#else
+    __asm__("maxsd %1, %0" : "+x"(a) : "x"(b));
+#endif
+    return a;
 }
 static inline double mc_min(double a, double b)
 {
-    return _mm_cvtsd_f64(_mm_min_sd(_mm_set_sd(a), _mm_set_sd(b)));
+#if defined(__AVX__)
+    __asm__("vminsd %2, %1, %0" : "=x"(a) : "x"(a), "x"(b));
+#else
+    __asm__("minsd %1, %0" : "+x"(a) : "x"(b));
+#endif
+    return a;
 }
 #else
 static inline double mc_max(double a, double b) { return a > b ? a : b; }

@@ -162,7 +162,10 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
      * interaction choices; unused ones (photoabsorption) carry over. */
     double su1 = 0, su2 = 0;
     int have_u = 0;
-    const mc_material *pm = NULL;   /* material of the last interaction: the guess */
+    /* material of the last interaction, the guess for the next; for a new
+     * photon, that of the previous photon's first interaction */
+    const mc_material *pm = W->first_m;
+    int first = 1;
     for (;;) {
         if (!have_u) { su1 = mc_rng_u(rng); su2 = mc_rng_u(rng); have_u = 1; }
         /* world exit.  Axis-parallel flights get 1e300 for 1/d (not inf):
@@ -221,9 +224,7 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
             n++;
         }
         {
-            /* the material of the next interaction, guessed: that of the last
-             * one, or for a new photon that of the previous photon's first */
-            const mc_material *g = pm ? pm : W->first_m;
+            const mc_material *g = pm;
             if (g) {
                 double r;
                 const float *rc = mc_sample_row(g->compt_q, e, su1, su2, &r);
@@ -306,7 +307,8 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
         /* a real interaction at q in material m */
         if (s->ndiscs) score_discs(R, dk, df, p, d, t, e);
         p[0] = q[0]; p[1] = q[1]; p[2] = q[2];
-        if (!pm) W->first_m = m;
+        W->first_m = first ? m : W->first_m;   /* a select, not a branch */
+        first = 0;
         pm = m;
         float tot, mph, mpc;
         mc_xs_at(m->xs, e, &tot, &mph, &mpc);

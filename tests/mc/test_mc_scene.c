@@ -101,6 +101,17 @@ static hm_mc_scene *pencil_scene(double e_kev)
     return s;
 }
 
+/* Runs s with the default parameters, n histories on 2 threads. */
+static void run_scene(hm_mc_scene *s, long long n, hm_mc_results *r)
+{
+    hm_error err;
+    hm_mc_run_params p;
+    hm_mc_run_params_default(&p);
+    p.histories = n;
+    p.threads = 2;
+    if (hm_mc_run(s, &p, r, &err)) fail_msg("%s", err.msg);
+}
+
 /* Painter's rule: a vacuum box inside a water box leaves 2 cm of water on
  * the axis; an ellipsoid and a cylinder of water give their chord. */
 static void test_painter_and_quadrics(void **state)
@@ -127,15 +138,11 @@ static void test_painter_and_quadrics(void **state)
                                  .material = -1, .region = 2 };
             assert_true(hm_mc_add_solid(s, &hole, &err) >= 0);
         }
-        hm_mc_run_params p;
-        hm_mc_run_params_default(&p);
-        p.histories = 400000;
-        p.threads = 2;
         hm_mc_results r;
-        assert_int_equal(hm_mc_run(s, &p, &r, &err), 0);
+        run_scene(s, 400000, &r);
         double t = r.disc_fluence_cm2[0] * PI * 0.05 * 0.05 / 1.0;   /* fraction transmitted */
         double expect = exp(-mu_rho * chord);
-        double sd = sqrt(expect * (1 - expect) / p.histories);
+        double sd = sqrt(expect * (1 - expect) / 400000.0);
         if (fabs(t - expect) > 4 * sd)
             fail_msg("solid %d: transmission %.5f, expected %.5f +- %.5f", i, t, expect, sd);
         /* masses */
@@ -180,12 +187,8 @@ static void test_score_boxes_tile(void **state)
                          .plane_distance_cm = 25, .u_min_cm = -8, .u_max_cm = 8, .v_min_cm = -8,
                          .v_max_cm = 8, .energy_kev = 60 };
     assert_int_equal(hm_mc_set_source(s, &src, &err), 0);
-    hm_mc_run_params p;
-    hm_mc_run_params_default(&p);
-    p.histories = 100000;
-    p.threads = 2;
     hm_mc_results r;
-    assert_int_equal(hm_mc_run(s, &p, &r, &err), 0);
+    run_scene(s, 100000, &r);
     assert_int_equal(r.nregions, 85);
     double sum = 0;
     int empty = 0;
@@ -241,12 +244,8 @@ static void test_voxels_match_box(void **state)
                              .u_min_cm = -8, .u_max_cm = 8, .v_min_cm = -5, .v_max_cm = 8,
                              .energy_kev = 50 };
         assert_int_equal(hm_mc_set_source(s, &src, &err), 0);
-        hm_mc_run_params p;
-        hm_mc_run_params_default(&p);
-        p.histories = 200000;
-        p.threads = 2;
         hm_mc_results r;
-        assert_int_equal(hm_mc_run(s, &p, &r, &err), 0);
+        run_scene(s, 200000, &r);
         edep[pass] = r.edep_ev[1];
         sd[pass] = r.edep_ev_sigma[1];
         assert_true(fabs(r.mass_g[1] / (20 * 20 * 5 * 1.2) - 1) < 1e-6 || pass == 0);

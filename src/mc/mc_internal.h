@@ -197,8 +197,6 @@ typedef struct mc_voxgrid {
     int       region_default;
     int       score;
     float    *maj;        /* MC_NE majorant linear attenuation (1/cm) */
-    int      *mats_used;  /* list of materials present */
-    int       nmats_used;
 } mc_voxgrid;
 
 typedef struct mc_element {

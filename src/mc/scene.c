@@ -35,7 +35,7 @@ void hm_mc_scene_free(hm_mc_scene *s)
     for (int i = 0; i < s->nel; i++) {
         mc_voxgrid *g = s->el[i].vox;
         if (g) {
-            free(g->mat); free(g->region); free(g->density); free(g->maj); free(g->mats_used);
+            free(g->mat); free(g->region); free(g->density); free(g->maj);
             free(g);
         }
     }

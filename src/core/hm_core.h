@@ -76,6 +76,12 @@ long    hm_csv_line(const hm_csv *csv);
 const char *hm_csv_name(const hm_csv *csv);
 void    hm_csv_close(hm_csv *csv);
 
+/* Finds a data file (hm_data_path; its full path in path, for the loader's
+ * later messages) and opens it as CSV with comments skipped.  Returns HM_OK
+ * with *csv set, or the error of whichever step failed. */
+int     hm_data_csv_open(const char *relative, char *path, size_t size, hm_csv **csv,
+                         hm_error *err);
+
 /* Writes one CSV field, quoting only when needed. */
 void hm_csv_write_field(FILE *fp, const char *s);
 

@@ -29,6 +29,16 @@ int hm_data_path(const char *relative, char *buf, size_t size, hm_error *err)
                         HM_INSTALL_DATA_DIR, HM_SOURCE_DATA_DIR);
 }
 
+int hm_data_csv_open(const char *relative, char *path, size_t size, hm_csv **csv, hm_error *err)
+{
+    *csv = NULL;
+    int rc = hm_data_path(relative, path, size, err);
+    if (rc)
+        return rc;
+    *csv = hm_csv_open(path, 1, err);
+    return *csv ? HM_OK : (err ? err->code : HM_EIO);
+}
+
 double hm_now_s(void)
 {
     struct timespec ts;

@@ -99,14 +99,13 @@ static int copy_field(char *dst, size_t size, const char *src, const char *path,
 static int load_units(hm_rdsr_ctx *ctx, hm_error *err)
 {
     char path[1024];
-    if (hm_data_path("rdsr/units.csv", path, sizeof path, err))
-        return err ? err->code : HM_ENOTFOUND;
-    hm_csv *csv = hm_csv_open(path, 1, err);
-    if (!csv)
-        return err ? err->code : HM_EIO;
+    hm_csv *csv;
+    int rc = hm_data_csv_open("rdsr/units.csv", path, sizeof path, &csv, err);
+    if (rc)
+        return rc;
     char **f;
     size_t nf;
-    int rc, header = 1;
+    int header = 1;
     size_t cap = 0;
     while ((rc = hm_csv_next(csv, &f, &nf, err)) == 1) {
         long line = hm_csv_line(csv);
@@ -216,14 +215,13 @@ static int parse_concept(hm_rdsr_ctx *ctx, char **f, const char *path, long line
 static int load_concepts(hm_rdsr_ctx *ctx, hm_error *err)
 {
     char path[1024];
-    if (hm_data_path("rdsr/concepts.csv", path, sizeof path, err))
-        return err ? err->code : HM_ENOTFOUND;
-    hm_csv *csv = hm_csv_open(path, 1, err);
-    if (!csv)
-        return err ? err->code : HM_EIO;
+    hm_csv *csv;
+    int rc = hm_data_csv_open("rdsr/concepts.csv", path, sizeof path, &csv, err);
+    if (rc)
+        return rc;
     char **f;
     size_t nf, cap = 0;
-    int rc, header = 1;
+    int header = 1;
     while ((rc = hm_csv_next(csv, &f, &nf, err)) == 1) {
         long line = hm_csv_line(csv);
         if (header) {

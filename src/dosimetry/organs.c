@@ -26,12 +26,10 @@ typedef struct tissue {
 static int load_tissues(tissue **out, size_t *n, hm_error *err)
 {
     char path[1024];
-    int rc = hm_data_path("organs.csv", path, sizeof path, err);
+    hm_csv *csv;
+    int rc = hm_data_csv_open("organs.csv", path, sizeof path, &csv, err);
     if (rc)
         return rc;
-    hm_csv *csv = hm_csv_open(path, 1, err);
-    if (!csv)
-        return err ? err->code : HM_EIO;
     char **f;
     size_t nf, cap = 0;
     int ci = -1, cw = -1, cr = -1, cs = -1;

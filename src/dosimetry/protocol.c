@@ -12,12 +12,10 @@ int hm_dosimetry_beam_cardiac(const char *age, hm_dosimetry_beam *b, hm_error *e
     if (!a)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "unknown age '%s'", age ? age : "");
     char path[1024];
-    int rc = hm_data_path("phantoms/cardiac_beams.csv", path, sizeof path, err);
+    hm_csv *csv;
+    int rc = hm_data_csv_open("phantoms/cardiac_beams.csv", path, sizeof path, &csv, err);
     if (rc)
         return rc;
-    hm_csv *csv = hm_csv_open(path, 1, err);
-    if (!csv)
-        return err ? err->code : HM_EIO;
     char **f;
     size_t nf;
     int header = 1, found = 0;

@@ -64,12 +64,10 @@ int hm_epi_tab_options_default(hm_epi_tab_options *o, const hm_epi_outcomes *oc,
         o->groups[0] = group;
     }
     char path[1024];
-    int rc = hm_data_path("epi/defaults.csv", path, sizeof path, err);
+    hm_csv *csv;
+    int rc = hm_data_csv_open("epi/defaults.csv", path, sizeof path, &csv, err);
     if (rc < 0)
         return rc;
-    hm_csv *csv = hm_csv_open(path, 1, err);
-    if (!csv)
-        return err ? err->code : HM_EIO;
     char **f;
     size_t nf;
     rc = hm_csv_next(csv, &f, &nf, err);  /* header */

@@ -81,10 +81,9 @@ int mc_material_set(mc_material *m, const char *name, double density, size_t n,
 int mc_material_lookup(const char *name, mc_material *m, hm_error *err)
 {
     char path[1024];
-    int rc = hm_data_path("materials/compositions.csv", path, sizeof path, err);
+    hm_csv *csv;
+    int rc = hm_data_csv_open("materials/compositions.csv", path, sizeof path, &csv, err);
     if (rc) return rc;
-    hm_csv *csv = hm_csv_open(path, 1, err);
-    if (!csv) return err ? err->code : HM_EIO;
     int z[MC_MAXEL];
     double w[MC_MAXEL], density = 0;
     size_t n = 0;

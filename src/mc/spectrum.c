@@ -118,9 +118,8 @@ static hm_error muen_err;
 static void muen_load(void)
 {
     char path[1024];
-    if (hm_data_path("materials/muen_air_nist.csv", path, sizeof path, &muen_err)) return;
-    hm_csv *csv = hm_csv_open(path, 1, &muen_err);
-    if (!csv) return;
+    hm_csv *csv;
+    if (hm_data_csv_open("materials/muen_air_nist.csv", path, sizeof path, &csv, &muen_err)) return;
     char **f;
     size_t nf;
     int rc;

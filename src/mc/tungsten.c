@@ -29,10 +29,9 @@ typedef struct tw_params {
 static int load_params(tw_params *p, hm_error *err)
 {
     char path[1024];
-    int rc = hm_data_path("spectra/tungsten_model.csv", path, sizeof path, err);
+    hm_csv *csv;
+    int rc = hm_data_csv_open("spectra/tungsten_model.csv", path, sizeof path, &csv, err);
     if (rc) return rc;
-    hm_csv *csv = hm_csv_open(path, 1, err);
-    if (!csv) return err ? err->code : HM_EIO;
     char **f;
     size_t nf;
     int got = 0;

@@ -19,12 +19,10 @@ int hm_pseudo_dict_columns(const char *table, char ***cols_out, size_t *n_out, h
     char path[4096];
     *cols_out = NULL;
     *n_out = 0;
-    int rc = hm_data_path("dictionary.csv", path, sizeof path, err);
+    hm_csv *csv;
+    int rc = hm_data_csv_open("dictionary.csv", path, sizeof path, &csv, err);
     if (rc)
         return rc;
-    hm_csv *csv = hm_csv_open(path, 1, err);
-    if (!csv)
-        return err ? err->code : HM_EIO;
     char **f;
     size_t nf, n = 0, cap = 0;
     long ti = -1, fi = -1;

@@ -107,12 +107,10 @@ static int split(const char *s, char ***out, size_t *n)
 static int load_organs(char ***ids, size_t *n, hm_error *err)
 {
     char path[1024];
-    int rc = hm_data_path("organs.csv", path, sizeof path, err);
+    hm_csv *csv;
+    int rc = hm_data_csv_open("organs.csv", path, sizeof path, &csv, err);
     if (rc)
         return rc;
-    hm_csv *csv = hm_csv_open(path, 1, err);
-    if (!csv)
-        return HM_EIO;
     char **f;
     size_t nf, cap = 0;
     *ids = NULL;

@@ -36,11 +36,9 @@ static int table_open(table *t, const char *name, hm_error *err)
     memset(t, 0, sizeof *t);
     char rel[256];
     snprintf(rel, sizeof rel, "synth/%s", name);
-    int rc = hm_data_path(rel, t->path, sizeof t->path, err);
+    int rc = hm_data_csv_open(rel, t->path, sizeof t->path, &t->csv, err);
     if (rc)
         return rc;
-    if (!(t->csv = hm_csv_open(t->path, 1, err)))
-        return err ? err->code : HM_EIO;
     char **f;
     size_t nf;
     rc = hm_csv_next(t->csv, &f, &nf, err);

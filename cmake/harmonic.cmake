@@ -20,6 +20,7 @@ function(hm_add_test name)
   cmake_parse_arguments(A "" "TIMEOUT" "SOURCES;LIBS;LABELS;ENV;ARGS" ${ARGN})
   add_executable(${name} ${A_SOURCES})
   target_link_libraries(${name} PRIVATE ${A_LIBS} PkgConfig::CMOCKA m)
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/support)
   target_compile_definitions(${name} PRIVATE
     HM_SOURCE_DATA_DIR="${HM_SOURCE_DATA_DIR}"
     HM_SHARED_DATA_DIR="${HM_SHARED_DATA_DIR}"

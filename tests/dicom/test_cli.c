@@ -8,37 +8,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <cmocka.h>
 
-#define T HM_TEST_TMPDIR
+#include "hm_testcmd.h"
 
-/* Runs a shell command; returns its exit status and its stdout+stderr. */
-static int run(const char *cmd, char *out, size_t size)
-{
-    char full[2048];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define T HM_TEST_TMPDIR
 
 static void synth_and_show(void **state)
 {
     (void)state;
     char out[65536];
-    assert_int_equal(run(HM_HARMONIC_EXE " rdsr synth --out " T "/cli.dcm --events 6 --biplane"
-                         " --quirks gym2,implicit-vr --seed 4", out, sizeof out), 0);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " rdsr synth --out " T "/cli.dcm --events 6 --biplane"
+                         " --quirks gym2,implicit-vr --seed 4", out, sizeof out, 1), 0);
     assert_non_null(strstr(out, "6 events"));
-    assert_int_equal(run(HM_HARMONIC_EXE " rdsr show " T "/cli.dcm", out, sizeof out), 0);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " rdsr show " T "/cli.dcm", out, sizeof out, 1), 0);
     assert_non_null(strstr(out, "modality:    RF biplane"));
     assert_non_null(strstr(out, "plane A"));
     assert_non_null(strstr(out, "plane B"));
     assert_non_null(strstr(out, "Gym2"));
-    assert_int_equal(run(HM_HARMONIC_EXE " rdsr show --json " T "/cli.dcm", out, sizeof out), 0);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " rdsr show --json " T "/cli.dcm", out, sizeof out, 1), 0);
     assert_non_null(strstr(out, "\"kap_total_gy_cm2\""));
     assert_non_null(strstr(out, "\"plane\": \"B\""));
 }
@@ -51,14 +39,14 @@ static void errors(void **state)
     assert_non_null(fp);
     fputs("this is not DICOM\n", fp);
     fclose(fp);
-    assert_int_equal(run(HM_HARMONIC_EXE " rdsr show " T "/notes.txt", out, sizeof out), 1);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " rdsr show " T "/notes.txt", out, sizeof out, 1), 1);
     assert_non_null(strstr(out, "notes.txt: not a DICOM file"));
     assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out));   /* one line */
-    assert_int_equal(run(HM_HARMONIC_EXE " rdsr synth --out " T "/x.dcm --quirks nope",
-                         out, sizeof out), 2);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " rdsr synth --out " T "/x.dcm --quirks nope",
+                         out, sizeof out, 1), 2);
     assert_non_null(strstr(out, "unknown quirk"));
-    assert_int_equal(run(HM_HARMONIC_EXE " rdsr frobnicate", out, sizeof out), 2);
-    assert_int_equal(run(HM_HARMONIC_EXE " rdsr show", out, sizeof out), 2);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " rdsr frobnicate", out, sizeof out, 1), 2);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " rdsr show", out, sizeof out, 1), 2);
 }
 
 int main(void)

@@ -11,14 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <cmocka.h>
-#include <libpq-fe.h>
 #include <unistd.h>
 
 #include "hm_pseudo.h"
 #include "hm_rdsr.h"
 #include "hm_registry.h"
+#include "hm_testcmd.h"
+#include "hm_testdb.h"
 
 #define T HM_TEST_TMPDIR
 
@@ -61,50 +61,12 @@ static double query_num(hm_db *db, const char *sql)
     return v;
 }
 
-/* The back end: SQLite files, or (HM_TEST_DB=pg) a throw-away schema per
- * database on the server of HM_TEST_PG_URL, dropped at the end. */
-static int is_pg(void)
-{
-    const char *b = getenv("HM_TEST_DB");
-    return b && !strcmp(b, "pg");
-}
-
-static char pg_schemas[8][64];
-static int npg;
-
-static void pg_exec(const char *sql)
-{
-    PGconn *c = PQconnectdb(getenv("HM_TEST_PG_URL"));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PQclear(PQexec(c, "SET client_min_messages = warning"));
-    PGresult *r = PQexec(c, sql);
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
-    PQfinish(c);
-}
-
 /* A registry (new, empty) with centre FR01 registered; its URL in url. */
 static hm_db *open_registry(const char *tag, char *url, size_t size)
 {
-    if (is_pg()) {
-        const char *base = getenv("HM_TEST_PG_URL");
-        char *schema = pg_schemas[npg++ % 8];
-        snprintf(schema, 64, "hm_dicom%ld_%s", (long)getpid(), tag);
-        char sql[160];
-        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", schema);
-        pg_exec(sql);
-        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", schema);
-        pg_exec(sql);
-        snprintf(url, size, "%s%soptions=-csearch_path%%3D%s", base,
-                 strchr(base, '?') ? "&" : "?", schema);
-    } else {
-        snprintf(url, size, T "/%s.db", tag);
-        remove(url);
-    }
-    hm_db *db;
+    tdb_new_url(tag, url, size);
+    hm_db *db = tdb_open(url);
     hm_error err;
-    if (hm_db_open(url, &db, &err))
-        fail_msg("%s", err.msg);
     const char *names[] = { "centre_code", "country", "name", "cohort" };
     const char *values[] = { "FR01", "FR", "Test hospital", "cardiac" };
     if (hm_registry_upsert_row(db, "FR01", "centre", names, values, 4, &err))
@@ -112,14 +74,10 @@ static hm_db *open_registry(const char *tag, char *url, size_t size)
     return db;
 }
 
-static int drop_schemas(void **state)
+static int teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < npg && i < 8; i++) {
-        char sql[160];
-        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %.63s CASCADE", pg_schemas[i]);
-        pg_exec(sql);
-    }
+    tdb_cleanup();
     hm_rdsr_ctx_free(ctx);
     return 0;
 }
@@ -201,7 +159,7 @@ static void cumulative_reports(void **state)
 
     /* Identifiers never stored in clear: nowhere in the SQLite file; on
      * PostgreSQL not in the key columns. */
-    if (is_pg()) {
+    if (tdb_is_pg()) {
         db = NULL;
         assert_int_equal(hm_db_open(url, &db, &err), 0);
         assert_int_equal(query_num(db, "SELECT COUNT(*) FROM patient WHERE pseudonym LIKE '%PAT%'"
@@ -267,17 +225,6 @@ static void all_or_nothing(void **state)
     hm_db_close(db);
 }
 
-static int run(const char *cmd, char *out, size_t size)
-{
-    char full[2048];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static void command_line(void **state)
 {
@@ -288,16 +235,16 @@ static void command_line(void **state)
     assert_int_equal(hm_pseudo_keygen(T "/study.key", 1, &err), 0);
     char url[1024], cmd[4096];
     hm_db_close(open_registry("cli", url, sizeof url));
-    assert_int_equal(run(HM_HARMONIC_EXE " rdsr synth --out " T "/in/a.dcm --events 5 --seed 1"
-                         " --study-uid 2.25.31 --quirks gym2", out, sizeof out), 0);
-    assert_int_equal(run(HM_HARMONIC_EXE " rdsr synth --out " T "/in/b.dcm --events 8 --seed 1"
-                         " --study-uid 2.25.31", out, sizeof out), 0);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " rdsr synth --out " T "/in/a.dcm --events 5 --seed 1"
+                         " --study-uid 2.25.31 --quirks gym2", out, sizeof out, 1), 0);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " rdsr synth --out " T "/in/b.dcm --events 8 --seed 1"
+                         " --study-uid 2.25.31", out, sizeof out, 1), 0);
     FILE *fp = fopen(T "/in/c.txt", "w");
     fputs("not a dicom file\n", fp);
     fclose(fp);
     snprintf(cmd, sizeof cmd, HM_HARMONIC_EXE " rdsr import --db '%s' --centre FR01 --key "
              T "/study.key " T "/in", url);
-    int rc = run(cmd, out, sizeof out);
+    int rc = hm_test_run(cmd, out, sizeof out, 1);
     assert_int_equal(rc, 1);                               /* one file failed */
     assert_non_null(strstr(out, "a.dcm: HARMONIC Synthetic SynthCath Mono (RF), 5 events (5 new)"));
     assert_non_null(strstr(out, "repaired: kap_total_gy_cm2"));
@@ -307,7 +254,7 @@ static void command_line(void **state)
     /* Again: nothing new, and without the bad file the exit status is 0. */
     snprintf(cmd, sizeof cmd, HM_HARMONIC_EXE " rdsr import --db '%s' --centre FR01 --key "
              T "/study.key " T "/in/a.dcm " T "/in/b.dcm", url);
-    rc = run(cmd, out, sizeof out);
+    rc = hm_test_run(cmd, out, sizeof out, 1);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "2 files: 2 imported, 0 failed; 0 new events"));
 }
@@ -319,9 +266,7 @@ int main(void)
         cmocka_unit_test(all_or_nothing),
         cmocka_unit_test(command_line),
     };
-    if (is_pg() && !(getenv("HM_TEST_PG_URL") && getenv("HM_TEST_PG_URL")[0])) {
-        fprintf(stderr, "HM_TEST_PG_URL unset: PostgreSQL variant skipped\n");
+    if (tdb_skip())
         return 77;
-    }
-    return cmocka_run_group_tests(tests, setup, drop_schemas);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

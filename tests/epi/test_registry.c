@@ -16,28 +16,10 @@
 
 #include "hm_epi.h"
 #include "hm_registry.h"
-
-#include <libpq-fe.h>
-#include <unistd.h>
+#include "hm_testdb.h"
 
 #define Y 365.25
 static char dbpath[1200];
-static char pg_schema[64];
-
-static int pg_exec(const char *sql)
-{
-    PGconn *c = PQconnectdb(getenv("HM_TEST_PG_URL"));
-    int ok = PQstatus(c) == CONNECTION_OK;
-    if (ok) {
-        PQclear(PQexec(c, "SET client_min_messages = warning"));
-        PGresult *r = PQexec(c, sql);
-        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        PQclear(r);
-    }
-    PQfinish(c);
-    return ok ? 0 : -1;
-}
-
 static const char *SQL[] = {
     "INSERT INTO centre VALUES ('BE01','BE','Leuven','cardiac'), ('NO01','NO','Oslo','cardiac')",
     /* A: dated; B: Norway, days since birth, Down syndrome, transplant at day 4000. */
@@ -84,34 +66,22 @@ static int fill(void)
 static int setup_sqlite(void **state)
 {
     (void)state;
-    snprintf(dbpath, sizeof dbpath, "%s/registry.db", HM_TEST_TMPDIR);
-    remove(dbpath);
+    tdb_new_url_on(0, "registry", dbpath, sizeof dbpath);
     return fill();
 }
 
 static int setup_pg(void **state)
 {
     (void)state;
-    const char *base = getenv("HM_TEST_PG_URL");
-    snprintf(pg_schema, sizeof pg_schema, "hm_epi_t%ld", (long)getpid());
-    char sql[160];
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", pg_schema);
-    if (pg_exec(sql) < 0)
-        return -1;
-    snprintf(sql, sizeof sql, "CREATE SCHEMA %s", pg_schema);
-    if (pg_exec(sql) < 0)
-        return -1;
-    snprintf(dbpath, sizeof dbpath, "%s%soptions=-csearch_path%%3D%s", base, strchr(base, '?') ? "&" : "?",
-             pg_schema);
+    tdb_new_url_on(1, "epi", dbpath, sizeof dbpath);
     return fill();
 }
 
 static int teardown_pg(void **state)
 {
     (void)state;
-    char sql[160];
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", pg_schema);
-    return pg_exec(sql);
+    tdb_cleanup();
+    return 0;
 }
 
 static void test_read_and_tabulate(void **state)

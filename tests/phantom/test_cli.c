@@ -11,26 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+
+#include "hm_testcmd.h"
 
 #define DIR HM_TEST_TMPDIR
-
-/* Runs a shell command, returns its exit status and its stdout in out. */
-static int run(const char *cmd, char *out, size_t size)
-{
-    FILE *fp = popen(cmd, "r");
-    assert_non_null(fp);
-    size_t n = fread(out, 1, size - 1, fp);
-    out[n] = 0;
-    int st = pclose(fp);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static void test_masses_csv(void **state)
 {
     (void)state;
     static char out[65536];
-    assert_int_equal(run(HM_HARMONIC_EXE " phantom masses --age newborn --csv", out, sizeof out), 0);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " phantom masses --age newborn --csv", out, sizeof out, 0), 0);
     assert_true(!strncmp(out, "age,sex,group,phantom_g,reference_g,diff_percent,reference_kind\n", 64));
     int rows = 0;
     for (char *line = strtok(out + 64, "\n"); line; line = strtok(NULL, "\n")) {
@@ -49,7 +39,7 @@ static void test_show_convert_read(void **state)
 {
     (void)state;
     static char out[65536];
-    assert_int_equal(run(HM_HARMONIC_EXE " phantom show newborn --voxel-mm 3 --png-prefix " DIR "/nb --cache-dir " DIR "/c", out, sizeof out), 0);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " phantom show newborn --voxel-mm 3 --png-prefix " DIR "/nb --cache-dir " DIR "/c", out, sizeof out, 0), 0);
     assert_non_null(strstr(out, "brain"));
     assert_non_null(strstr(out, "nb_sagittal.png"));
     static const char *png[] = { DIR "/nb_axial.png", DIR "/nb_coronal.png", DIR "/nb_sagittal.png" };
@@ -58,8 +48,8 @@ static void test_show_convert_read(void **state)
         assert_non_null(fp);
         fclose(fp);
     }
-    assert_int_equal(run(HM_HARMONIC_EXE " phantom convert newborn --voxel-mm 4 --format raw --out " DIR "/nbr --cache-dir " DIR "/c", out, sizeof out), 0);
-    assert_int_equal(run(HM_HARMONIC_EXE " phantom read --raw " DIR "/nbr.hdr", out, sizeof out), 0);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " phantom convert newborn --voxel-mm 4 --format raw --out " DIR "/nbr --cache-dir " DIR "/c", out, sizeof out, 0), 0);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " phantom read --raw " DIR "/nbr.hdr", out, sizeof out, 0), 0);
     assert_non_null(strstr(out, "heart_wall"));
 }
 
@@ -67,7 +57,7 @@ static void test_dose(void **state)
 {
     (void)state;
     static char out[65536];
-    int rc = run(HM_HARMONIC_EXE " phantom dose 1y --voxel-mm 3 --histories 20000 --cache-dir " DIR "/c", out, sizeof out);
+    int rc = hm_test_run(HM_HARMONIC_EXE " phantom dose 1y --voxel-mm 3 --histories 20000 --cache-dir " DIR "/c", out, sizeof out, 0);
     assert_int_equal(rc, 0);
     char *e = strstr(out, "E/KAP (ICRP 103) ");
     assert_non_null(e);
@@ -79,11 +69,11 @@ static void test_usage_errors(void **state)
 {
     (void)state;
     static char out[4096];
-    assert_int_equal(run(HM_HARMONIC_EXE " phantom show 7y 2>/dev/null", out, sizeof out), 2);
-    assert_int_equal(run(HM_HARMONIC_EXE " phantom show 5y --sex Q 2>/dev/null", out, sizeof out), 2);
-    assert_int_equal(run(HM_HARMONIC_EXE " phantom dose 5y --kvp 500 2>/dev/null", out, sizeof out), 2);
-    assert_int_equal(run(HM_HARMONIC_EXE " phantom read --raw /no/such.hdr 2>/dev/null", out, sizeof out), 1);
-    assert_int_equal(run(HM_HARMONIC_EXE " phantom frobnicate 2>/dev/null", out, sizeof out), 2);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " phantom show 7y 2>/dev/null", out, sizeof out, 0), 2);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " phantom show 5y --sex Q 2>/dev/null", out, sizeof out, 0), 2);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " phantom dose 5y --kvp 500 2>/dev/null", out, sizeof out, 0), 2);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " phantom read --raw /no/such.hdr 2>/dev/null", out, sizeof out, 0), 1);
+    assert_int_equal(hm_test_run(HM_HARMONIC_EXE " phantom frobnicate 2>/dev/null", out, sizeof out, 0), 2);
 }
 
 int main(void)

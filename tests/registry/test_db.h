@@ -1,8 +1,7 @@
 /*
  * test_db.h — helpers shared by the registry tests: a fresh database on the
- * back end named by HM_TEST_DB (sqlite: a file in the test's scratch folder;
- * pg: a throw-away schema on the server of HM_TEST_PG_URL, dropped at the
- * end), fixture files, and reading a file back.
+ * back end named by HM_TEST_DB (tests/support/hm_testdb.h), fixture files,
+ * imports, and reading a file back.
  */
 #ifndef HM_TEST_DB_H
 #define HM_TEST_DB_H
@@ -13,98 +12,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "hm_registry.h"
-
-/* Each test uses some of the helpers and fixtures below. */
-#pragma GCC diagnostic ignored "-Wunused-variable"
-#pragma GCC diagnostic ignored "-Wunused-function"
-
-static char tdb_schemas[16][64];
-static int  tdb_nschemas;
-
-static int tdb_is_pg(void)
-{
-    const char *b = getenv("HM_TEST_DB");
-    return b && !strcmp(b, "pg");
-}
-
-/* 77 (skip) when the PostgreSQL variant has no server. */
-static int tdb_skip(void)
-{
-    if (!tdb_is_pg())
-        return 0;
-    const char *url = getenv("HM_TEST_PG_URL");
-    if (!url || !url[0]) {
-        fprintf(stderr, "HM_TEST_PG_URL unset: PostgreSQL variant skipped\n");
-        return 1;
-    }
-    return 0;
-}
-
-static void tdb_pg_exec(const char *sql)
-{
-    PGconn *c = PQconnectdb(getenv("HM_TEST_PG_URL"));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PQclear(PQexec(c, "SET client_min_messages = warning"));
-    PGresult *r = PQexec(c, sql);
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
-    PQfinish(c);
-}
-
-/* A new empty database; its URL/path in url. */
-static void tdb_new_url(const char *tag, char *url, size_t size)
-{
-    if (tdb_is_pg()) {
-        const char *base = getenv("HM_TEST_PG_URL");
-        char *schema = tdb_schemas[tdb_nschemas++ % 16];
-        snprintf(schema, 64, "hm_t%ld_%s", (long)getpid(), tag);
-        char sql[160];
-        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", schema);
-        tdb_pg_exec(sql);
-        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", schema);
-        tdb_pg_exec(sql);
-        snprintf(url, size, "%s%soptions=-csearch_path%%3D%s", base, strchr(base, '?') ? "&" : "?",
-                 schema);
-    } else {
-        snprintf(url, size, "%s/%s.db", HM_TEST_TMPDIR, tag);
-        char side[1200];
-        remove(url);
-        snprintf(side, sizeof side, "%s-wal", url);
-        remove(side);
-        snprintf(side, sizeof side, "%s-shm", url);
-        remove(side);
-    }
-}
-
-static hm_db *tdb_open(const char *url)
-{
-    hm_db *db = NULL;
-    hm_error err;
-    hm_error_clear(&err);
-    int rc = hm_db_open(url, &db, &err);
-    if (rc)
-        fprintf(stderr, "hm_db_open(%s): %s\n", url, err.msg);
-    assert_int_equal(rc, HM_OK);
-    return db;
-}
-
-static void tdb_cleanup(void)
-{
-    if (!tdb_is_pg() || !getenv("HM_TEST_PG_URL"))
-        return;
-    for (int i = 0; i < tdb_nschemas && i < 16; i++) {
-        char sql[160];
-        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %.63s CASCADE", tdb_schemas[i]);
-        tdb_pg_exec(sql);
-    }
-}
+/* The back-end helpers (tdb_new_url, tdb_open, tdb_cleanup, ...). */
+#include "hm_testdb.h"
 
 static void tdb_write(const char *path, const char *text)
 {

@@ -1,0 +1,24 @@
+/*
+ * hm_testcmd.h — runs a shell command from a test (include after cmocka.h).
+ */
+#ifndef HM_TESTCMD_H
+#define HM_TESTCMD_H
+
+#include <stdio.h>
+#include <sys/wait.h>
+
+/* Runs cmd; returns its exit status, and its stdout (with stderr too when
+ * with_stderr is set) in out. */
+static int hm_test_run(const char *cmd, char *out, size_t size, int with_stderr)
+{
+    char full[4096];
+    snprintf(full, sizeof full, "%s%s", cmd, with_stderr ? " 2>&1" : "");
+    FILE *p = popen(full, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#endif

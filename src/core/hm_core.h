@@ -58,6 +58,10 @@ const char *hm_strstatus(int code);
  */
 int hm_data_path(const char *relative, char *buf, size_t size, hm_error *err);
 
+/* 1 if item is one of the sep-separated entries of list ("a|b|c"); 0 for a
+ * NULL list or a NULL or empty item. */
+int hm_list_has(const char *list, char sep, const char *item);
+
 /*
  * Streaming CSV reader (RFC 4180: comma separated, "quoted" fields with ""
  * escapes and embedded newlines, CRLF or LF).  Memory is bounded by the

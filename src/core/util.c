@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,19 @@ int hm_data_csv_open(const char *relative, char *path, size_t size, hm_csv **csv
         return rc;
     *csv = hm_csv_open(path, 1, err);
     return *csv ? HM_OK : (err ? err->code : HM_EIO);
+}
+
+int hm_list_has(const char *list, char sep, const char *item)
+{
+    size_t n = item ? strlen(item) : 0;
+    for (const char *s = list; n && s && *s;) {
+        const char *e = strchr(s, sep);
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if (len == n && !strncmp(s, item, n))
+            return 1;
+        s = e ? e + 1 : NULL;
+    }
+    return 0;
 }
 
 double hm_now_s(void)

@@ -92,21 +92,6 @@ static int load_tissues(tissue **out, size_t *n, hm_error *err)
     return HM_OK;
 }
 
-static int carries(const char *list, const char *organ)
-{
-    size_t n = strlen(organ);
-    for (const char *s = list; *s;) {
-        const char *e = strchr(s, '|');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len == n && !strncmp(s, organ, n))
-            return 1;
-        if (!e)
-            break;
-        s = e + 1;
-    }
-    return 0;
-}
-
 const hm_organ_dose *hm_dosimetry_find(const hm_dosimetry_result *r, const char *organ)
 {
     for (size_t i = 0; i < r->n; i++)
@@ -135,7 +120,7 @@ int hm_dosimetry_gather(const hm_voxel_phantom *v, const double *dose, const dou
         snprintf(o->organ, sizeof o->organ, "%s", t[i].id);
         double e = 0, m = 0, s2 = 0;
         for (int r = 1; r <= v->nregions; r++)
-            if (carries(v->regions[r].organs, t[i].id) && v->regions[r].mass_g > 0) {
+            if (hm_list_has(v->regions[r].organs, '|', t[i].id) && v->regions[r].mass_g > 0) {
                 e += dose[r] * v->regions[r].mass_g;
                 s2 += pow(sigma[r] * v->regions[r].mass_g, 2);
                 m += v->regions[r].mass_g;

@@ -37,20 +37,6 @@ static int query(hm_db *db, const char *sql, hm_stmt **st, hm_error *err)
     return hm_db_prepare(db, sql, st, err);
 }
 
-/* 1 if code is one of the comma-separated codes. */
-static int in_list(const char *code, const char *list)
-{
-    size_t n = code ? strlen(code) : 0;
-    for (const char *p = list; n && p && *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && !strncmp(p, code, n))
-            return 1;
-        p = e ? e + 1 : NULL;
-    }
-    return 0;
-}
-
 static int read_patients(hm_db *db, hm_epi_cohort *c, const char *syndromes, hm_error *err)
 {
     hm_stmt *st;
@@ -71,7 +57,7 @@ static int read_patients(hm_db *db, hm_epi_cohort *c, const char *syndromes, hm_
         if (!bd || !*bd || hm_epi_parse_day(bd, &birth) < 0)
             birth = hm_epi_day_from_civil((int)hm_stmt_column_int64(st, 3), 7, 1);
         const char *syn = hm_stmt_column_text(st, 5);
-        int syndrome = in_list(syn, syndromes);
+        int syndrome = hm_list_has(syndromes, ',', syn);
         double tx = field_day(st, 6, 7, birth), end = field_day(st, 8, 9, birth);
         if (isnan(end)) {
             rc = hm_error_set(err, HM_EVALIDATE, "followup", row, "end_date", "patient %s has no end of follow-up", id);

@@ -36,21 +36,6 @@ void hm_voxel_phantom_count_masses(hm_voxel_phantom *v)
     free(count);
 }
 
-static int has_organ(const char *list, const char *organ)
-{
-    size_t n = strlen(organ);
-    for (const char *s = list; *s;) {
-        const char *e = strchr(s, '|');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len == n && !strncmp(s, organ, n))
-            return 1;
-        if (!e)
-            break;
-        s = e + 1;
-    }
-    return 0;
-}
-
 int hm_voxel_phantom_centroid(const hm_voxel_phantom *v, const char *organ, double c[3], hm_error *err)
 {
     char *want = calloc((size_t)v->nregions + 1, 1);
@@ -58,7 +43,7 @@ int hm_voxel_phantom_centroid(const hm_voxel_phantom *v, const char *organ, doub
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     int any = 0;
     for (int r = 1; r <= v->nregions; r++)
-        any |= want[r] = (char)has_organ(v->regions[r].organs, organ);
+        any |= want[r] = (char)hm_list_has(v->regions[r].organs, '|', organ);
     double s[3] = { 0, 0, 0 }, n = 0;
     for (int z = 0; any && z < v->nz; z++)
         for (int y = 0; y < v->ny; y++)

@@ -221,20 +221,7 @@ static int load_exams(sy_params *p, hm_error *err)
 }
 
 /* Is `name` in the comma-separated list? */
-static int in_list(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *s = list; s && *s;) {
-        const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len == n && !strncmp(s, name, n))
-            return 1;
-        s = e ? e + 1 : NULL;
-    }
-    return 0;
-}
-
-static int load_organs(sy_params *p, const char *keep, hm_error *err)
+static int load_organs(sy_params *p, hm_error *err)
 {
     table t;
     int rc = table_open(&t, "organ_ratios.csv", err);
@@ -243,29 +230,13 @@ static int load_organs(sy_params *p, const char *keep, hm_error *err)
         if ((rc = str(&t, "organ", o.organ, sizeof o.organ, err))
             || (rc = num(&t, "ratio_mgy_per_msv", 0, 100, &o.ratio, err)))
             break;
-        if (keep && !in_list(keep, o.organ))
-            continue;
         if (p->norgans == HM_SYNTH_MAX_ORGANS) { rc = too_many(&t, err); break; }
         p->organs[p->norgans++] = o;
     }
+    if (rc == HM_OK && !p->norgans)
+        rc = hm_error_set(err, HM_EPARSE, t.path, 0, "organ", "no organs listed");
     table_close(&t);
-    if (rc)
-        return rc;
-    /* Every requested organ must exist. */
-    for (const char *s = keep; s && *s;) {
-        const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        int found = 0;
-        for (int i = 0; i < p->norgans; i++)
-            found |= strlen(p->organs[i].organ) == len && !strncmp(p->organs[i].organ, s, len);
-        if (!found)
-            return hm_error_set(err, HM_EINVAL, NULL, 0, "--organs",
-                                "'%.*s' has no dose ratio in data/synth/organ_ratios.csv",
-                                (int)len, s);
-        s = e ? e + 1 : NULL;
-    }
-    return p->norgans ? HM_OK
-                      : hm_error_set(err, HM_EINVAL, NULL, 0, "--organs", "no organ selected");
+    return rc;
 }
 
 static int load_growth(sy_params *p, hm_error *err)
@@ -526,7 +497,7 @@ static int load_scalars(sy_params *p, hm_error *err)
     return rc;
 }
 
-int sy_params_load(sy_params *p, const char *organs, hm_error *err)
+int sy_params_load(sy_params *p, hm_error *err)
 {
     memset(p, 0, sizeof *p);
     int rc;
@@ -535,7 +506,7 @@ int sy_params_load(sy_params *p, const char *organs, hm_error *err)
         || (rc = load_bands("e_per_kap.csv", "e_per_kap_msv_per_gy_cm2", "phantom", p->epk,
                             &p->nepk, err))
         || (rc = load_eras(p, err)) || (rc = load_exams(p, err))
-        || (rc = load_organs(p, organs, err)) || (rc = load_growth(p, err))
+        || (rc = load_organs(p, err)) || (rc = load_growth(p, err))
         || (rc = load_rates(p, err)) || (rc = load_codes(p, err)) || (rc = load_names(p, err))
         || (rc = load_technique(p, err)))
         return rc;

@@ -155,19 +155,6 @@ static int write_patient(run *r, const sy_patient *pt, hm_error *err)
     return HM_OK;
 }
 
-static int in_list(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *s = list; s && *s;) {
-        const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len == n && !strncmp(s, name, n))
-            return 1;
-        s = e ? e + 1 : NULL;
-    }
-    return 0;
-}
-
 /* Which outcome groups the true ERR applies to. */
 static int set_truth(run *r, hm_error *err)
 {
@@ -284,11 +271,11 @@ int hm_synth_run_with_key(const hm_synth_opts *o, const hm_pseudo_key *key,
     r->o = o;
     r->s = s;
     r->R = o->realizations;
-    int rc = sy_params_load(&r->p, NULL, err);
+    int rc = sy_params_load(&r->p, err);
     if (rc == HM_OK)
         rc = set_truth(r, err);
     for (int i = 0; rc == HM_OK && i < r->p.norgans; i++)
-        r->write_organ[i] = !o->organs || in_list(o->organs, r->p.organs[i].organ);
+        r->write_organ[i] = !o->organs || hm_list_has(o->organs, ',', r->p.organs[i].organ);
     for (const char *q = o->organs; rc == HM_OK && q && *q;) {
         const char *e = strchr(q, ',');
         size_t len = e ? (size_t)(e - q) : strlen(q);

@@ -71,8 +71,8 @@ typedef struct sy_params {
     long   study_end;                   /* days since 1970-01-01 */
 } sy_params;
 
-/* Loads the CSV files of data/synth/; organs: comma list to keep (NULL all). */
-int sy_params_load(sy_params *p, const char *organs, hm_error *err);
+/* Loads the CSV files of data/synth/. */
+int sy_params_load(sy_params *p, hm_error *err);
 
 /* Philox4x32-10 stream for (seed, a, b, c): 2^32 draws of 32 bits. */
 typedef struct sy_rng {

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int is_pg_url(const char *s)
 {
@@ -275,4 +276,12 @@ void hm_stmt_finalize(hm_stmt *st)
         free(st->params[i]);
     free(st->params);
     free(st);
+}
+
+void hm__utc_stamp(char when[32])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

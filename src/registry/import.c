@@ -13,7 +13,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_FIELDS 128
 
@@ -87,10 +86,7 @@ static int log_import(hm_db *db, const char *centre, const char *table, const ch
     if (rc)
         return rc;
     char when[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    hm__utc_stamp(when);
     hm_stmt_bind_text(st, 1, centre);
     hm_stmt_bind_text(st, 2, table);
     hm_stmt_bind_text(st, 3, source);

@@ -56,6 +56,9 @@ void hm__pg_drain(hm_stmt *st);
 
 /* Migrations (schema.c). */
 int  hm__schema_migrate(hm_db *db, hm_error *err);
+/* The current UTC time as ISO 8601 ("2026-11-28T00:41:07Z"), as the registry
+ * stamps imports and migrations. */
+void hm__utc_stamp(char when[32]);
 
 /* Dictionary helpers (dict.c, validate.c). */
 int  hm__is_pseudonym(const char *s);

@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_MIGRATIONS 256
 
@@ -94,10 +93,7 @@ static int apply(hm_db *db, const char *dir, const char *name, int version, hm_e
                                "VALUES (?, ?, ?)", &st, err);
         if (rc == HM_OK) {
             char when[32];
-            time_t now = time(NULL);
-            struct tm tm;
-            gmtime_r(&now, &tm);
-            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            hm__utc_stamp(when);
             hm_stmt_bind_int64(st, 1, version);
             hm_stmt_bind_text(st, 2, name);
             hm_stmt_bind_text(st, 3, when);

@@ -9,7 +9,8 @@ function(hm_add_library name)
   target_link_libraries(hm_${name} PUBLIC ${A_LIBS})
   target_compile_definitions(hm_${name} PRIVATE
     HM_SOURCE_DATA_DIR="${HM_SOURCE_DATA_DIR}"
-    HM_INSTALL_DATA_DIR="${HM_INSTALL_DATA_DIR}")
+    HM_INSTALL_DATA_DIR="${HM_INSTALL_DATA_DIR}"
+    HM_BIN_TO_DATA="${HM_BIN_TO_DATA}")
 endfunction()
 
 # hm_add_test(NAME SOURCES... [LIBS ...] [LABELS ...] [ENV ...] [ARGS ...]

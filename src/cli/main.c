@@ -71,6 +71,17 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("harmonic %s\n", HM_VERSION_STRING);
+        /* Where data files come from: what a packager or a user with two
+         * installs needs to know (see hm_data_path). */
+        char path[4096];
+        if (hm_data_path("dictionary.csv", path, sizeof path, NULL) == HM_OK) {
+            char *slash = strrchr(path, '/');
+            if (slash)
+                *slash = '\0';
+            printf("data: %s\n", path);
+        } else {
+            printf("data: not found (set HARMONIC_DATA)\n");
+        }
         return 0;
     }
     for (size_t i = 0; commands[i].name; i++)

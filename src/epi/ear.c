@@ -36,6 +36,7 @@ static void row_terms(const epi_design *d, size_t i, const double *th, double *b
 static double stratum_baseline(const epi_design *d, size_t s, const double *th, int *interior)
 {
     double Bmin = 0, SPb = 0;
+    *interior = 0;
     for (size_t i = d->sbeg[s]; i < d->sbeg[s + 1]; i++) {
         double b, L, M;
         row_terms(d, i, th, &b, &L, &M);
@@ -47,7 +48,6 @@ static double stratum_baseline(const epi_design *d, size_t s, const double *th, 
         SPb += exp(d->lpy[i]) * b;
     }
     double O = d->O[s];
-    *interior = 0;
     if (O <= 0)
         return Bmin;
     double B = fmax(O / SPb, Bmin * (1 + 1e-6) + 1e-300);

@@ -70,6 +70,7 @@ static int table_next(table *t, hm_error *err)
 
 static int col(table *t, const char *name, const char **v, hm_error *err)
 {
+    *v = "";    /* callers read *v only on success, but gcc -O3 cannot see that */
     for (size_t i = 0; i < t->nhead; i++)
         if (!strcmp(t->head[i], name)) {
             *v = t->f[i];

@@ -27,7 +27,8 @@ static void each_row(const char *dir, const char *table, row_fn fn, void *ctx)
 {
     for (size_t c = 0; c < ncentres; c++) {
         char path[4300];
-        snprintf(path, sizeof path, "%s/%s/%s.csv", dir, codes[c], table);
+        int len = snprintf(path, sizeof path, "%s/%s/%s.csv", dir, codes[c], table);
+        assert_true(len > 0 && (size_t)len < sizeof path);
         hm_error err;
         hm_csv *csv = hm_csv_open(path, 0, &err);
         assert_non_null(csv);

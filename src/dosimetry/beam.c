@@ -44,6 +44,13 @@ void hm_dosimetry_result_free(hm_dosimetry_result *r)
  * patient's left, y posterior, z up). */
 static int beam_direction(const hm_dosimetry_beam *b, double d[3], hm_error *err)
 {
+    double n2 = b->direction[0] * b->direction[0] + b->direction[1] * b->direction[1]
+              + b->direction[2] * b->direction[2];
+    if (n2 > 0) {
+        for (int k = 0; k < 3; k++)
+            d[k] = b->direction[k] / sqrt(n2);
+        return HM_OK;
+    }
     const char *pj = b->projection ? b->projection : "AP";
     double base;   /* azimuth of the source around the body axis, radians from anterior */
     if (!strcmp(pj, "AP")) base = 0;

@@ -29,12 +29,107 @@ typedef struct hm_dosimetry_beam {
     double filter_al_mm, filter_cu_mm;
     const char *landmark;          /* organ id whose centroid is the isocentre (NULL = "heart") */
     double offset_cm[3];           /* isocentre offset from the landmark */
+    /* When not all zero: the central ray (source -> isocentre) in phantom
+     * coordinates, overriding projection and angles (set by
+     * hm_dosimetry_event_beam for any C-arm angle and patient position). */
+    double direction[3];
 } hm_dosimetry_beam;
 
 void hm_dosimetry_beam_default(hm_dosimetry_beam *b);
 /* The frontal cardiac-catheterisation beam for an age
  * (data/phantoms/cardiac_beams.csv). */
 int  hm_dosimetry_beam_cardiac(const char *age, hm_dosimetry_beam *b, hm_error *err);
+
+/*
+ * Irradiation events (DICOM TID 10003) -> beams.
+ *
+ * Angles follow DICOM PS3.3 C.8.7.5 (XA Positioner): they give the position
+ * of the image receptor; primary + towards the patient's left (LAO), -
+ * right (RAO); secondary + cranial, - caudal; 0/0 = receptor anterior, so the
+ * source is posterior (the under-couch tube: a PA beam).  As C-arms report
+ * them, they are taken relative to a head-first supine patient and turned
+ * into the patient's frame by the patient position (feet first, prone,
+ * decubitus).  Phantom coordinates: x to the patient's left, y posterior,
+ * z cranial (DICOM LPS).
+ */
+typedef enum hm_patient_position {
+    HM_POS_UNKNOWN = 0,
+    HM_POS_HFS, HM_POS_HFP, HM_POS_FFS, HM_POS_FFP,
+    HM_POS_HFDL, HM_POS_HFDR, HM_POS_FFDL, HM_POS_FFDR
+} hm_patient_position;
+
+/* From the RDSR's Patient Table Relationship ("headfirst", "feet-first"),
+ * Patient Orientation ("recumbent", "erect") and Modifier ("supine",
+ * "prone", "left lateral decubitus", ...), case and blanks ignored; also
+ * accepts one combined text ("HFS", "head first supine", as in the
+ * registry's patient_orientation).  Missing parts take head first and supine,
+ * and *imputed (may be NULL) is then set.  HM_EINVAL for text it cannot read. */
+int hm_dosimetry_patient_position(const char *table_relationship, const char *orientation,
+                                  const char *modifier, hm_patient_position *pos, int *imputed,
+                                  hm_error *err);
+const char *hm_dosimetry_position_name(hm_patient_position pos);   /* "HFS", ... */
+
+/* One X-ray device as dosimetry needs it (defaults: data/dosimetry/device_defaults.csv). */
+typedef struct hm_dosimetry_device {
+    double inherent_filter_al_mm;
+    double source_isocentre_mm;
+    double source_detector_mm;
+    double isocentre_to_reference_point_mm;
+    double kap_calibration;                 /* true KAP / displayed KAP */
+    double field_at_detector_mm;            /* square field when none is reported */
+    int    table_sign[3];                   /* lateral, longitudinal, height (see the data file) */
+} hm_dosimetry_device;
+
+int hm_dosimetry_device_default(hm_dosimetry_device *d, hm_error *err);
+
+/* An event as read from the registry or an RDSR; NAN (or "") when absent. */
+typedef struct hm_dosimetry_event {
+    double kvp;
+    double filter_al_mm, filter_cu_mm;      /* added filtration */
+    double primary_angle_deg, secondary_angle_deg;
+    double source_isocentre_mm, source_detector_mm;
+    double field_width_mm, field_height_mm; /* collimated field at the image receptor */
+    double field_area_cm2;                  /* at the image receptor */
+    double table_lateral_mm, table_longitudinal_mm, table_height_mm;
+    double kap_gy_cm2, rp_air_kerma_mgy;
+    const char *table_relationship, *orientation, *orientation_modifier;
+} hm_dosimetry_event;
+
+void hm_dosimetry_event_init(hm_dosimetry_event *e);     /* everything absent */
+
+/* What hm_dosimetry_event_beam had to fill in (bits of *imputed). */
+enum {
+    HM_IMPUTED_KVP         = 1 << 0,
+    HM_IMPUTED_FILTER      = 1 << 1,
+    HM_IMPUTED_ANGLES      = 1 << 2,
+    HM_IMPUTED_SID         = 1 << 3,   /* source-isocentre distance */
+    HM_IMPUTED_SDD         = 1 << 4,   /* source-detector distance */
+    HM_IMPUTED_FIELD       = 1 << 5,
+    HM_IMPUTED_POSITION    = 1 << 6,   /* patient orientation or table relationship */
+    HM_IMPUTED_TABLE       = 1 << 7
+};
+/* "kvp,field" for the bits set (buf of 128 bytes is enough). */
+size_t hm_dosimetry_imputed_names(unsigned imputed, char *buf, size_t size);
+
+/* Where the isocentre sits in the phantom. */
+typedef enum hm_dosimetry_align {
+    HM_ALIGN_HEART = 0,      /* every event's isocentre on the heart centre */
+    HM_ALIGN_TABLE           /* the reference event on the heart; others moved by
+                              * their table displacement from it */
+} hm_dosimetry_align;
+
+/*
+ * The beam of one event.  Missing values come, in this order, from `fallback`
+ * (the procedure's other events, e.g. the previous event; may be NULL), then
+ * from the device; each such use sets a bit of *imputed.  kVp with no value
+ * anywhere is imputed as 70 kV (the cardiac default of
+ * data/phantoms/cardiac_beams.csv).  With HM_ALIGN_TABLE, `reference` is the
+ * event whose isocentre is on the heart (NULL: this event).
+ */
+int hm_dosimetry_event_beam(const hm_dosimetry_event *e, const hm_dosimetry_event *fallback,
+                            const hm_dosimetry_device *dev, hm_dosimetry_align align,
+                            const hm_dosimetry_event *reference, hm_dosimetry_beam *b,
+                            unsigned *imputed, hm_error *err);
 
 typedef struct hm_dosimetry_params {
     long long histories;

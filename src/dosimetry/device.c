@@ -1,0 +1,76 @@
+/* device.c — an X-ray device's defaults (data/dosimetry/device_defaults.csv). */
+#include "hm_dosimetry.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int hm_dosimetry_device_default(hm_dosimetry_device *d, hm_error *err)
+{
+    memset(d, 0, sizeof *d);
+    double table[3] = { NAN, NAN, NAN };
+    struct { const char *name; double *dst; double lo, hi; } want[] = {
+        { "inherent_filter_al_mm", &d->inherent_filter_al_mm, 0, 20 },
+        { "source_isocentre_mm", &d->source_isocentre_mm, 100, 5000 },
+        { "source_detector_mm", &d->source_detector_mm, 100, 5000 },
+        { "isocentre_to_reference_point_mm", &d->isocentre_to_reference_point_mm, 0, 1000 },
+        { "kap_calibration", &d->kap_calibration, 0.1, 10 },
+        { "field_at_detector_mm", &d->field_at_detector_mm, 10, 1000 },
+        { "table_lateral_sign", &table[0], -1, 1 },
+        { "table_longitudinal_sign", &table[1], -1, 1 },
+        { "table_height_sign", &table[2], -1, 1 },
+    };
+    size_t nwant = sizeof want / sizeof want[0];
+    for (size_t i = 0; i < nwant; i++)
+        *want[i].dst = NAN;
+    char path[1024];
+    hm_csv *csv;
+    int rc = hm_data_csv_open("dosimetry/device_defaults.csv", path, sizeof path, &csv, err);
+    if (rc)
+        return rc;
+    char **f;
+    size_t nf;
+    int header = 1;
+    while ((rc = hm_csv_next(csv, &f, &nf, err)) > 0) {
+        rc = HM_OK;
+        long line = hm_csv_line(csv);
+        if (header) {
+            header = 0;
+            if (nf < 2 || strcmp(f[0], "name") || strcmp(f[1], "value")) {
+                rc = hm_error_set(err, HM_EPARSE, path, line, NULL, "expected the header name,value,unit");
+                break;
+            }
+            continue;
+        }
+        size_t i = 0;
+        while (i < nwant && (nf < 1 || strcmp(f[0], want[i].name)))
+            i++;
+        if (i == nwant || nf < 2) {
+            rc = hm_error_set(err, HM_EPARSE, path, line, "name", "unknown parameter '%s'",
+                              nf ? f[0] : "");
+            break;
+        }
+        char *end;
+        errno = 0;
+        double v = strtod(f[1], &end);
+        if (end == f[1] || *end || errno || !(v >= want[i].lo && v <= want[i].hi)) {
+            rc = hm_error_set(err, HM_EPARSE, path, line, want[i].name,
+                              "'%s': expected a number in [%g, %g]", f[1], want[i].lo, want[i].hi);
+            break;
+        }
+        *want[i].dst = v;
+    }
+    hm_csv_close(csv);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < nwant; i++)
+        if (!isfinite(*want[i].dst))
+            return hm_error_set(err, HM_EPARSE, path, 0, want[i].name, "parameter missing");
+    for (int k = 0; k < 3; k++) {
+        if (table[k] != 1 && table[k] != -1)
+            return hm_error_set(err, HM_EPARSE, path, 0, want[6 + k].name, "expected 1 or -1");
+        d->table_sign[k] = (int)table[k];
+    }
+    return HM_OK;
+}

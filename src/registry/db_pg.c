@@ -36,6 +36,11 @@ int hm__pg_open(hm_db *db, const char *url, hm_error *err)
      * older servers print 15 digits unless asked for more). */
     if (rc == HM_OK)
         rc = hm__pg_exec(db, "SET extra_float_digits = 3", err);
+    /* The bulk import's staging table is temporary: give it room in memory
+     * (the default 8 MB spills a large file's batch rows to disk).  Only
+     * settable before the session first uses a temporary table. */
+    if (rc == HM_OK)
+        rc = hm__pg_exec(db, "SET temp_buffers = '64MB'", err);
     return rc;
 }
 
@@ -238,16 +243,21 @@ int hm__pg_step(hm_stmt *st, hm_error *err)
  * sets aside the rows of a statement still on the wire, as above. */
 
 int hm__pg_query(hm_db *db, const char *sql, int nparams, const char *const *params,
-                 PGresult **out, hm_error *err)
+                 PGresult **out, char sqlstate[6], hm_error *err)
 {
     if (out)
         *out = NULL;
+    if (sqlstate)
+        sqlstate[0] = 0;
     int rc = hold_active(db, err);
     if (rc)
         return rc;
     PGresult *res = PQexecParams(db->pg, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        if (sqlstate && st)
+            snprintf(sqlstate, 6, "%s", st);
         rc = pg_error(db, res, sql, err);
         PQclear(res);
         return rc;

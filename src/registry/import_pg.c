@@ -15,10 +15,11 @@
  *   4. the rows without error go by COPY ... FROM STDIN into a temporary
  *      staging table (dropped at the end of the transaction), with their
  *      line number.
- * At the end, duplicate natural keys are found in staging (every row after
- * the first with a key; rows with errors never reach staging, as on SQLite,
- * where they are not stored), and when the file has no error one
- * INSERT ... SELECT ... ON CONFLICT DO UPDATE writes everything.  Issues are
+ * At the end, when the file has no error, one INSERT ... SELECT ... ON
+ * CONFLICT DO UPDATE writes everything; duplicate natural keys are found in
+ * staging (every row after the first with a key; rows with errors never
+ * reach staging, as on SQLite, where they are not stored) when the file has
+ * errors or the upsert reports a key twice (see write_or_report).  Issues are
  * then sorted back into line order (stable: a row's own issues keep their
  * order), which is the order the SQLite path reports them in.
  *
@@ -266,7 +267,7 @@ static int create_staging(hm_pg_bulk *b, hm_error *err)
     }
     buf_str(&s, ") ON COMMIT DROP");
     int rc = s.failed ? hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory")
-                      : hm__pg_query(b->db, s.p, 0, NULL, NULL, err);
+                      : hm__pg_query(b->db, s.p, 0, NULL, NULL, NULL, err);
     free(s.p);
     if (rc == HM_OK)
         b->staged_table = 1;
@@ -283,13 +284,11 @@ static void encode_row(hm_pg_bulk *b, const char *const *vals, long line)
             buf_add(&b->copy, "\t", 1);
         if (!v) {
             buf_add(&b->copy, "\\N", 2);
-        } else if (t->fields[i].type == HM_FT_INT || t->fields[i].type == HM_FT_BOOL) {
-            /* As hm__store_row binds them: the integer value, the double in
-             * 17 significant digits (reads back as the same double). */
-            buf_add(&b->copy, num, (size_t)snprintf(num, sizeof num, "%lld", strtoll(v, NULL, 10)));
-        } else if (t->fields[i].type == HM_FT_REAL) {
-            buf_add(&b->copy, num, (size_t)snprintf(num, sizeof num, "%.17g", strtod(v, NULL)));
         } else {
+            /* Numbers go as written: they passed hm__parse_int / _real (no
+             * spaces, no hex, inf or nan, in range), and PostgreSQL reads
+             * them as strtoll and strtod do (int8in; float8in calls strtod),
+             * so the stored values are those hm__store_row binds. */
             copy_text(&b->copy, v);
         }
     }
@@ -351,7 +350,7 @@ static int fetch_answers(hm_pg_bulk *b, hm_error *err)
     }
     PQclear(b->answers);
     b->answers = NULL;
-    int rc = hm__pg_query(b->db, sql, 1 + NKINDS, params, &b->answers, err);
+    int rc = hm__pg_query(b->db, sql, 1 + NKINDS, params, &b->answers, NULL, err);
     if (rc == HM_OK && index_answers(b))
         rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     return rc;
@@ -488,7 +487,7 @@ static int report_duplicates(hm_pg_bulk *b, hm_import_report *rep, hm_error *err
  * row replaced as hm__store_row does.  centre_code = the importing centre
  * holds for every staged row already (checked in C per row); saying it again
  * here keeps another centre's rows out of reach whatever reached staging. */
-static int upsert(hm_pg_bulk *b, hm_error *err)
+static int upsert(hm_pg_bulk *b, char sqlstate[6], hm_error *err)
 {
     const hm_dict_table *t = b->t;
     buf s = { 0 };
@@ -517,8 +516,35 @@ static int upsert(hm_pg_bulk *b, hm_error *err)
     }
     const char *params[1] = { b->centre };
     int rc = s.failed ? hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory")
-                      : hm__pg_query(b->db, s.p, 1, params, NULL, err);
+                      : hm__pg_query(b->db, s.p, 1, params, NULL, sqlstate, err);
     free(s.p);
+    return rc;
+}
+
+/* A clean file is written by the upsert alone.  Duplicate keys in staging
+ * make it fail ("ON CONFLICT DO UPDATE command cannot affect row a second
+ * time", SQLSTATE 21000): then it is undone to a savepoint and the
+ * duplicates are reported.  A file that has errors anyway is not written;
+ * only its duplicates are looked for. */
+static int write_or_report(hm_pg_bulk *b, hm_import_report *rep, hm_error *err)
+{
+    if (!b->nstaged)
+        return HM_OK;
+    if (rep->n_errors)
+        return report_duplicates(b, rep, err);
+    if (b->t->nkeys == b->t->nfields)          /* DO NOTHING: no duplicate to find */
+        return upsert(b, NULL, err);
+    int rc = hm__pg_query(b->db, "SAVEPOINT hm_upsert", 0, NULL, NULL, NULL, err);
+    char state[6];
+    if (rc == HM_OK && (rc = upsert(b, state, err)) != HM_OK && !strcmp(state, "21000")) {
+        rc = hm__pg_query(b->db, "ROLLBACK TO SAVEPOINT hm_upsert", 0, NULL, NULL, NULL, err);
+        long before = rep->n_errors;
+        if (rc == HM_OK)
+            rc = report_duplicates(b, rep, err);
+        if (rc == HM_OK && rep->n_errors == before)     /* cannot be: say so, not pass */
+            rc = hm_error_set(err, HM_EDB, NULL, 0, NULL,
+                              "PostgreSQL: the upsert saw a duplicate key the check did not find");
+    }
     return rc;
 }
 
@@ -565,9 +591,7 @@ int hm__pgbulk_finish(hm_db *db, hm_import_report *rep, hm_error *err)
     hm_pg_bulk *b = db->bulk;
     int rc = flush(b, rep, err);
     if (rc == HM_OK)
-        rc = report_duplicates(b, rep, err);
-    if (rc == HM_OK && rep->n_errors == 0 && b->nstaged)
-        rc = upsert(b, err);
+        rc = write_or_report(b, rep, err);
     /* Test hook: die with the file written but not committed. */
     if (rc == HM_OK && rep->n_errors == 0 && getenv("HM_TEST_KILL_BEFORE_COMMIT"))
         raise(SIGKILL);

@@ -60,9 +60,10 @@ int  hm__pg_prepare(hm_db *db, const char *sql, hm_stmt *st, hm_error *err);
 int  hm__pg_step(hm_stmt *st, hm_error *err);
 void hm__pg_drain(hm_stmt *st);
 /* Straight libpq: one command with text parameters (*out, when given, gets
- * the result to PQclear), and COPY ... FROM STDIN begin / data / end. */
+ * the result to PQclear; sqlstate, when given, the error's SQLSTATE), and
+ * COPY ... FROM STDIN begin / data / end. */
 int  hm__pg_query(hm_db *db, const char *sql, int nparams, const char *const *params,
-                  PGresult **out, hm_error *err);
+                  PGresult **out, char sqlstate[6], hm_error *err);
 int  hm__pg_copy_begin(hm_db *db, const char *sql, hm_error *err);
 int  hm__pg_copy_send(hm_db *db, const char *buf, size_t len, hm_error *err);
 int  hm__pg_copy_end(hm_db *db, hm_error *err);

@@ -3,6 +3,10 @@
  * transaction per file) against the sqlite3 shell's `.import --csv` of the
  * same files into the same tables (no validation), and the peak resident
  * memory of our import for two cohort sizes (it should be flat: streamed).
+ * With $HM_TEST_PG_URL set (`./run pg`), the same into PostgreSQL against
+ * psql's `\copy` of the same files into the same, freshly migrated tables
+ * (no checks); psql from $HM_PG_BINDIR or PATH.  PostgreSQL CPU time is the
+ * client's plus its server backend's (read from /proc: a local server).
  *
  *   bench_import [patients=100000] [procedures_per_patient=3] [workdir=/tmp]
  *
@@ -106,6 +110,49 @@ static long generate(const char *dir, long patients, int per_patient)
 
 typedef struct result { long rows; double seconds, cpu_s; long maxrss_kb; int ok; } result;
 
+static const char *TABLES[] = { "centre", "patient", "procedure" };
+
+/* CPU seconds (user + system) in a /proc/PID/stat file, fields 14 and 15
+ * (proc(5)); -1 when unreadable. */
+static double stat_cpu_s(const char *path)
+{
+    char line[1024];
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    size_t n = fread(line, 1, sizeof line - 1, fp);
+    fclose(fp);
+    line[n] = 0;
+    char *p = strrchr(line, ')');          /* the command name may hold spaces */
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double proc_cpu_s(long pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    return stat_cpu_s(path);
+}
+
+/* CPU of this connection's PostgreSQL backend so far (0 on SQLite). */
+static double backend_cpu_s(hm_db *db)
+{
+    if (hm_db_kind(db) != HM_DB_POSTGRES)
+        return 0;
+    hm_stmt *st;
+    hm_error err;
+    double cpu = 0;
+    if (hm_db_prepare(db, "SELECT pg_backend_pid()", &st, &err) == HM_OK) {
+        if (hm_stmt_step(st, &err) == 1)
+            cpu = proc_cpu_s((long)hm_stmt_column_int64(st, 0));
+        hm_stmt_finalize(st);
+    }
+    return cpu > 0 ? cpu : 0;
+}
+
 static double cpu_of(const struct rusage *ru)
 {
     return (double)ru->ru_utime.tv_sec + 1e-6 * (double)ru->ru_utime.tv_usec +
@@ -129,15 +176,14 @@ static result ours(const char *dir, const char *dbpath)
             fprintf(stderr, "bench: %s\n", err.msg);
             _exit(1);
         }
-        const char *tables[] = { "centre", "patient", "procedure" };
-        double t0 = hm_now_s();
+        double t0 = hm_now_s(), server0 = backend_cpu_s(db);
         for (int t = 0; t < 3; t++)
             for (int k = 0; k < NCENTRES; k++) {
                 char path[1024];
-                snprintf(path, sizeof path, "%s/%s_%s.csv", dir, tables[t], CENTRES[k]);
+                snprintf(path, sizeof path, "%s/%s_%s.csv", dir, TABLES[t], CENTRES[k]);
                 hm_import_report rep;
                 hm_import_report_init(&rep);
-                if (hm_registry_import_csv(db, CENTRES[k], tables[t], path, &rep, &err)) {
+                if (hm_registry_import_csv(db, CENTRES[k], TABLES[t], path, &rep, &err)) {
                     fprintf(stderr, "bench: %s: %s\n", path, err.msg);
                     c.ok = 0;
                 }
@@ -145,11 +191,12 @@ static result ours(const char *dir, const char *dbpath)
                 hm_import_report_free(&rep);
             }
         c.seconds = hm_now_s() - t0;
+        double server_s = backend_cpu_s(db) - server0;
         hm_db_close(db);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         c.maxrss_kb = ru.ru_maxrss;
-        c.cpu_s = cpu_of(&ru);
+        c.cpu_s = cpu_of(&ru) + server_s;
         if (write(fd[1], &c, sizeof c) != (ssize_t)sizeof c)
             _exit(1);
         _exit(0);
@@ -173,10 +220,9 @@ static double raw_import(const char *dir, const char *dbpath, double *cpu_s)
     char script[1024];
     snprintf(script, sizeof script, "%s/raw.sql", dir);
     FILE *fp = fopen(script, "w");
-    const char *tables[] = { "centre", "patient", "procedure" };
     for (int t = 0; t < 3; t++)
         for (int k = 0; k < NCENTRES; k++)
-            fprintf(fp, ".import --csv --skip 1 %s/%s_%s.csv %s\n", dir, tables[t], CENTRES[k], tables[t]);
+            fprintf(fp, ".import --csv --skip 1 %s/%s_%s.csv %s\n", dir, TABLES[t], CENTRES[k], TABLES[t]);
     fclose(fp);
     char cmd[3000];
     snprintf(cmd, sizeof cmd, "sqlite3 %s < %s", dbpath, script);
@@ -190,6 +236,75 @@ static double raw_import(const char *dir, const char *dbpath, double *cpu_s)
     return rc == 0 ? dt : -1;
 }
 
+/* ---- PostgreSQL ---- */
+
+static char PSQL[1100] = "psql";
+
+/* A command line running psql on url with a script or one -c command. */
+static int psql(const char *url, const char *opt, const char *arg)
+{
+    char cmd[4000];
+    snprintf(cmd, sizeof cmd, "%s -X -q -v ON_ERROR_STOP=1 '%s' %s \"%s\" >/dev/null", PSQL, url, opt,
+             arg);
+    return system(cmd);
+}
+
+/* base URL with search_path = schema (created empty). */
+static int pg_schema(const char *base, const char *schema, char *url, size_t size)
+{
+    char sql[300];
+    snprintf(sql, sizeof sql, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s CASCADE; "
+             "CREATE SCHEMA %s", schema, schema);
+    if (psql(base, "-c", sql))
+        return -1;
+    snprintf(url, size, "%s%soptions=-csearch_path%%3D%s", base, strchr(base, '?') ? "&" : "?", schema);
+    return 0;
+}
+
+static void pg_drop(const char *base, const char *schema)
+{
+    char sql[300];
+    snprintf(sql, sizeof sql, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s CASCADE",
+             schema);
+    psql(base, "-c", sql);
+}
+
+/* psql \copy of every file into a freshly migrated schema, no checks; the
+ * script ends by reading its own backend's CPU time into dir/raw_cpu. */
+static double raw_pg(const char *dir, const char *url, double *cpu_s)
+{
+    hm_db *db;
+    hm_error err;
+    if (hm_db_open(url, &db, &err)) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return -1;
+    }
+    hm_db_close(db);
+    char script[1024], stat[1024];
+    snprintf(script, sizeof script, "%s/raw_pg.sql", dir);
+    snprintf(stat, sizeof stat, "%s/raw_backend_pid", dir);
+    FILE *fp = fopen(script, "w");
+    for (int t = 0; t < 3; t++)
+        for (int k = 0; k < NCENTRES; k++)
+            fprintf(fp, "\\copy %s FROM '%s/%s_%s.csv' WITH (FORMAT csv, HEADER true)\n", TABLES[t], dir,
+                    TABLES[t], CENTRES[k]);
+    /* The backend's CPU, read while it still runs. */
+    fprintf(fp, "SELECT pg_backend_pid() AS bpid \\gset\n\\setenv HM_BPID :bpid\n"
+                "\\! cat /proc/$HM_BPID/stat > %s\n", stat);
+    fclose(fp);
+    struct rusage before, after;
+    getrusage(RUSAGE_CHILDREN, &before);
+    double t0 = hm_now_s();
+    int rc = psql(url, "-f", script);
+    double dt = hm_now_s() - t0;
+    getrusage(RUSAGE_CHILDREN, &after);
+    *cpu_s = cpu_of(&after) - cpu_of(&before);
+    double server = stat_cpu_s(stat);
+    if (server > 0)
+        *cpu_s += server;
+    return rc == 0 ? dt : -1;
+}
+
 static void rm_db(const char *p)
 {
     char s[1100];
@@ -198,6 +313,45 @@ static void rm_db(const char *p)
     remove(s);
     snprintf(s, sizeof s, "%s-shm", p);
     remove(s);
+}
+
+/* The PostgreSQL rows, on the full cohort's files, when a server is given. */
+static void pg_rows(const char *dir, long rows)
+{
+    const char *base = getenv("HM_TEST_PG_URL");
+    if (!base || !base[0]) {
+        printf("PostgreSQL: skipped (set HM_TEST_PG_URL, e.g. from ./run pg)\n");
+        return;
+    }
+    const char *bindir = getenv("HM_PG_BINDIR");
+    if (bindir && bindir[0])
+        snprintf(PSQL, sizeof PSQL, "%s/psql", bindir);
+    char ours_s[64], raw_s[64], u1[1200], u2[1200];
+    snprintf(ours_s, sizeof ours_s, "hm_bench_ours_%ld", (long)getpid());
+    snprintf(raw_s, sizeof raw_s, "hm_bench_raw_%ld", (long)getpid());
+    if (pg_schema(base, ours_s, u1, sizeof u1) || pg_schema(base, raw_s, u2, sizeof u2)) {
+        printf("PostgreSQL: skipped (%s cannot reach %s)\n", PSQL, base);
+        return;
+    }
+    /* Migrate first, so the timed import (like \copy) writes existing tables. */
+    hm_db *db;
+    hm_error err;
+    if (hm_db_open(u1, &db, &err) == HM_OK)
+        hm_db_close(db);
+    result r = ours(dir, u1);
+    double raw_cpu = 0, raw = raw_pg(dir, u2, &raw_cpu);
+    if (r.ok && raw > 0) {
+        printf("%-34s %10.2f %12.0f %10.2f\n", "harmonic import into PostgreSQL", r.seconds,
+               (double)r.rows / r.seconds, r.cpu_s);
+        printf("%-34s %10.2f %12.0f %10.2f\n", "psql \\copy (raw, no checks)", raw, (double)rows / raw,
+               raw_cpu);
+        printf("ratio harmonic/\\copy: wall time %.2f, CPU time %.2f (target <= 2; CPU = client + "
+               "server backend)\n", r.seconds / raw, r.cpu_s / raw_cpu);
+    } else {
+        printf("PostgreSQL: a run failed\n");
+    }
+    pg_drop(base, ours_s);
+    pg_drop(base, raw_s);
 }
 
 int main(int argc, char **argv)
@@ -246,6 +400,7 @@ int main(int argc, char **argv)
     printf("peak RSS of the import: %ld rows -> %.1f MiB; %ld rows -> %.1f MiB (ratio %.2f for %.1fx rows)\n",
            rows_small, rs.maxrss_kb / 1024.0, rows, r.maxrss_kb / 1024.0,
            (double)r.maxrss_kb / (double)rs.maxrss_kb, (double)rows / (double)rows_small);
+    pg_rows(dir, r.rows);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd))
         return 1;

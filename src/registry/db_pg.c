@@ -36,6 +36,11 @@ int hm__pg_open(hm_db *db, const char *url, hm_error *err)
      * older servers print 15 digits unless asked for more). */
     if (rc == HM_OK)
         rc = hm__pg_exec(db, "SET extra_float_digits = 3", err);
+    /* The bulk import's staging table is temporary: give it room in memory
+     * (the default 8 MB spills a large file's batch rows to disk).  Only
+     * settable before the session first uses a temporary table. */
+    if (rc == HM_OK)
+        rc = hm__pg_exec(db, "SET temp_buffers = '64MB'", err);
     return rc;
 }
 
@@ -230,5 +235,75 @@ int hm__pg_step(hm_stmt *st, hm_error *err)
     st->running = 0;
     st->done = 1;
     st->db->pg_active = NULL;
+    return rc;
+}
+
+/* ---------------------------------------------------------------- */
+/* Straight libpq commands for the bulk import (import_pg.c).  Each first
+ * sets aside the rows of a statement still on the wire, as above. */
+
+int hm__pg_query(hm_db *db, const char *sql, int nparams, const char *const *params,
+                 PGresult **out, char sqlstate[6], hm_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (sqlstate)
+        sqlstate[0] = 0;
+    int rc = hold_active(db, err);
+    if (rc)
+        return rc;
+    PGresult *res = PQexecParams(db->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        if (sqlstate && st)
+            snprintf(sqlstate, 6, "%s", st);
+        rc = pg_error(db, res, sql, err);
+        PQclear(res);
+        return rc;
+    }
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return HM_OK;
+}
+
+int hm__pg_copy_begin(hm_db *db, const char *sql, hm_error *err)
+{
+    int rc = hold_active(db, err);
+    if (rc)
+        return rc;
+    PGresult *res = PQexec(db->pg, sql);
+    if (!res || PQresultStatus(res) != PGRES_COPY_IN)
+        rc = pg_error(db, res, sql, err);
+    PQclear(res);
+    return rc;
+}
+
+int hm__pg_copy_send(hm_db *db, const char *buf, size_t len, hm_error *err)
+{
+    /* Blocking connection: 1 = queued, -1 = failed (0 only when non-blocking). */
+    while (len) {
+        int n = len > (1u << 20) ? 1 << 20 : (int)len;
+        if (PQputCopyData(db->pg, buf, n) != 1)
+            return pg_error(db, NULL, "COPY data", err);
+        buf += n;
+        len -= (size_t)n;
+    }
+    return HM_OK;
+}
+
+int hm__pg_copy_end(hm_db *db, hm_error *err)
+{
+    int rc = HM_OK;
+    if (PQputCopyEnd(db->pg, NULL) != 1)
+        rc = pg_error(db, NULL, "COPY end", err);
+    PGresult *r;
+    while ((r = PQgetResult(db->pg))) {
+        if (rc == HM_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = pg_error(db, r, "COPY", err);
+        PQclear(r);
+    }
     return rc;
 }

@@ -26,8 +26,8 @@ typedef struct row_ctx {
 /* Duplicate natural keys inside one file: the second row would silently
  * replace the first, so the upsert used by file imports refuses to update a
  * row written earlier in the same import (see hm__store_row) and says so. */
-static void report_duplicate(const hm_dict_table *t, const char **vals, long line,
-                             hm_import_report *rep)
+void hm__report_duplicate(const hm_dict_table *t, const char *const *vals, long line,
+                          hm_import_report *rep)
 {
     char shown[200];
     size_t so = 0;
@@ -57,6 +57,11 @@ static int process_row(hm_db *db, row_ctx *rc_, const char *const *raw, const ch
     hm_dict_validate_row(t, raw, line, rep);
     for (size_t i = 0; i < t->nfields; i++)
         rc_->vals[i] = hm__normalise_missing(&t->fields[i], raw[i]);
+    /* PostgreSQL file import: the rest is done per batch (import_pg.c). */
+    if (db->bulk && rep->n_errors == before) {
+        *stored = 1;      /* provisional: any later error zeroes rows_stored */
+        return hm__pgbulk_row(db, rc_->vals, line, rep, err);
+    }
     /* Cross-field rules need well-formed fields. */
     if (rep->n_errors == before) {
         int rc = hm__check_row(db, t, rc_->vals, rc_->daybuf, line, rep, err);
@@ -71,7 +76,7 @@ static int process_row(hm_db *db, row_ctx *rc_, const char *const *raw, const ch
     int dup = 0;
     int rc = hm__store_row(db, t, rc_->vals, rc_->dup_guard, &dup, err);
     if (rc == HM_OK && dup)
-        report_duplicate(t, rc_->vals, line, rep);
+        hm__report_duplicate(t, rc_->vals, line, rep);
     else if (rc == HM_OK)
         *stored = 1;
     return rc;
@@ -160,6 +165,8 @@ int hm_registry_import_csv_ex(hm_db *db, const char *centre, const char *table,
         ctx->t = t;
         rc = hm__dup_guard(db, t, &ctx->dup_guard, err);
     }
+    if (rc == HM_OK && db->kind == HM_DB_POSTGRES)
+        rc = hm__pgbulk_begin(db, t, centre, err);
     if (rc == HM_OK) {
         rc = hm_csv_next(csv, &f, &nf, err);
         if (rc == 0) {
@@ -206,6 +213,11 @@ int hm_registry_import_csv_ex(hm_db *db, const char *centre, const char *table,
     }
     hm_csv_close(csv);
     free(ctx);
+    if (db->bulk) {                        /* the last batch, duplicates, upsert */
+        if (rc == HM_OK)
+            rc = hm__pgbulk_finish(db, rep, err);
+        hm__pgbulk_end(db);
+    }
     int dry = (flags & HM_IMPORT_DRY_RUN) != 0;
     rep->dry_run = dry;
     if (rc == HM_OK && rep->n_errors == 0 && !dry) {

@@ -11,6 +11,11 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+/* Most fields a dictionary table may have (the importer's fixed arrays). */
+#define HM__MAX_FIELDS 128
+
+typedef struct hm_pg_bulk hm_pg_bulk;
+
 /* Prepared statements the importer keeps per table (built on first use). */
 typedef struct hm_table_cache {
     hm_stmt *upsert;        /* plain: a repeated key updates the row */
@@ -28,6 +33,7 @@ struct hm_db {
     hm_stmt        *find_centre, *find_patient, *find_procedure, *find_course;
     hm_stmt        *pg_active;      /* the statement whose rows are on the wire */
     char            centre_ok[64];  /* centre found registered in this transaction */
+    hm_pg_bulk     *bulk;           /* a PostgreSQL file import in progress (import_pg.c) */
 };
 
 struct hm_stmt {
@@ -53,6 +59,14 @@ int  hm__pg_exec(hm_db *db, const char *sql, hm_error *err);
 int  hm__pg_prepare(hm_db *db, const char *sql, hm_stmt *st, hm_error *err);
 int  hm__pg_step(hm_stmt *st, hm_error *err);
 void hm__pg_drain(hm_stmt *st);
+/* Straight libpq: one command with text parameters (*out, when given, gets
+ * the result to PQclear; sqlstate, when given, the error's SQLSTATE), and
+ * COPY ... FROM STDIN begin / data / end. */
+int  hm__pg_query(hm_db *db, const char *sql, int nparams, const char *const *params,
+                  PGresult **out, char sqlstate[6], hm_error *err);
+int  hm__pg_copy_begin(hm_db *db, const char *sql, hm_error *err);
+int  hm__pg_copy_send(hm_db *db, const char *buf, size_t len, hm_error *err);
+int  hm__pg_copy_end(hm_db *db, hm_error *err);
 
 /* Migrations (schema.c). */
 int  hm__schema_migrate(hm_db *db, hm_error *err);
@@ -87,6 +101,29 @@ int  hm__dup_guard(hm_db *db, const hm_dict_table *t, int64_t *guard, hm_error *
  * written by this import is left alone and *dup is set. */
 int  hm__store_row(hm_db *db, const hm_dict_table *t, const char *const *vals,
                    int64_t guard, int *dup, hm_error *err);
+
+/* The import's message for a row whose natural key an earlier row of the
+ * same file has (import.c); vals holds at least the key fields. */
+void hm__report_duplicate(const hm_dict_table *t, const char *const *vals, long line,
+                          hm_import_report *rep);
+
+/* PostgreSQL file import in batches (import_pg.c).  begin sets db->bulk;
+ * rows that passed the field rules are queued with hm__pgbulk_row; per
+ * batch one query answers every look-up hm__check_row makes (the lookup
+ * functions below), the rows are checked in C as on SQLite and the good ones
+ * sent with COPY to a staging table; finish flushes, reports duplicate keys
+ * set-based, upserts from staging when the file has no error, and puts the
+ * report back in line order.  end frees it and clears db->bulk. */
+int  hm__pgbulk_begin(hm_db *db, const hm_dict_table *t, const char *centre, hm_error *err);
+int  hm__pgbulk_row(hm_db *db, const char *const *vals, long line, hm_import_report *rep,
+                    hm_error *err);
+int  hm__pgbulk_finish(hm_db *db, hm_import_report *rep, hm_error *err);
+void hm__pgbulk_end(hm_db *db);
+/* The batch's answers: 1 found (with the birth data), 0 not registered. */
+int  hm__pgbulk_patient(hm_pg_bulk *b, const char *centre, const char *pseudonym,
+                        const char **birth_date, long *birth_year);
+/* what: "procedure" or "rt_course". */
+int  hm__pgbulk_ref(hm_pg_bulk *b, const char *what, const char *centre, const char *id);
 
 /* Shortest text that reads back as the same double (export round trip). */
 void hm__format_double(double v, char *buf, size_t size);

@@ -64,9 +64,20 @@ static int find_birth(hm_db *db, const hm_dict_table *t, const char **vals, long
     const char *pseudo = val(t, vals, "pseudonym");
     if (!pseudo || idx(t, "pseudonym") < 0)
         return HM_OK;
-    int rc = lookup(db, &db->find_patient,
+    const char *d = NULL;
+    long year = 0;
+    int rc;
+    if (db->bulk) {                       /* answered from the batch's one query */
+        rc = hm__pgbulk_patient(db->bulk, vals[0], pseudo, &d, &year);
+    } else {
+        rc = lookup(db, &db->find_patient,
                     "SELECT birth_date, birth_year FROM patient WHERE centre_code = ? AND pseudonym = ?",
                     vals[0], pseudo, err);
+        if (rc == 1) {
+            d = hm_stmt_column_text(db->find_patient, 0);
+            year = (long)hm_stmt_column_int64(db->find_patient, 1);
+        }
+    }
     if (rc < 0)
         return rc;
     if (rc == 0) {
@@ -76,12 +87,11 @@ static int find_birth(hm_db *db, const hm_dict_table *t, const char **vals, long
         return HM_OK;
     }
     b->known = 1;
-    const char *d = hm_stmt_column_text(db->find_patient, 0);
     if (d) {
         snprintf(b->datebuf, sizeof b->datebuf, "%s", d);
         b->date = b->datebuf;
     }
-    b->year = (long)hm_stmt_column_int64(db->find_patient, 1);
+    b->year = year;
     return HM_OK;
 }
 
@@ -212,29 +222,40 @@ static void check_rules(const hm_dict_table *t, const char **vals, long line,
     }
 }
 
+/* A procedure or course of the centre: from the bulk import's batch look-up
+ * or by a query. */
+static int find_ref(hm_db *db, const char *what, const char *centre, const char *id,
+                    hm_error *err)
+{
+    if (db->bulk)
+        return hm__pgbulk_ref(db->bulk, what, centre, id);
+    if (!strcmp(what, "procedure"))
+        return lookup(db, &db->find_procedure,
+                      "SELECT 1 FROM procedure WHERE centre_code = ? AND procedure_id = ?",
+                      centre, id, err);
+    return lookup(db, &db->find_course,
+                  "SELECT 1 FROM rt_course WHERE centre_code = ? AND course_id = ?", centre, id, err);
+}
+
 /* References to procedure / course rows of the same centre. */
 static int check_refs(hm_db *db, const hm_dict_table *t, const char **vals, long line,
                       hm_import_report *rep, hm_error *err)
 {
-    const char *proc_sql = "SELECT 1 FROM procedure WHERE centre_code = ? AND procedure_id = ?";
-    const char *course_sql = "SELECT 1 FROM rt_course WHERE centre_code = ? AND course_id = ?";
     int rc = 1;
     const char *field = NULL, *id = NULL, *what = NULL;
     if (!strcmp(t->name, "irradiation_event") && (id = val(t, vals, "procedure_id"))) {
-        rc = lookup(db, &db->find_procedure, proc_sql, vals[0], id, err);
         field = "procedure_id";
         what = "procedure";
     } else if (!strcmp(t->name, "organ_dose") && (id = val(t, vals, "source_id"))) {
         const char *type = val(t, vals, "source_type");
         field = "source_id";
-        if (type && !strcmp(type, "procedure")) {
-            rc = lookup(db, &db->find_procedure, proc_sql, vals[0], id, err);
+        if (type && !strcmp(type, "procedure"))
             what = "procedure";
-        } else if (type && !strcmp(type, "rt_course")) {
-            rc = lookup(db, &db->find_course, course_sql, vals[0], id, err);
+        else if (type && !strcmp(type, "rt_course"))
             what = "rt_course";
-        }
     }
+    if (what)
+        rc = find_ref(db, what, vals[0], id, err);
     if (rc < 0)
         return rc;
     if (rc == 0)

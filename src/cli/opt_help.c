@@ -85,9 +85,10 @@ static void details(const hm_cli_opt *o, char *buf, size_t n)
         if (isinf(o->max))
             k += (size_t)snprintf(buf + k, n - k, "; %s %s %s", what,
                                   o->flags & HM_OPT_MIN_EXCL ? ">" : ">=", lo);
+        else if (o->flags & HM_OPT_MIN_EXCL)
+            k += (size_t)snprintf(buf + k, n - k, "; %s > %s and <= %s", what, lo, hi);
         else
-            k += (size_t)snprintf(buf + k, n - k, "; %s %s%s..%s", what,
-                                  o->flags & HM_OPT_MIN_EXCL ? "> " : "", lo, hi);
+            k += (size_t)snprintf(buf + k, n - k, "; %s %s..%s", what, lo, hi);
     } else if (o->type == HM_OPT_T_CHOICE) {
         size_t c = 0;
         for (const char *p = o->choices; *p && c + 3 < sizeof choices; p++) {

@@ -1,6 +1,7 @@
 /*
- * cli.h — the `harmonic` command's sub-commands.  Each cmd_ file parses
- * its own arguments and calls the library; main.c only dispatches.  A
+ * cli.h — the `harmonic` command's sub-commands.  Each cmd_ file declares
+ * its commands as option tables (opt.h) with a run() function that reads
+ * the parsed values and calls the library; main.c only walks the tree.  A
  * command returns the process exit status: 0 success, 1 the input had
  * problems (validation, a file failed), 2 usage error, 3 internal error.
  */
@@ -8,27 +9,30 @@
 #define HM_CLI_H
 
 #include "hm_core.h"
+#include "opt.h"
 
 /* Prints "harmonic: file:line:field: message" to stderr; returns exit code. */
 int hm_cli_report(const hm_error *err);
+/* Prints "PATH: message" and "see 'PATH --help'" to stderr; returns 2.  For
+ * usage problems the table cannot express (options that go together). */
+int hm_cli_usage_error(const hm_args *a, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* registry (cmd_registry.c) */
-int hm_cmd_dictionary(int argc, char **argv);
-int hm_cmd_import(int argc, char **argv);
-int hm_cmd_export(int argc, char **argv);
-int hm_cmd_report(int argc, char **argv);
-int hm_cmd_db(int argc, char **argv);
+extern const hm_cli_cmd hm_cli_dictionary, hm_cli_import, hm_cli_export, hm_cli_report_cmd,
+    hm_cli_db;
 /* pseudonymisation and synthetic cohorts (cmd_synth.c) */
-int hm_cmd_keygen(int argc, char **argv);
-int hm_cmd_pseudonymise(int argc, char **argv);
-int hm_cmd_synth(int argc, char **argv);
+extern const hm_cli_cmd hm_cli_keygen, hm_cli_pseudonymise, hm_cli_synth;
 /* DICOM RDSR (cmd_rdsr.c) */
-int hm_cmd_rdsr(int argc, char **argv);
+extern const hm_cli_cmd hm_cli_rdsr;
 /* Monte Carlo (cmd_mc.c) */
-int hm_cmd_mc(int argc, char **argv);
+extern const hm_cli_cmd hm_cli_mc;
 /* phantoms (cmd_phantom.c) */
-int hm_cmd_phantom(int argc, char **argv);
+extern const hm_cli_cmd hm_cli_phantom;
 /* epidemiology (cmd_epi.c) */
-int hm_cmd_epi(int argc, char **argv);
+extern const hm_cli_cmd hm_cli_epi;
 
 #endif

@@ -10,32 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *fp)
-{
-    fprintf(fp,
-        "usage: harmonic epi COMMAND [OPTIONS]   (docs/epi.md)\n\n"
-        "  tabulate  person-year table from individual records\n"
-        "      (--persons P.csv --doses D.csv [--events E.csv] | --db PATH|URL)\n"
-        "      [--organ ORGAN] [--outcome G1,G2] [--lag Y] [--exclusion Y]\n"
-        "      [--age CUTS] [--calendar CUTS] [--tsfe CUTS] [--afe CUTS] [--dose CUTS] (\"none\" to not split)\n"
-        "      [--no-sex] [--by-country] [--by-transplant] [--by-syndrome] [--study-end DATE]\n"
-        "      [--by-person] (individual records: one row per person and cell)\n"
-        "      [--realizations] (registry: use dose realizations 1..N)\n"
-        "      [--syndrome-codes down,22q11] (registry: patient.syndrome codes counted as syndrome=1)\n"
-        "      [-o OUT.csv] [--store RUN_ID] (registry: also store the table)\n"
-        "  fit DATA.csv --model MODEL [--format text|csv|json] [--ci 0.95|0.90] [--profile-all]\n"
-        "      [--realizations PREFIX] (refit with DOSE replaced by PREFIX1..PREFIXn)\n"
-        "      [--dose-col dose_mgy] [-o OUT]\n"
-        "      MODEL: cases ~ pyr(PY) [+ strata(a,b)] [+ loglin(z)] + err(d [| e1,e2])\n"
-        "             (or lq(d), cat(c), ear(d), earlq(d))\n"
-        "  cox  (--persons ... --doses ... --events ... | --db ...) [--organ O] --outcome G\n"
-        "      [--lag Y] [--exclusion Y] [--strata sex,country] [--transplant] [--syndrome]\n"
-        "      [--realization K | --realizations] [--format text|csv|json] [--ci L]\n"
-        "  plot DATA.csv --base \"cases ~ pyr(pyr) + strata(...)\" [--cat dosecat] [--dose dose_mgy]\n"
-        "      -o PLOT.png|PLOT.svg [--title TEXT]\n"
-        "  outcomes  list the outcome groups (data/epi/outcomes.csv)\n");
-}
-
 typedef struct opts {
     const char *persons, *doses, *events, *db, *organ, *outcome, *out, *model, *format, *store;
     const char *realizations_prefix, *dose_col, *base, *cat, *title, *strata, *syndromes;
@@ -46,119 +20,69 @@ typedef struct opts {
     int cox_tx, cox_syn, realization;
 } opts;
 
-static int need_value(int i, int argc, char **argv)
+/* The table entry of option name in this sub-command, or NULL: the
+ * sub-commands share one opts struct but not all options. */
+static const hm_cli_opt *table_opt(const hm_args *a, const char *name)
 {
-    if (i + 1 >= argc) {
-        fprintf(stderr, "harmonic epi: option %s needs a value\n", argv[i]);
-        return 0;
-    }
-    return 1;
+    for (const hm_cli_opt *t = a->cmd->opts; t->name; t++)
+        if (!strcmp(t->name, name))
+            return t;
+    return NULL;
 }
 
-static int number(const char *s, const char *opt, double *v)
+static int given(const hm_args *a, const char *name)
 {
-    char *end;
-    *v = strtod(s, &end);
-    if (!*s || *end || !isfinite(*v)) {
-        fprintf(stderr, "harmonic epi: %s: expected a number, found '%s'\n", opt, s);
-        return 0;
-    }
-    return 1;
+    return table_opt(a, name) && hm_args_count(a, name) > 0;
 }
 
-/* Returns 0 ok, 2 usage error. */
-static int parse(int argc, char **argv, opts *o)
+/* Returns 0 ok, 2 usage error (reported). */
+static int from_args(const hm_args *a, opts *o)
 {
     memset(o, 0, sizeof *o);
     o->ci = 0.95;
     o->realization = -1;
     o->study_end = NAN;
-    static const char *cutopt[5] = { "--age", "--calendar", "--tsfe", "--afe", "--dose" };
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        const char **sv = NULL;
-        if (!strcmp(a, "--persons")) sv = &o->persons;
-        else if (!strcmp(a, "--doses")) sv = &o->doses;
-        else if (!strcmp(a, "--events")) sv = &o->events;
-        else if (!strcmp(a, "--db")) sv = &o->db;
-        else if (!strcmp(a, "--organ")) sv = &o->organ;
-        else if (!strcmp(a, "--outcome")) sv = &o->outcome;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--output")) sv = &o->out;
-        else if (!strcmp(a, "--model")) sv = &o->model;
-        else if (!strcmp(a, "--format")) sv = &o->format;
-        else if (!strcmp(a, "--store")) sv = &o->store;
-        else if (!strcmp(a, "--dose-col")) sv = &o->dose_col;
-        else if (!strcmp(a, "--base")) sv = &o->base;
-        else if (!strcmp(a, "--cat")) sv = &o->cat;
-        else if (!strcmp(a, "--title")) sv = &o->title;
-        else if (!strcmp(a, "--strata")) sv = &o->strata;
-        else if (!strcmp(a, "--syndrome-codes")) sv = &o->syndromes;
-        if (sv) {
-            if (!need_value(i, argc, argv))
-                return 2;
-            *sv = argv[++i];
-            continue;
-        }
-        int k;
-        for (k = 0; k < 5 && strcmp(a, cutopt[k]); k++)
-            ;
-        if (k < 5) {
-            if (!need_value(i, argc, argv))
-                return 2;
-            o->cuts[k] = argv[++i];
-            continue;
-        }
-        if (!strcmp(a, "--lag") || !strcmp(a, "--exclusion") || !strcmp(a, "--ci")) {
-            double v;
-            if (!need_value(i, argc, argv) || !number(argv[i + 1], a, &v))
-                return 2;
-            i++;
-            if (a[2] == 'l')
-                o->lag = v, o->have_lag = 1;
-            else if (a[2] == 'e')
-                o->exclusion = v, o->have_excl = 1;
-            else
-                o->ci = v;
-        } else if (!strcmp(a, "--realizations")) {
-            /* fit: takes a prefix; tabulate/cox: a flag. */
-            if (!strcmp(argv[1], "fit")) {
-                if (!need_value(i, argc, argv))
-                    return 2;
-                o->realizations_prefix = argv[++i];
-            } else {
-                o->use_real = 1;
-            }
-        } else if (!strcmp(a, "--realization")) {
-            double v;
-            if (!need_value(i, argc, argv) || !number(argv[i + 1], a, &v))
-                return 2;
-            o->realization = (int)v - 1;
-            i++;
-        } else if (!strcmp(a, "--study-end")) {
-            if (!need_value(i, argc, argv))
-                return 2;
-            if (hm_epi_parse_day(argv[++i], &o->study_end) < 0) {
-                fprintf(stderr, "harmonic epi: --study-end: expected YYYY-MM-DD, found '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (!strcmp(a, "--no-sex")) o->no_sex = 1;
-        else if (!strcmp(a, "--by-country")) o->by_country = 1;
-        else if (!strcmp(a, "--by-transplant")) o->by_tx = 1;
-        else if (!strcmp(a, "--by-syndrome")) o->by_syn = 1;
-        else if (!strcmp(a, "--by-person")) o->by_person = 1;
-        else if (!strcmp(a, "--profile-all")) o->profile_all = 1;
-        else if (!strcmp(a, "--transplant")) o->cox_tx = 1;
-        else if (!strcmp(a, "--syndrome")) o->cox_syn = 1;
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "harmonic epi %s: unknown option '%s'\n", argv[1], a);
-            return 2;
-        } else if (!o->input) {
-            o->input = a;
-        } else {
-            fprintf(stderr, "harmonic epi %s: unexpected argument '%s'\n", argv[1], a);
-            return 2;
-        }
-    }
+    struct { const char *name; const char **dst; } strs[] = {
+        { "persons", &o->persons }, { "doses", &o->doses }, { "events", &o->events },
+        { "db", &o->db }, { "organ", &o->organ }, { "outcome", &o->outcome },
+        { "output", &o->out }, { "model", &o->model }, { "format", &o->format },
+        { "store", &o->store }, { "dose-col", &o->dose_col }, { "base", &o->base },
+        { "cat", &o->cat }, { "title", &o->title }, { "strata", &o->strata },
+        { "syndrome-codes", &o->syndromes },
+        { "age", &o->cuts[0] }, { "calendar", &o->cuts[1] }, { "tsfe", &o->cuts[2] },
+        { "afe", &o->cuts[3] },
+    };
+    for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++)
+        if (given(a, strs[k].name))
+            *strs[k].dst = hm_args_str(a, strs[k].name, NULL);
+    /* --dose: dose cut points of tabulate, the dose column of plot. */
+    if (given(a, "dose"))
+        *(table_opt(a, "base") ? &o->dose_col : &o->cuts[4]) = hm_args_str(a, "dose", NULL);
+    if ((o->have_lag = given(a, "lag")))
+        o->lag = hm_args_num(a, "lag", 0);
+    if ((o->have_excl = given(a, "exclusion")))
+        o->exclusion = hm_args_num(a, "exclusion", 0);
+    if (given(a, "ci"))
+        o->ci = hm_args_num(a, "ci", 0.95);
+    const hm_cli_opt *r = table_opt(a, "realizations");
+    if (r && r->type == HM_OPT_T_FLAG)
+        o->use_real = given(a, "realizations");
+    else if (r)
+        o->realizations_prefix = hm_args_str(a, "realizations", NULL);
+    if (given(a, "realization"))
+        o->realization = (int)hm_args_int(a, "realization", 0) - 1;
+    if (given(a, "study-end") && hm_epi_parse_day(hm_args_str(a, "study-end", ""), &o->study_end) < 0)
+        return hm_cli_usage_error(a, "option '--study-end': expected YYYY-MM-DD, found '%s'",
+                                  hm_args_str(a, "study-end", ""));
+    o->no_sex = given(a, "no-sex");
+    o->by_country = given(a, "by-country");
+    o->by_tx = given(a, "by-transplant");
+    o->by_syn = given(a, "by-syndrome");
+    o->by_person = given(a, "by-person");
+    o->profile_all = given(a, "profile-all");
+    o->cox_tx = given(a, "transplant");
+    o->cox_syn = given(a, "syndrome");
+    o->input = a->npos ? a->pos[0] : NULL;
     return 0;
 }
 
@@ -322,23 +246,8 @@ static void print_fit(const hm_epi_fit *fit, const char *format, const char *tit
         hm_epi_fit_print_text(fit, title, fp);
 }
 
-static int check_format(const char *f)
-{
-    if (f && strcmp(f, "text") && strcmp(f, "csv") && strcmp(f, "json")) {
-        fprintf(stderr, "harmonic epi: --format: expected text, csv or json, found '%s'\n", f);
-        return 0;
-    }
-    return 1;
-}
-
 static int cmd_fit(const opts *o)
 {
-    if (!o->input || !o->model) {
-        fprintf(stderr, "harmonic epi fit: give DATA.csv and --model\n");
-        return 2;
-    }
-    if (!check_format(o->format))
-        return 2;
     hm_error err;
     hm_epi_table t;
     hm_epi_model m;
@@ -410,8 +319,6 @@ static int cmd_fit(const opts *o)
 
 static int cmd_cox(const opts *o)
 {
-    if (!check_format(o->format))
-        return 2;
     hm_error err;
     hm_epi_outcomes *oc = NULL;
     hm_epi_cohort *c = NULL;
@@ -491,10 +398,6 @@ done:
 
 static int cmd_plot(const opts *o)
 {
-    if (!o->input || !o->base || !o->out) {
-        fprintf(stderr, "harmonic epi plot: give DATA.csv, --base MODEL and -o PLOT.png|svg\n");
-        return 2;
-    }
     hm_error err;
     hm_epi_table t;
     hm_epi_plot_data d;
@@ -528,27 +431,137 @@ static int cmd_outcomes(void)
     return 0;
 }
 
-int hm_cmd_epi(int argc, char **argv)
+/* One run() for all: the table says which sub-command it is. */
+static const hm_cli_cmd epi_tabulate, epi_fit, epi_cox, epi_plot;
+
+static int run_epi(const hm_args *a)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
     opts o;
-    int rc = parse(argc, argv, &o);
+    int rc = from_args(a, &o);
     if (rc)
         return rc;
-    if (!strcmp(argv[1], "tabulate"))
-        return cmd_tabulate(&o);
-    if (!strcmp(argv[1], "fit"))
-        return cmd_fit(&o);
-    if (!strcmp(argv[1], "cox"))
-        return cmd_cox(&o);
-    if (!strcmp(argv[1], "plot"))
-        return cmd_plot(&o);
-    if (!strcmp(argv[1], "outcomes"))
-        return cmd_outcomes();
-    fprintf(stderr, "harmonic epi: unknown command '%s'\n\n", argv[1]);
-    usage(stderr);
-    return 2;
+    const hm_cli_cmd *c = a->cmd;
+    if (c == &epi_fit && !(o.ci > 0 && o.ci < 1))
+        return hm_cli_usage_error(a, "option '--ci': expected a level in (0,1), e.g. 0.95");
+    return c == &epi_tabulate ? cmd_tabulate(&o) : c == &epi_fit ? cmd_fit(&o)
+         : c == &epi_cox ? cmd_cox(&o) : cmd_plot(&o);
 }
+
+/* Options several sub-commands share, one line each. */
+#define O_INPUTS                                                                              \
+    HM_OPT_PATH("persons", "P.csv", "individual records: one row per person", NULL),         \
+    HM_OPT_PATH("doses", "D.csv", "individual records: organ doses per procedure", NULL),    \
+    HM_OPT_PATH("events", "E.csv", "individual records: outcome events", NULL),              \
+    HM_OPT_STR("db", "PATH|URL", "read the cohort from the registry instead", NULL),         \
+    HM_OPT_STR("organ", "ORGAN", "organ whose dose is used", "red_marrow")
+#define O_OUTCOME HM_OPT_STR("outcome", "G1,G2", "outcome groups (harmonic epi outcomes)", \
+                             "leukaemia_excl_cll")
+#define O_LAG                                                                                 \
+    HM_OPT_REAL("lag", "Y", "dose lag (years)", "the outcome's"),                            \
+    HM_OPT_REAL("exclusion", "Y", "years after first exposure not counted", "the outcome's")
+#define O_OUT(v, what) { "output", 'o', HM_OPT_T_PATH, v, what, "stdout", 0, 0, 0, NULL, 0, 0 }
+#define O_FORMAT HM_OPT_CHOICE("format", "FORMAT", "output format", "text", "text|csv|json")
+#define O_CI HM_OPT_REAL("ci", "L", "confidence level of the intervals, in (0,1)", "0.95")
+#define O_REQ_STR(n, v, help) \
+    { n, 0, HM_OPT_T_STRING, v, help, NULL, HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 }
+#define O_CUTS(n, what) HM_OPT_STR(n, "CUTS", what " cut points, or none", "the outcome's")
+
+static const hm_cli_opt tabulate_opts[] = {
+    O_INPUTS, O_OUTCOME, O_LAG,
+    O_CUTS("age", "attained age"), O_CUTS("calendar", "calendar year"),
+    O_CUTS("tsfe", "time since first exposure"), O_CUTS("afe", "age at first exposure"),
+    O_CUTS("dose", "lagged dose (mGy)"),
+    HM_OPT_FLAG("no-sex", "do not split by sex"),
+    HM_OPT_FLAG("by-country", "split by country"),
+    HM_OPT_FLAG("by-transplant", "split by transplant status"),
+    HM_OPT_FLAG("by-syndrome", "split by syndrome status"),
+    HM_OPT_STR("study-end", "DATE", "end of follow-up (YYYY-MM-DD)", "each person's last date"),
+    HM_OPT_FLAG("by-person", "individual records: one row per person and cell"),
+    HM_OPT_FLAG("realizations", "registry: use dose realizations 1..N"),
+    HM_OPT_STR("syndrome-codes", "LIST", "registry: patient.syndrome codes counted as syndrome=1",
+               "down,22q11"),
+    O_OUT("OUT.csv", "the person-year table"),
+    HM_OPT_STR("store", "RUN_ID", "registry: also store the table as this run", NULL),
+    HM_OPT_END
+};
+static const hm_cli_cmd epi_tabulate = {
+    "tabulate", "person-year table from individual records",
+    "Give --persons and --doses (and --events), or --db.  Cut points are comma separated.\n",
+    tabulate_opts, NULL, run_epi, NULL, 0
+};
+
+static const hm_cli_pos data_pos[] = {
+    { "DATA.csv", "a person-year table (harmonic epi tabulate)", 1, 1, HM_OPT_T_PATH },
+    HM_POS_END
+};
+static const hm_cli_opt fit_opts[] = {
+    O_REQ_STR("model", "MODEL", "the model formula (below)"),
+    O_FORMAT, O_CI,
+    HM_OPT_FLAG("profile-all", "profile-likelihood intervals for every parameter"),
+    HM_OPT_STR("realizations", "PREFIX", "refit with the dose replaced by PREFIX1..PREFIXn", NULL),
+    HM_OPT_STR("dose-col", "COL", "the dose column --realizations replaces",
+               "the first err() term"),
+    O_OUT("OUT", "where to write the fit"),
+    HM_OPT_END
+};
+static const hm_cli_cmd epi_fit = {
+    "fit", "Poisson ERR/EAR model of a person-year table",
+    "MODEL: cases ~ pyr(PY) [+ strata(a,b)] [+ loglin(z)] + err(d [| e1,e2])\n"
+    "       (or lq(d), cat(c), ear(d), earlq(d)); see docs/epi.md.\n",
+    fit_opts, data_pos, run_epi, NULL, 0
+};
+
+static const hm_cli_opt cox_opts[] = {
+    O_INPUTS, O_OUTCOME, O_LAG,
+    HM_OPT_STR("strata", "LIST", "baseline strata: sex, country (comma separated)", "none"),
+    HM_OPT_FLAG("transplant", "adjust for transplant status"),
+    HM_OPT_FLAG("syndrome", "adjust for syndrome status"),
+    HM_OPT_INT("realization", "K", "use dose realization K", "the mean dose", 0, 1000000),
+    HM_OPT_FLAG("realizations", "also fit every dose realization and summarise"),
+    HM_OPT_STR("syndrome-codes", "LIST", "registry: patient.syndrome codes counted as syndrome=1",
+               "down,22q11"),
+    O_FORMAT, O_CI,
+    HM_OPT_FLAG("profile-all", "profile-likelihood intervals for every parameter"),
+    O_OUT("OUT", "where to write the fit"),
+    HM_OPT_END
+};
+static const hm_cli_cmd epi_cox = {
+    "cox", "Cox linear ERR model on attained age",
+    "Give --persons, --doses and --events, or --db.\n",
+    cox_opts, NULL, run_epi, NULL, 0
+};
+
+static const hm_cli_opt plot_opts[] = {
+    O_REQ_STR("base", "MODEL", "the baseline model, e.g. \"cases ~ pyr(pyr) + strata(...)\""),
+    HM_OPT_STR("cat", "COL", "the dose-category column", "dosecat"),
+    HM_OPT_STR("dose", "COL", "the dose column", "dose_mgy"),
+    HM_OPT_STR("dose-col", "COL", "the same as --dose", NULL),
+    { "output", 'o', HM_OPT_T_PATH, "PLOT.png|PLOT.svg", "the plot to write", NULL,
+      HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 },
+    HM_OPT_STR("title", "TEXT", "plot title", "Dose-response"),
+    HM_OPT_CHOICE("format", "FORMAT", "image format", "from the file name", "png|svg"),
+    HM_OPT_END
+};
+static const hm_cli_cmd epi_plot = {
+    "plot", "dose-response plot: category risks and the fitted linear ERR", NULL, plot_opts,
+    data_pos, run_epi, NULL, 0
+};
+
+static int run_outcomes(const hm_args *a)
+{
+    (void)a;
+    return cmd_outcomes();
+}
+static const hm_cli_opt no_opts[] = { HM_OPT_END };
+static const hm_cli_cmd epi_outcomes = {
+    "outcomes", "list the outcome groups (data/epi/outcomes.csv)", NULL, no_opts, NULL,
+    run_outcomes, NULL, 0
+};
+
+static const hm_cli_cmd *const epi_subs[] = { &epi_tabulate, &epi_fit, &epi_cox, &epi_plot,
+                                              &epi_outcomes, NULL };
+const hm_cli_cmd hm_cli_epi = {
+    "epi", "person-years and excess relative risk models",
+    "Person-years with lagged organ dose, Poisson and Cox ERR models, plots (docs/epi.md).\n",
+    no_opts, NULL, NULL, epi_subs, 0
+};

@@ -6,38 +6,10 @@
 #include "hm_mc.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static void usage(FILE *fp)
-{
-    fprintf(fp,
-            "usage: harmonic mc run SCENE.json [--json] [--threads N] [--histories N] [--seed N] [--quiet]\n"
-            "       harmonic mc spectrum --kvp KV [--al-mm MM] [--cu-mm MM] [--anode-deg DEG] [--bin-kev W]\n"
-            "       harmonic mc hvl SPECTRUM.csv [--bins centre|lower|point]\n"
-            "\n"
-            "  run       simulate a scene; prints energy imparted and dose per region\n"
-            "            (a table, or JSON with --json); progress on stderr\n"
-            "  spectrum  tungsten-anode spectrum (CSV on stdout) with its HVL1, HVL2, mean energy\n"
-            "  hvl       first and second half-value layers (mm Al) of a spectrum file\n");
-}
-
-static int parse_long(const char *s, long long lo, long long hi, long long *out)
-{
-    char *e;
-    double v = strtod(s, &e);
-    if (*e || e == s || v < (double)lo || v > (double)hi) return -1;
-    *out = (long long)v;
-    return 0;
-}
-
-static int parse_double(const char *s, double *out)
-{
-    char *e;
-    *out = strtod(s, &e);
-    return (*e || e == s) ? -1 : 0;
-}
 
 static void progress(double f, void *user)
 {
@@ -50,26 +22,12 @@ static void progress(double f, void *user)
     fflush(stderr);
 }
 
-static int cmd_run(int argc, char **argv)
+static int cmd_run(const hm_args *a)
 {
-    const char *path = NULL;
-    int json = 0, quiet = 0;
-    long long threads = -1, hist = -1, seed = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--quiet")) quiet = 1;
-        else if (!strcmp(a, "--threads") && i + 1 < argc) {
-            if (parse_long(argv[++i], 1, 256, &threads)) { fprintf(stderr, "harmonic mc run: --threads expects 1..256\n"); return 2; }
-        } else if (!strcmp(a, "--histories") && i + 1 < argc) {
-            if (parse_long(argv[++i], 1, 10000000000000LL, &hist)) { fprintf(stderr, "harmonic mc run: --histories expects a positive count\n"); return 2; }
-        } else if (!strcmp(a, "--seed") && i + 1 < argc) {
-            if (parse_long(argv[++i], 0, 9007199254740992LL, &seed)) { fprintf(stderr, "harmonic mc run: --seed expects a non-negative integer\n"); return 2; }
-        } else if (a[0] == '-') { usage(stderr); return 2; }
-        else if (!path) path = a;
-        else { usage(stderr); return 2; }
-    }
-    if (!path) { usage(stderr); return 2; }
+    const char *path = a->pos[0];
+    int json = hm_args_flag(a, "json"), quiet = hm_args_flag(a, "quiet");
+    long long threads = hm_args_int(a, "threads", -1), hist = hm_args_int(a, "histories", -1);
+    long long seed = hm_args_int(a, "seed", -1);
     hm_error err;
     hm_error_clear(&err);
     hm_mc_scene *s;
@@ -118,16 +76,11 @@ static void print_quality(const hm_mc_beam_quality *q, const char *prefix)
            q->hvl1_mm_al, q->hvl2_mm_al, q->hvl1_mm_al / q->hvl2_mm_al, q->mean_energy_kev);
 }
 
-static int cmd_spectrum(int argc, char **argv)
+static int cmd_spectrum(const hm_args *a)
 {
-    double kvp = 0, al = 0, cu = 0, ang = 12, bin = 0.5;
-    for (int i = 1; i < argc; i++) {
-        double *dst = !strcmp(argv[i], "--kvp") ? &kvp : !strcmp(argv[i], "--al-mm") ? &al
-                    : !strcmp(argv[i], "--cu-mm") ? &cu : !strcmp(argv[i], "--anode-deg") ? &ang
-                    : !strcmp(argv[i], "--bin-kev") ? &bin : NULL;
-        if (!dst || i + 1 >= argc || parse_double(argv[++i], dst)) { usage(stderr); return 2; }
-    }
-    if (kvp <= 0) { fprintf(stderr, "harmonic mc spectrum: --kvp is required\n"); return 2; }
+    double kvp = hm_args_num(a, "kvp", 0), al = hm_args_num(a, "al-mm", 0);
+    double cu = hm_args_num(a, "cu-mm", 0), ang = hm_args_num(a, "anode-deg", 12);
+    double bin = hm_args_num(a, "bin-kev", 0.5);
     hm_mc_filter f[2] = { { "aluminium", al }, { "copper", cu } };
     hm_mc_spectrum s;
     hm_error err;
@@ -144,20 +97,11 @@ static int cmd_spectrum(int argc, char **argv)
     return 0;
 }
 
-static int cmd_hvl(int argc, char **argv)
+static int cmd_hvl(const hm_args *a)
 {
-    const char *path = NULL;
-    int bins = HM_MC_BIN_CENTRE;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--bins") && i + 1 < argc) {
-            const char *b = argv[++i];
-            bins = !strcmp(b, "centre") ? HM_MC_BIN_CENTRE : !strcmp(b, "lower") ? HM_MC_BIN_LOWER
-                 : !strcmp(b, "point") ? HM_MC_BIN_POINT : -1;
-            if (bins < 0) { usage(stderr); return 2; }
-        } else if (!path && argv[i][0] != '-') path = argv[i];
-        else { usage(stderr); return 2; }
-    }
-    if (!path) { usage(stderr); return 2; }
+    const char *path = a->pos[0], *b = hm_args_str(a, "bins", "centre");
+    int bins = !strcmp(b, "lower") ? HM_MC_BIN_LOWER : !strcmp(b, "point") ? HM_MC_BIN_POINT
+             : HM_MC_BIN_CENTRE;
     hm_mc_spectrum s;
     hm_error err;
     hm_error_clear(&err);
@@ -170,16 +114,58 @@ static int cmd_hvl(int argc, char **argv)
     return 0;
 }
 
-int hm_cmd_mc(int argc, char **argv)
-{
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "run")) return cmd_run(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "spectrum")) return cmd_spectrum(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "hvl")) return cmd_hvl(argc - 1, argv + 1);
-    fprintf(stderr, "harmonic mc: unknown sub-command '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
-}
+static const hm_cli_opt run_opts[] = {
+    HM_OPT_FLAG("json", "print the results as JSON"),
+    HM_OPT_INT("threads", "N", "worker threads", "the scene's", 1, 256),
+    HM_OPT_INT("histories", "N", "photon histories", "the scene's", 1, 10000000000000.0),
+    HM_OPT_INT("seed", "N", "random seed", "the scene's", 0, 9007199254740992.0),
+    HM_OPT_FLAG("quiet", "no progress bar on stderr"),
+    HM_OPT_END
+};
+static const hm_cli_pos run_pos[] = {
+    { "SCENE.json", "the scene: geometry, materials, source, tallies (docs/mc.md)", 1, 1,
+      HM_OPT_T_PATH },
+    HM_POS_END
+};
+static const hm_cli_cmd mc_run = {
+    "run", "simulate a scene; prints energy imparted and dose per region",
+    "Prints a table (or JSON with --json) of energy imparted and dose per region, the\n"
+    "KAP and the air kerma tallies; a progress bar goes to stderr for long runs.\n",
+    run_opts, run_pos, cmd_run, NULL, 0
+};
+
+static const hm_cli_opt spectrum_opts[] = {
+    { "kvp", 0, HM_OPT_T_NUMBER, "KV", "tube voltage (kV)", NULL,
+      HM_OPT_REQUIRED | HM_OPT_BOUNDED | HM_OPT_MIN_EXCL, 0, HUGE_VAL, NULL, 0, 0 },
+    HM_OPT_REAL("al-mm", "MM", "aluminium filtration (mm)", "0"),
+    HM_OPT_REAL("cu-mm", "MM", "copper filtration (mm)", "0"),
+    HM_OPT_REAL("anode-deg", "DEG", "anode angle (degrees)", "12"),
+    HM_OPT_REAL("bin-kev", "W", "energy bin width (keV)", "0.5"),
+    HM_OPT_END
+};
+static const hm_cli_cmd mc_spectrum = {
+    "spectrum", "tungsten-anode spectrum (CSV on stdout) with its HVL1, HVL2, mean energy",
+    NULL, spectrum_opts, NULL, cmd_spectrum, NULL, 0
+};
+
+static const hm_cli_opt hvl_opts[] = {
+    HM_OPT_CHOICE("bins", "KIND", "what each energy in the file is: bin centre, lower edge or a line",
+                  "centre", "centre|lower|point"),
+    HM_OPT_END
+};
+static const hm_cli_pos hvl_pos[] = {
+    { "SPECTRUM.csv", "energy_keV,relative_fluence rows", 1, 1, HM_OPT_T_PATH },
+    HM_POS_END
+};
+static const hm_cli_cmd mc_hvl = {
+    "hvl", "first and second half-value layers (mm Al) of a spectrum file", NULL, hvl_opts,
+    hvl_pos, cmd_hvl, NULL, 0
+};
+
+static const hm_cli_cmd *const mc_subs[] = { &mc_run, &mc_spectrum, &mc_hvl, NULL };
+static const hm_cli_opt group_opts[] = { HM_OPT_END };
+const hm_cli_cmd hm_cli_mc = {
+    "mc", "run a Monte Carlo photon transport scene",
+    "Monte Carlo photon transport, X-ray spectra and half-value layers (docs/mc.md).\n",
+    group_opts, NULL, NULL, mc_subs, 0
+};

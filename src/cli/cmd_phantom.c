@@ -11,35 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *fp)
-{
-    fprintf(fp,
-        "usage: harmonic phantom show AGE [--sex M|F|H] [--png-prefix P] [--voxel-mm 2]\n"
-        "                                 [--height-cm H --mass-kg M]\n"
-        "       harmonic phantom masses [--age AGE] [--csv]\n"
-        "       harmonic phantom build AGE [--sex S] [--voxel-mm 2] [--cache-dir D]\n"
-        "       harmonic phantom convert AGE --out PREFIX [--format icrp110|raw] [--sex S] [--voxel-mm 2]\n"
-        "       harmonic phantom read (--raw HDR | --icrp110 IDS ORGANS MEDIA --dims NX NY NZ\n"
-        "                              --voxel-mm X Y Z [--map MAP.csv])\n"
-        "       harmonic phantom dose AGE [--beam cardiac|ap-chest|pa-chest|lat-chest] [--kvp 70]\n"
-        "                              [--filter-al 3] [--filter-cu 0.1] [--field-cm W H]\n"
-        "                              [--sid-cm 70] [--histories N] [--voxel-mm 3] [--seed S]\n"
-        "                              [--threads T] [--sex M|F]\n"
-        "AGE: newborn, 1y, 5y, 10y, 15y, adult.  Sex H (hermaphrodite, default below 15 y)\n"
-        "carries both sets of sex organs; 15y and adult need M or F (default M).\n");
-}
-
 static int bad(const char *what)
 {
     fprintf(stderr, "harmonic phantom: %s\n", what);
     return 2;
-}
-
-static int num(const char *s, double *v)
-{
-    char *end;
-    *v = strtod(s, &end);
-    return end != s && !*end && isfinite(*v);
 }
 
 typedef struct opts {
@@ -56,7 +31,17 @@ static char default_sex(const char *age)
     return a && (!strcmp(a, "15y") || !strcmp(a, "adult")) ? 'M' : 'H';
 }
 
-static int parse(int argc, char **argv, int first, opts *o)
+/* Whether the sub-command's table has the option and it was given: the
+ * sub-commands share one opts struct but not all options. */
+static int given(const hm_args *a, const char *name)
+{
+    for (const hm_cli_opt *t = a->cmd->opts; t->name; t++)
+        if (!strcmp(t->name, name))
+            return hm_args_count(a, name) > 0;
+    return 0;
+}
+
+static void from_args(const hm_args *a, opts *o)
 {
     memset(o, 0, sizeof *o);
     o->voxel_mm[0] = o->voxel_mm[1] = o->voxel_mm[2] = -1;
@@ -64,85 +49,52 @@ static int parse(int argc, char **argv, int first, opts *o)
     o->kvp = -1; o->al_mm = -1; o->cu_mm = -1; o->sid_cm = -1;   /* -1: the beam's default */
     o->histories = 2e5; o->seed = 1; o->threads = 1;
     o->beam = "cardiac";
-    for (int i = first; i < argc; i++) {
-        const char *a = argv[i];
-        int more = argc - i - 1;
-        double v;
-#define NEED(n) do { if (more < (n)) return bad("missing value after an option"); } while (0)
-        if (!strcmp(a, "--sex")) { NEED(1); o->sex = argv[++i][0]; if (argv[i][1] || !strchr("MFH", o->sex)) return bad("--sex expects M, F or H"); }
-        else if (!strcmp(a, "--png-prefix")) { NEED(1); o->png = argv[++i]; }
-        else if (!strcmp(a, "--cache-dir")) { NEED(1); o->cache = argv[++i]; }
-        else if (!strcmp(a, "--out")) { NEED(1); o->out = argv[++i]; }
-        else if (!strcmp(a, "--format")) { NEED(1); o->format = argv[++i]; }
-        else if (!strcmp(a, "--raw")) { NEED(1); o->raw = argv[++i]; }
-        else if (!strcmp(a, "--map")) { NEED(1); o->map = argv[++i]; }
-        else if (!strcmp(a, "--age")) { NEED(1); o->age = argv[++i]; }
-        else if (!strcmp(a, "--beam")) { NEED(1); o->beam = argv[++i]; }
-        else if (!strcmp(a, "--csv")) o->csv = 1;
-        else if (!strcmp(a, "--icrp110")) { NEED(3); o->ids = argv[++i]; o->organs = argv[++i]; o->media = argv[++i]; }
-        else if (!strcmp(a, "--dims")) {
-            NEED(3);
-            for (int d = 0; d < 3; d++) {
-                if (!num(argv[++i], &v) || v < 1 || v > 100000 || v != floor(v)) return bad("--dims expects three positive integers");
-                o->dims[d] = (int)v;
-            }
-        } else if (!strcmp(a, "--voxel-mm")) {
-            NEED(1);
-            o->nvox = 0;
-            while (o->nvox < 3 && i + 1 < argc && num(argv[i + 1], &v)) {
-                if (v <= 0) return bad("--voxel-mm must be > 0");
-                o->voxel_mm[o->nvox++] = v;
-                i++;
-            }
-            if (o->nvox == 0) return bad("--voxel-mm expects a number");
-            for (int d = o->nvox; d < 3; d++) o->voxel_mm[d] = o->voxel_mm[0];
-        } else if (!strcmp(a, "--field-cm")) {
-            NEED(2);
-            if (!num(argv[i + 1], &o->field_cm[0]) || !num(argv[i + 2], &o->field_cm[1]) || o->field_cm[0] <= 0 || o->field_cm[1] <= 0)
-                return bad("--field-cm expects two sizes > 0 (cm)");
-            i += 2;
-        } else {
-            struct { const char *name; double *dst; double lo, hi; } nums[] = {
-                { "--height-cm", &o->height_cm, 20, 250 }, { "--mass-kg", &o->mass_kg, 0.5, 300 },
-                { "--kvp", &o->kvp, 20, 150 }, { "--filter-al", &o->al_mm, 0, 30 },
-                { "--filter-cu", &o->cu_mm, 0, 5 }, { "--sid-cm", &o->sid_cm, 20, 300 },
-                { "--histories", &o->histories, 1000, 1e10 }, { "--seed", &o->seed, 0, 1e18 },
-            };
-            int hit = 0;
-            for (size_t k = 0; k < sizeof nums / sizeof nums[0] && !hit; k++)
-                if (!strcmp(a, nums[k].name)) {
-                    NEED(1);
-                    if (!num(argv[++i], nums[k].dst) || *nums[k].dst < nums[k].lo || *nums[k].dst > nums[k].hi) {
-                        fprintf(stderr, "harmonic phantom: %s expects a number in %g..%g\n", a, nums[k].lo, nums[k].hi);
-                        return 2;
-                    }
-                    hit = 1;
-                }
-            if (!hit && !strcmp(a, "--threads")) {
-                NEED(1);
-                if (!num(argv[++i], &v) || v < 1 || v > 256) return bad("--threads expects 1..256");
-                o->threads = (int)v;
-                hit = 1;
-            }
-            if (!hit) {
-                if (a[0] == '-' || o->age) {
-                    fprintf(stderr, "harmonic phantom: unexpected argument '%s'\n", a);
-                    return 2;
-                }
-                o->age = a;
-            }
-        }
-#undef NEED
+    o->age = a->npos ? a->pos[0] : NULL;
+    struct { const char *name; const char **dst; } strs[] = {
+        { "age", &o->age }, { "png-prefix", &o->png }, { "cache-dir", &o->cache },
+        { "out", &o->out }, { "format", &o->format }, { "raw", &o->raw }, { "map", &o->map },
+        { "beam", &o->beam },
+    };
+    for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++)
+        if (given(a, strs[k].name))
+            *strs[k].dst = hm_args_str(a, strs[k].name, NULL);
+    struct { const char *name; double *dst; } nums[] = {
+        { "height-cm", &o->height_cm }, { "mass-kg", &o->mass_kg }, { "kvp", &o->kvp },
+        { "filter-al", &o->al_mm }, { "filter-cu", &o->cu_mm }, { "sid-cm", &o->sid_cm },
+        { "histories", &o->histories }, { "seed", &o->seed },
+    };
+    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
+        if (given(a, nums[k].name))
+            *nums[k].dst = hm_args_num(a, nums[k].name, 0);
+    if (given(a, "sex"))
+        o->sex = hm_args_str(a, "sex", "H")[0];
+    if (given(a, "threads"))
+        o->threads = (int)hm_args_int(a, "threads", 1);
+    o->csv = given(a, "csv");
+    const hm_arg_value *v;
+    if (given(a, "icrp110") && hm_args_values(a, "icrp110", &v) == 3) {
+        o->ids = v[0].text;
+        o->organs = v[1].text;
+        o->media = v[2].text;
     }
-    return 0;
+    if (given(a, "dims") && hm_args_values(a, "dims", &v) == 3)
+        for (int d = 0; d < 3; d++)
+            o->dims[d] = (int)v[d].integer;
+    if (given(a, "voxel-mm")) {
+        o->nvox = hm_args_values(a, "voxel-mm", &v);
+        for (int d = 0; d < 3; d++)
+            o->voxel_mm[d] = v[d < o->nvox ? d : 0].number;
+    }
+    if (given(a, "field-cm") && hm_args_values(a, "field-cm", &v) == 2) {
+        o->field_cm[0] = v[0].number;
+        o->field_cm[1] = v[1].number;
+    }
 }
 
 static int build(const opts *o, hm_phantom **p)
 {
     hm_error err;
     hm_error_clear(&err);
-    if (!o->age)
-        return bad("missing AGE");
     char sex = o->sex ? o->sex : default_sex(o->age);
     if (hm_phantom_build(o->age, sex, p, &err))
         return hm_cli_report(&err);
@@ -277,10 +229,6 @@ static int cmd_build(const opts *o)
 
 static int cmd_convert(const opts *o)
 {
-    if (!o->out)
-        return bad("convert needs --out PREFIX");
-    if (strcmp(o->format, "icrp110") && strcmp(o->format, "raw"))
-        return bad("--format expects icrp110 or raw");
     hm_phantom *p;
     hm_voxel_phantom v;
     int rc = voxelised(o, &p, &v, NULL);
@@ -329,16 +277,13 @@ static int cmd_dose(const opts *o)
     hm_dosimetry_beam_default(&b);
     hm_error err;
     hm_error_clear(&err);
-    if (!o->age)
-        return bad("missing AGE");
     if (!strcmp(o->beam, "cardiac")) {
         /* The age's reference beam; explicit options below override it. */
         if (hm_dosimetry_beam_cardiac(o->age, &b, &err))
             return hm_cli_report(&err);
     } else if (!strcmp(o->beam, "ap-chest")) b.projection = "AP";
     else if (!strcmp(o->beam, "pa-chest")) b.projection = "PA";
-    else if (!strcmp(o->beam, "lat-chest")) b.projection = "LLAT";
-    else return bad("--beam expects cardiac, ap-chest, pa-chest or lat-chest");
+    else b.projection = "LLAT";   /* lat-chest: the choices are checked by the parser */
     if (o->kvp > 0) b.kvp = o->kvp;
     if (o->al_mm >= 0) b.filter_al_mm = o->al_mm;
     if (o->cu_mm >= 0) b.filter_cu_mm = o->cu_mm;
@@ -402,24 +347,123 @@ static int cmd_dose(const opts *o)
     return rc;
 }
 
-int hm_cmd_phantom(int argc, char **argv)
+/* One run() for all: the table says which sub-command it is. */
+static const hm_cli_cmd ph_show, ph_masses, ph_build, ph_convert, ph_read, ph_dose;
+
+static int run_phantom(const hm_args *a)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
     opts o;
-    int rc = parse(argc, argv, 2, &o);
-    if (rc)
-        return rc;
-    const char *c = argv[1];
-    if (!strcmp(c, "show")) return cmd_show(&o);
-    if (!strcmp(c, "masses")) return cmd_masses(&o);
-    if (!strcmp(c, "build")) return cmd_build(&o);
-    if (!strcmp(c, "convert")) return cmd_convert(&o);
-    if (!strcmp(c, "read")) return cmd_read(&o);
-    if (!strcmp(c, "dose")) return cmd_dose(&o);
-    fprintf(stderr, "harmonic phantom: unknown sub-command '%s'\n", c);
-    usage(stderr);
-    return 2;
+    from_args(a, &o);
+    const hm_cli_cmd *c = a->cmd;
+    return c == &ph_show ? cmd_show(&o) : c == &ph_masses ? cmd_masses(&o)
+         : c == &ph_build ? cmd_build(&o) : c == &ph_convert ? cmd_convert(&o)
+         : c == &ph_read ? cmd_read(&o) : cmd_dose(&o);
 }
+
+#define O_SEX(ch) HM_OPT_CHOICE("sex", "S", "M, F or H (hermaphrodite: both sets of sex organs)", \
+                                "H below 15 y, else M", ch)
+#define O_VOXEL(def) { "voxel-mm", 0, HM_OPT_T_NUMBER, "MM", "voxel size (mm)", def, \
+                       HM_OPT_BOUNDED | HM_OPT_MIN_EXCL, 0, HUGE_VAL, NULL, 0, 0 }
+#define O_CACHE HM_OPT_PATH("cache-dir", "D", "where voxelised phantoms are cached", \
+                            "the user cache folder")
+#define O_SCALE HM_OPT_NUM("height-cm", "H", "scale to this height (with --mass-kg)", NULL, 20, 250), \
+                HM_OPT_NUM("mass-kg", "M", "scale to this mass (with --height-cm)", NULL, 0.5, 300)
+
+static const hm_cli_pos age_pos[] = {
+    { "AGE", "newborn, 1y, 5y, 10y, 15y or adult", 1, 1, HM_OPT_T_STRING },
+    HM_POS_END
+};
+#define AGES_NOTE "AGE: newborn, 1y, 5y, 10y, 15y, adult.  Sex H (hermaphrodite, default below 15 y)\n" \
+                  "carries both sets of sex organs; 15y and adult need M or F (default M).\n"
+
+static const hm_cli_opt show_opts[] = {
+    O_SEX("M|F|H"),
+    HM_OPT_STR("png-prefix", "P", "slice images P_axial.png, P_coronal.png, P_sagittal.png",
+               "phantom-AGE-SEX"),
+    O_VOXEL("2"), O_SCALE, O_CACHE,
+    HM_OPT_END
+};
+static const hm_cli_cmd ph_show = {
+    "show", "regions, organs and masses of a phantom, and three PNG slices",
+    AGES_NOTE, show_opts, age_pos, run_phantom, NULL, 0
+};
+
+static const hm_cli_opt masses_opts[] = {
+    HM_OPT_STR("age", "AGE", "only this age", "all ages"),
+    HM_OPT_FLAG("csv", "print CSV"),
+    HM_OPT_END
+};
+static const hm_cli_cmd ph_masses = {
+    "masses", "organ masses of the age series against ICRP 89 reference values", NULL,
+    masses_opts, NULL, run_phantom, NULL, 0
+};
+
+static const hm_cli_opt build_opts[] = {
+    O_SEX("M|F|H"), O_VOXEL("2"), O_CACHE, O_SCALE,
+    HM_OPT_END
+};
+static const hm_cli_cmd ph_build = {
+    "build", "voxelise a phantom (cached) and list its regions", AGES_NOTE, build_opts, age_pos,
+    run_phantom, NULL, 0
+};
+
+static const hm_cli_opt convert_opts[] = {
+    { "out", 0, HM_OPT_T_PATH, "PREFIX", "output files PREFIX.*", NULL, HM_OPT_REQUIRED, 0, 0,
+      NULL, 0, 0 },
+    HM_OPT_CHOICE("format", "F", "file format", "icrp110", "icrp110|raw"),
+    O_SEX("M|F|H"), O_VOXEL("2"), O_CACHE, O_SCALE,
+    HM_OPT_END
+};
+static const hm_cli_cmd ph_convert = {
+    "convert", "write a voxelised phantom as ICRP 110 or raw files", AGES_NOTE, convert_opts,
+    age_pos, run_phantom, NULL, 0
+};
+
+static const hm_cli_opt read_opts[] = {
+    HM_OPT_PATH("raw", "HDR", "a raw phantom (the .hdr written by convert --format raw)", NULL),
+    { "icrp110", 0, HM_OPT_T_PATH, "IDS ORGANS MEDIA", "an ICRP 110/143 phantom: voxel ids, "
+      "organ and media files", NULL, 0, 0, 0, NULL, 3, 0 },
+    { "dims", 0, HM_OPT_T_INT, "NX NY NZ", "voxels along x, y, z (--icrp110)", NULL,
+      HM_OPT_BOUNDED, 1, 100000, NULL, 3, 0 },
+    { "voxel-mm", 0, HM_OPT_T_NUMBER, "X [Y Z]", "voxel size (mm; --icrp110)", NULL,
+      HM_OPT_BOUNDED | HM_OPT_MIN_EXCL, 0, HUGE_VAL, NULL, 1, 3 },
+    HM_OPT_PATH("map", "MAP.csv", "organ id to region map (--icrp110)", "the built-in map"),
+    HM_OPT_END
+};
+static const hm_cli_cmd ph_read = {
+    "read", "read a raw or ICRP 110 voxel phantom and list its regions",
+    "Give --raw HDR, or --icrp110 IDS ORGANS MEDIA with --dims NX NY NZ and --voxel-mm X Y Z.\n",
+    read_opts, NULL, run_phantom, NULL, 0
+};
+
+static const hm_cli_opt dose_opts[] = {
+    HM_OPT_CHOICE("beam", "B", "beam geometry", "cardiac", "cardiac|ap-chest|pa-chest|lat-chest"),
+    HM_OPT_NUM("kvp", "KV", "tube voltage", "the beam's", 20, 150),
+    HM_OPT_NUM("filter-al", "MM", "aluminium filtration (mm)", "the beam's", 0, 30),
+    HM_OPT_NUM("filter-cu", "MM", "copper filtration (mm)", "the beam's", 0, 5),
+    { "field-cm", 0, HM_OPT_T_NUMBER, "W H", "field size at the isocentre (cm)", "the beam's",
+      HM_OPT_BOUNDED | HM_OPT_MIN_EXCL, 0, HUGE_VAL, NULL, 2, 0 },
+    HM_OPT_NUM("sid-cm", "CM", "source to isocentre distance", "the beam's", 20, 300),
+    HM_OPT_INT("histories", "N", "photon histories per phantom", "200000", 1000, 1e10),
+    O_VOXEL("2"),
+    HM_OPT_INT("seed", "S", "random seed", "1", 0, 1e18),
+    HM_OPT_INT("threads", "T", "worker threads", "1", 1, 256),
+    HM_OPT_CHOICE("sex", "S", "one phantom of this sex (E/KAP needs both)",
+                  "M and F averaged (H below 15 y)", "M|F|H"),
+    O_CACHE, O_SCALE,
+    HM_OPT_END
+};
+static const hm_cli_cmd ph_dose = {
+    "dose", "organ doses per KAP and ICRP 103 effective dose for one beam (Monte Carlo)",
+    AGES_NOTE "E/KAP averages a male and a female phantom (one hermaphrodite below 15 y).\n",
+    dose_opts, age_pos, run_phantom, NULL, 0
+};
+
+static const hm_cli_cmd *const phantom_subs[] = { &ph_show, &ph_masses, &ph_build, &ph_convert,
+                                                  &ph_read, &ph_dose, NULL };
+static const hm_cli_opt group_opts[] = { HM_OPT_END };
+const hm_cli_cmd hm_cli_phantom = {
+    "phantom", "build, show and convert computational phantoms",
+    "The built-in stylized paediatric age series and voxel phantoms (docs/phantoms.md).\n",
+    group_opts, NULL, NULL, phantom_subs, 0
+};

@@ -9,23 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *fp)
-{
-    fprintf(fp,
-        "usage: harmonic rdsr show FILE [--json]\n"
-        "       harmonic rdsr import --db URL --centre C --key KEYFILE FILE|DIR...\n"
-        "       harmonic rdsr synth --out FILE [--events N] [--first K] [--biplane|--radiography]\n"
-        "                           [--seed S] [--study-uid UID] [--patient-id ID]\n"
-        "                           [--birth-date YYYYMMDD] [--study-date YYYYMMDD]\n"
-        "                           [--sex M|F] [--quirks LIST]\n"
-        "\n"
-        "show    print what harmonic reads from an X-Ray Radiation Dose SR (TID 10001)\n"
-        "import  pseudonymise and store reports in the registry; events are keyed by\n"
-        "        their UIDs, so a repeated or cumulative report adds only new events\n"
-        "synth   write a synthetic RDSR; quirks: gym2, dgycm2, no-template,\n"
-        "        implicit-vr, empty-values, mgy-rp, per-pulse (comma separated)\n");
-}
-
 static void fmt_num(char *buf, size_t size, double v, const char *unit)
 {
     if (isnan(v))
@@ -91,23 +74,10 @@ static void print_text(const hm_rdsr_report *r, FILE *out)
                 r->notes[i].field, r->notes[i].msg, r->notes[i].count);
 }
 
-static int cmd_show(int argc, char **argv)
+static int cmd_show(const hm_args *a)
 {
-    const char *file = NULL;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (argv[i][0] == '-' || file) {
-            usage(stderr);
-            return 2;
-        } else
-            file = argv[i];
-    }
-    if (!file) {
-        usage(stderr);
-        return 2;
-    }
+    const char *file = a->pos[0];
+    int json = hm_args_flag(a, "json");
     hm_error err;
     hm_error_clear(&err);
     hm_rdsr_ctx *ctx = hm_rdsr_ctx_new(&err);
@@ -134,74 +104,28 @@ static int cmd_show(int argc, char **argv)
     return 0;
 }
 
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int cmd_synth(int argc, char **argv)
+static int cmd_synth(const hm_args *a)
 {
     hm_rdsr_synth_spec s;
     memset(&s, 0, sizeof s);
-    s.nevents = 10;
-    const char *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n;
-        if (!strcmp(o, "--biplane")) {
-            s.biplane = 1;
-            continue;
-        }
-        if (!strcmp(o, "--radiography")) {
-            s.radiography = 1;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "harmonic: rdsr synth: %s needs a value\n", o);
-            return 2;
-        }
-        i++;
-        if (!strcmp(o, "--out"))
-            out = v;
-        else if (!strcmp(o, "--events") && !parse_int(v, 0, 100000, &n))
-            s.nevents = (int)n;
-        else if (!strcmp(o, "--first") && !parse_int(v, 0, 1000000, &n))
-            s.first_event = (int)n;
-        else if (!strcmp(o, "--seed") && !parse_int(v, 0, 2147483647L, &n))
-            s.seed = (unsigned)n;
-        else if (!strcmp(o, "--study-uid"))
-            s.study_uid = v;
-        else if (!strcmp(o, "--patient-id"))
-            s.patient_id = v;
-        else if (!strcmp(o, "--birth-date"))
-            s.birth_date = v;
-        else if (!strcmp(o, "--study-date"))
-            s.study_date = v;
-        else if (!strcmp(o, "--sex"))
-            s.sex = v;
-        else if (!strcmp(o, "--quirks")) {
-            int q = hm_rdsr_quirks_parse(v);
-            if (q < 0) {
-                fprintf(stderr, "harmonic: rdsr synth: --quirks: unknown quirk in '%s' "
-                                "(expected gym2, dgycm2, no-template, implicit-vr, "
-                                "empty-values, mgy-rp, per-pulse)\n", v);
-                return 2;
-            }
-            s.quirks = (unsigned)q;
-        } else {
-            fprintf(stderr, "harmonic: rdsr synth: bad option or value: %s %s\n", o, v);
-            return 2;
-        }
-    }
-    if (!out) {
-        usage(stderr);
-        return 2;
+    const char *out = hm_args_str(a, "out", NULL), *quirks = hm_args_str(a, "quirks", NULL);
+    s.nevents = (int)hm_args_int(a, "events", 10);
+    s.first_event = (int)hm_args_int(a, "first", 0);
+    s.seed = (unsigned)hm_args_int(a, "seed", 0);
+    s.biplane = hm_args_flag(a, "biplane");
+    s.radiography = hm_args_flag(a, "radiography");
+    s.study_uid = hm_args_str(a, "study-uid", NULL);
+    s.patient_id = hm_args_str(a, "patient-id", NULL);
+    s.birth_date = hm_args_str(a, "birth-date", NULL);
+    s.study_date = hm_args_str(a, "study-date", NULL);
+    s.sex = hm_args_str(a, "sex", NULL);
+    if (quirks) {
+        int q = hm_rdsr_quirks_parse(quirks);
+        if (q < 0)
+            return hm_cli_usage_error(a, "--quirks: unknown quirk in '%s' (expected gym2, dgycm2, "
+                                         "no-template, implicit-vr, empty-values, mgy-rp, "
+                                         "per-pulse)", quirks);
+        s.quirks = (unsigned)q;
     }
     hm_error err;
     hm_error_clear(&err);
@@ -284,32 +208,17 @@ static void notes_summary(const hm_rdsr_report *r, char *out, size_t size)
     }
 }
 
-static int hm_cmd_rdsr_import(int argc, char **argv)
+static int cmd_import(const hm_args *a)
 {
-    const char *db_url = NULL, *centre = NULL, *keyfile = NULL;
-    hm_rdsr_import_opts opts = { .exam_type = "other", .category = "diagnostic" };
+    const char *db_url = hm_args_str(a, "db", NULL), *centre = hm_args_str(a, "centre", NULL);
+    const char *keyfile = hm_args_str(a, "key", NULL);
+    hm_rdsr_import_opts opts = { .exam_type = hm_args_str(a, "exam-type", "other"),
+                                 .category = hm_args_str(a, "category", "diagnostic") };
     char **files = NULL;
     size_t nfiles = 0, cap = 0;
     int status = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        const char **dst = !strcmp(o, "--db") ? &db_url : !strcmp(o, "--centre") ? &centre
-                         : !strcmp(o, "--key") ? &keyfile : !strcmp(o, "--exam-type") ? &opts.exam_type
-                         : !strcmp(o, "--category") ? &opts.category : NULL;
-        if (dst) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "harmonic: rdsr import: %s needs a value\n", o);
-                status = 2;
-                goto out;
-            }
-            *dst = argv[++i];
-            continue;
-        }
-        if (o[0] == '-') {
-            fprintf(stderr, "harmonic: rdsr import: unknown option %s\n", o);
-            status = 2;
-            goto out;
-        }
+    for (int i = 0; i < a->npos; i++) {
+        const char *o = a->pos[i];
         struct stat st;
         if (stat(o, &st) == 0 && S_ISDIR(st.st_mode)) {
             if (list_dir(o, &files, &nfiles, &cap)) {
@@ -326,9 +235,8 @@ static int hm_cmd_rdsr_import(int argc, char **argv)
         }
         files[nfiles++] = strdup(o);
     }
-    if (!db_url || !centre || !keyfile || nfiles == 0) {
-        usage(stderr);
-        status = 2;
+    if (nfiles == 0) {
+        status = hm_cli_usage_error(a, "no files to import in %s", a->pos[0]);
         goto out;
     }
     hm_error err;
@@ -385,28 +293,78 @@ out:
     free(files);
     return status;
 }
+#else
+static int cmd_import(const hm_args *a)
+{
+    (void)a;
+    fprintf(stderr, "harmonic: rdsr import: built without the registry and "
+                    "pseudonymisation subsystems\n");
+    return 3;
+}
 #endif
 
-int hm_cmd_rdsr(int argc, char **argv)
-{
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "show"))
-        return cmd_show(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "synth"))
-        return cmd_synth(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "import")) {
-#ifdef HM_RDSR_IMPORT
-        return hm_cmd_rdsr_import(argc - 1, argv + 1);
-#else
-        fprintf(stderr, "harmonic: rdsr import: built without the registry and "
-                        "pseudonymisation subsystems\n");
-        return 3;
-#endif
-    }
-    fprintf(stderr, "harmonic: rdsr: unknown sub-command '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
-}
+static const hm_cli_opt show_opts[] = {
+    HM_OPT_FLAG("json", "print the report as JSON"),
+    HM_OPT_END
+};
+static const hm_cli_pos file_pos[] = {
+    { "FILE", "an X-Ray Radiation Dose SR (DICOM)", 1, 1, HM_OPT_T_PATH },
+    HM_POS_END
+};
+static const hm_cli_cmd rdsr_show = {
+    "show", "print what harmonic reads from an X-Ray Radiation Dose SR (TID 10001)", NULL,
+    show_opts, file_pos, cmd_show, NULL, 0
+};
+
+#define REQ_STR(n, v, help) \
+    { n, 0, HM_OPT_T_STRING, v, help, NULL, HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 }
+static const hm_cli_opt import_opts[] = {
+    REQ_STR("db", "URL", "registry: a SQLite file or postgresql:// URL"),
+    REQ_STR("centre", "C", "the centre the reports come from"),
+    { "key", 0, HM_OPT_T_PATH, "KEYFILE", "the study key (pseudonymises patient ids and dates)",
+      NULL, HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 },
+    HM_OPT_STR("exam-type", "TYPE", "procedure.exam_type of new procedures", "other"),
+    HM_OPT_STR("category", "CAT", "procedure.category of new procedures", "diagnostic"),
+    HM_OPT_END
+};
+static const hm_cli_pos import_pos[] = {
+    { "FILE|DIR", "reports, or folders of reports (every regular file in them)", 1, -1,
+      HM_OPT_T_PATH },
+    HM_POS_END
+};
+static const hm_cli_cmd rdsr_import = {
+    "import", "pseudonymise and store reports in the registry",
+    "Events are keyed by their UIDs, so a repeated or cumulative report adds only new\n"
+    "events.  Exit status 1 when a file failed.\n",
+    import_opts, import_pos, cmd_import, NULL, 0
+};
+
+static const hm_cli_opt synth_opts[] = {
+    { "out", 0, HM_OPT_T_PATH, "FILE", "the DICOM file to write", NULL, HM_OPT_REQUIRED, 0, 0,
+      NULL, 0, 0 },
+    HM_OPT_INT("events", "N", "irradiation events", "10", 0, 100000),
+    HM_OPT_INT("first", "K", "number of the first event (for cumulative reports)", "0", 0, 1000000),
+    HM_OPT_FLAG("biplane", "a biplane system (planes A and B)"),
+    HM_OPT_FLAG("radiography", "a projection radiography report (TID 10003 only)"),
+    HM_OPT_INT("seed", "S", "random seed", "0", 0, 2147483647),
+    HM_OPT_STR("study-uid", "UID", "Study Instance UID", "derived from the seed"),
+    HM_OPT_STR("patient-id", "ID", "Patient ID", "SYN + the seed"),
+    HM_OPT_STR("birth-date", "YYYYMMDD", "Patient's Birth Date", "20190315"),
+    HM_OPT_STR("study-date", "YYYYMMDD", "Study Date", "20230611"),
+    HM_OPT_STR("sex", "M|F", "Patient's Sex", "F"),
+    HM_OPT_STR("quirks", "LIST", "vendor quirks, comma separated: gym2, dgycm2, no-template, "
+               "implicit-vr, empty-values, mgy-rp, per-pulse", "none"),
+    HM_OPT_END
+};
+static const hm_cli_cmd rdsr_synth = {
+    "synth", "write a synthetic RDSR (test fixtures with known totals)", NULL, synth_opts,
+    NULL, cmd_synth, NULL, 0
+};
+
+static const hm_cli_cmd *const rdsr_subs[] = { &rdsr_show, &rdsr_import, &rdsr_synth, NULL };
+static const hm_cli_opt group_opts[] = { HM_OPT_END };
+const hm_cli_cmd hm_cli_rdsr = {
+    "rdsr", "read DICOM radiation dose SRs (show, import)",
+    "DICOM X-ray Radiation Dose Structured Reports of any vendor (docs/rdsr.md).\n",
+    group_opts, NULL, NULL, rdsr_subs, 0
+};

@@ -11,37 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Matches "--name value" and "--name=value"; advances *i past the value. */
-static int opt(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n))
-        return 0;
-    if (argv[*i][n] == '=') {
-        *value = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != 0)
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "harmonic: %s needs a value\n", name);
-        *value = NULL;
-        return -1;
-    }
-    *value = argv[++*i];
-    return 1;
-}
-
 static const char *default_db(void)
 {
     const char *env = getenv("HARMONIC_DB");
     return env && env[0] ? env : "harmonic.db";
 }
 
-static int is_help(const char *a)
-{
-    return !strcmp(a, "--help") || !strcmp(a, "-h");
-}
+#define DB_OPT HM_OPT_STR("db", "URL", "registry: a SQLite file or postgresql:// URL", \
+                          "$HARMONIC_DB, else harmonic.db")
 
 static int open_db(const char *url, hm_db **db)
 {
@@ -52,26 +29,9 @@ static int open_db(const char *url, hm_db **db)
     return 0;
 }
 
-int hm_cmd_dictionary(int argc, char **argv)
+static int run_dictionary(const hm_args *a)
 {
-    const char *format = "text", *template = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (is_help(argv[i])) {
-            printf("usage: harmonic dictionary [--format text|csv|json] [--template TABLE]\n"
-                   "Prints the data dictionary (data/dictionary.csv) that drives validation,\n"
-                   "the codebook and the R/Stata scripts; --template prints an empty import\n"
-                   "file for TABLE (commented column rules, then the header row).\n");
-            return 0;
-        } else if ((r = opt(argc, argv, &i, "--template", &template))) {
-            if (r < 0) return 2;
-        } else if ((r = opt(argc, argv, &i, "--format", &format))) {
-            if (r < 0) return 2;
-        } else {
-            fprintf(stderr, "harmonic dictionary: unknown argument '%s'\n", argv[i]);
-            return 2;
-        }
-    }
+    const char *format = hm_args_str(a, "format", "text"), *template = hm_args_str(a, "template", NULL);
     hm_error err;
     hm_error_clear(&err);
     hm_dict *d;
@@ -84,19 +44,18 @@ int hm_cmd_dictionary(int argc, char **argv)
     return rc ? hm_cli_report(&err) : 0;
 }
 
-static void import_usage(FILE *fp)
-{
-    fprintf(fp, "usage: harmonic import [--db URL] --centre C [--report-json FILE] [--dry-run] [--quiet]\n"
-                "                       TABLE FILE.csv\n"
-                "       harmonic import [--db URL] --centre C [--dry-run] [--quiet] --dir DIR\n"
-                "Validates every row of FILE.csv against the dictionary and the cross-field rules,\n"
-                "prints each problem as file:line:field: message, and stores the file only if it\n"
-                "has no error (one transaction; re-importing is idempotent).  Rows must all belong\n"
-                "to centre C.  --dir imports DIR/TABLE.csv for every table present, in dictionary\n"
-                "order (centre, patient, procedure...), stopping at the first rejected file.\n"
-                "--dry-run checks everything and stores nothing.  Exit status 1 when a file was\n"
-                "rejected.\n");
-}
+static const hm_cli_opt dictionary_opts[] = {
+    HM_OPT_CHOICE("format", "FORMAT", "output format", "text", "text|csv|json"),
+    HM_OPT_STR("template", "TABLE", "print an empty import file for TABLE instead", NULL),
+    HM_OPT_END
+};
+const hm_cli_cmd hm_cli_dictionary = {
+    "dictionary", "print the data dictionary (text, CSV, JSON)",
+    "Prints the data dictionary (data/dictionary.csv) that drives validation,\n"
+    "the codebook and the R/Stata scripts; --template prints an empty import\n"
+    "file for TABLE (commented column rules, then the header row).\n",
+    dictionary_opts, NULL, run_dictionary, NULL, 0
+};
 
 /* One file: prints the problems and a summary; returns an hm_status. */
 static int import_one(hm_db *db, const char *centre, const char *table, const char *path,
@@ -132,40 +91,20 @@ static int import_one(hm_db *db, const char *centre, const char *table, const ch
     return st;
 }
 
-int hm_cmd_import(int argc, char **argv)
+static int run_import(const hm_args *a)
 {
-    const char *db_url = default_db(), *centre = NULL, *json_path = NULL, *dir = NULL;
-    const char *pos[2] = { NULL, NULL };
-    int npos = 0, quiet = 0;
-    unsigned flags = 0;
-    for (int i = 1; i < argc; i++) {
-        int r = 0;
-        if (is_help(argv[i])) {
-            import_usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--quiet")) {
-            quiet = 1;
-        } else if (!strcmp(argv[i], "--dry-run")) {
-            flags |= HM_IMPORT_DRY_RUN;
-        } else if ((r = opt(argc, argv, &i, "--db", &db_url)) ||
-                   (r = opt(argc, argv, &i, "--centre", &centre)) ||
-                   (r = opt(argc, argv, &i, "--dir", &dir)) ||
-                   (r = opt(argc, argv, &i, "--report-json", &json_path))) {
-            if (r < 0) return 2;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "harmonic import: unknown option '%s'\n", argv[i]);
-            return 2;
-        } else if (npos < 2) {
-            pos[npos++] = argv[i];
-        } else {
-            fprintf(stderr, "harmonic import: one TABLE and one FILE per call (or --dir)\n");
-            return 2;
-        }
-    }
-    if (!centre || (dir ? npos != 0 || json_path : npos != 2)) {
-        import_usage(stderr);
-        return 2;
-    }
+    const char *db_url = hm_args_str(a, "db", default_db()), *centre = hm_args_str(a, "centre", NULL);
+    const char *json_path = hm_args_str(a, "report-json", NULL), *dir = hm_args_str(a, "dir", NULL);
+    const char *const *pos = a->pos;
+    int quiet = hm_args_flag(a, "quiet");
+    unsigned flags = hm_args_flag(a, "dry-run") ? HM_IMPORT_DRY_RUN : 0;
+    if (dir && a->npos)
+        return hm_cli_usage_error(a, "--dir imports every TABLE.csv of DIR: give no TABLE or FILE");
+    if (dir && json_path)
+        return hm_cli_usage_error(a, "--report-json is for one file, not with --dir");
+    if (!dir && a->npos != 2)
+        return hm_cli_usage_error(a, "missing argument %s (or give --dir DIR)",
+                                  a->npos ? "FILE.csv" : "TABLE");
     hm_db *db;
     int rc = open_db(db_url, &db);
     if (rc)
@@ -199,29 +138,38 @@ int hm_cmd_import(int argc, char **argv)
     return st ? hm_cli_report(&err) : 0;
 }
 
-int hm_cmd_export(int argc, char **argv)
+static const hm_cli_opt import_opts[] = {
+    DB_OPT,
+    { "centre", 0, HM_OPT_T_STRING, "C", "the centre every row belongs to", NULL,
+      HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 },
+    HM_OPT_PATH("report-json", "FILE", "also write the problems as JSON to FILE", NULL),
+    HM_OPT_FLAG("dry-run", "check everything, store nothing"),
+    HM_OPT_FLAG("quiet", "no summary line for accepted files"),
+    HM_OPT_PATH("dir", "DIR", "import DIR/TABLE.csv for every table present", NULL),
+    HM_OPT_END
+};
+static const hm_cli_pos import_pos[] = {
+    { "TABLE", "dictionary table the file holds (centre, patient, procedure...)", 0, 1,
+      HM_OPT_T_STRING },
+    { "FILE.csv", "the file to import", 0, 1, HM_OPT_T_PATH },
+    HM_POS_END
+};
+const hm_cli_cmd hm_cli_import = {
+    "import", "validate and import a CSV file into the registry",
+    "Validates every row of FILE.csv against the dictionary and the cross-field rules,\n"
+    "prints each problem as file:line:field: message, and stores the file only if it\n"
+    "has no error (one transaction; re-importing is idempotent).  Rows must all belong\n"
+    "to centre C.  --dir imports DIR/TABLE.csv for every table present, in dictionary\n"
+    "order (centre, patient, procedure...), stopping at the first rejected file.\n"
+    "--dry-run checks everything and stores nothing.  Exit status 1 when a file was\n"
+    "rejected.\n",
+    import_opts, import_pos, run_import, NULL, 0
+};
+
+static int run_export(const hm_args *a)
 {
-    const char *db_url = default_db(), *out = NULL, *centre = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (is_help(argv[i])) {
-            printf("usage: harmonic export [--db URL] --out DIR [--centre C]\n"
-                   "Writes one analysis-ready CSV per table (rows in natural-key order),\n"
-                   "codebook.csv, codebook.md, load_harmonic.R and load_harmonic.do.\n");
-            return 0;
-        } else if ((r = opt(argc, argv, &i, "--db", &db_url)) ||
-                   (r = opt(argc, argv, &i, "--out", &out)) ||
-                   (r = opt(argc, argv, &i, "--centre", &centre))) {
-            if (r < 0) return 2;
-        } else {
-            fprintf(stderr, "harmonic export: unknown argument '%s'\n", argv[i]);
-            return 2;
-        }
-    }
-    if (!out) {
-        fprintf(stderr, "usage: harmonic export [--db URL] --out DIR [--centre C]\n");
-        return 2;
-    }
+    const char *db_url = hm_args_str(a, "db", default_db()), *out = hm_args_str(a, "out", NULL);
+    const char *centre = hm_args_str(a, "centre", NULL);
     hm_db *db;
     int rc = open_db(db_url, &db);
     if (rc)
@@ -236,25 +184,23 @@ int hm_cmd_export(int argc, char **argv)
     return 0;
 }
 
-int hm_cmd_report(int argc, char **argv)
+static const hm_cli_opt export_opts[] = {
+    DB_OPT,
+    { "out", 0, HM_OPT_T_PATH, "DIR", "folder to write", NULL, HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 },
+    HM_OPT_STR("centre", "C", "export only centre C", "all centres"),
+    HM_OPT_END
+};
+const hm_cli_cmd hm_cli_export = {
+    "export", "export analysis-ready CSVs, codebook, R and Stata scripts",
+    "Writes one analysis-ready CSV per table (rows in natural-key order),\n"
+    "codebook.csv, codebook.md, load_harmonic.R and load_harmonic.do.\n",
+    export_opts, NULL, run_export, NULL, 0
+};
+
+static int run_report(const hm_args *a)
 {
-    const char *db_url = default_db();
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (is_help(argv[i])) {
-            printf("usage: harmonic report [--db URL] [--json]\n"
-                   "Data-quality summary and per-centre completeness table.\n");
-            return 0;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if ((r = opt(argc, argv, &i, "--db", &db_url))) {
-            if (r < 0) return 2;
-        } else {
-            fprintf(stderr, "harmonic report: unknown argument '%s'\n", argv[i]);
-            return 2;
-        }
-    }
+    const char *db_url = hm_args_str(a, "db", default_db());
+    int json = hm_args_flag(a, "json");
     hm_db *db;
     int rc = open_db(db_url, &db);
     if (rc)
@@ -266,29 +212,22 @@ int hm_cmd_report(int argc, char **argv)
     return rc ? hm_cli_report(&err) : 0;
 }
 
-int hm_cmd_db(int argc, char **argv)
+static const hm_cli_opt report_opts[] = {
+    DB_OPT,
+    HM_OPT_FLAG("json", "print JSON instead of text"),
+    HM_OPT_END
+};
+const hm_cli_cmd hm_cli_report_cmd = {
+    "report", "data-quality and per-centre completeness report",
+    "Data-quality summary and per-centre completeness table.\n",
+    report_opts, NULL, run_report, NULL, 0
+};
+
+/* `db init` and `db version` both open the database, which creates or
+ * migrates the schema, and report its version. */
+static int db_version(const hm_args *a, int init)
 {
-    const char *db_url = default_db(), *sub = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (is_help(argv[i])) {
-            printf("usage: harmonic db init|version [--db URL]\n"
-                   "init creates the registry schema or applies pending migrations;\n"
-                   "version prints the schema version.\n");
-            return 0;
-        } else if ((r = opt(argc, argv, &i, "--db", &db_url))) {
-            if (r < 0) return 2;
-        } else if (!sub && argv[i][0] != '-') {
-            sub = argv[i];
-        } else {
-            fprintf(stderr, "harmonic db: unknown argument '%s'\n", argv[i]);
-            return 2;
-        }
-    }
-    if (!sub || (strcmp(sub, "init") && strcmp(sub, "version"))) {
-        fprintf(stderr, "usage: harmonic db init|version [--db URL]\n");
-        return 2;
-    }
+    const char *db_url = hm_args_str(a, "db", default_db());
     hm_db *db;
     int rc = open_db(db_url, &db);
     if (rc)
@@ -300,9 +239,34 @@ int hm_cmd_db(int argc, char **argv)
     hm_db_close(db);
     if (rc)
         return hm_cli_report(&err);
-    if (!strcmp(sub, "init"))
+    if (init)
         printf("%s: registry schema at version %d\n", db_url, version);
     else
         printf("%d\n", version);
     return 0;
 }
+
+static int run_db_init(const hm_args *a)
+{
+    return db_version(a, 1);
+}
+
+static int run_db_version(const hm_args *a)
+{
+    return db_version(a, 0);
+}
+
+static const hm_cli_opt db_opts[] = { DB_OPT, HM_OPT_END };
+static const hm_cli_cmd db_init = {
+    "init", "create the registry schema or apply pending migrations", NULL, db_opts, NULL,
+    run_db_init, NULL, 0
+};
+static const hm_cli_cmd db_version_cmd = {
+    "version", "print the schema version (migrating first, like init)", NULL, db_opts, NULL,
+    run_db_version, NULL, 0
+};
+static const hm_cli_cmd *const db_subs[] = { &db_init, &db_version_cmd, NULL };
+static const hm_cli_opt group_opts[] = { HM_OPT_END };
+const hm_cli_cmd hm_cli_db = {
+    "db", "create or migrate a registry database", NULL, group_opts, NULL, NULL, db_subs, 0
+};

@@ -9,56 +9,14 @@
 #include "hm_synth.h"
 #endif
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int usage_error(const char *usage, const char *fmt, const char *arg)
+static int run_keygen(const hm_args *a)
 {
-    fprintf(stderr, "harmonic: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: %s\n", usage);
-    return 2;
-}
-
-/* Strict integer parse of an option value. */
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return 0;
-    *out = v;
-    return 1;
-}
-
-static const char KEYGEN_USAGE[] = "harmonic keygen --out KEYFILE [--version V]";
-
-int hm_cmd_keygen(int argc, char **argv)
-{
-    const char *out = NULL;
-    long version = 1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: %s\n\nWrites a new 32-byte study key (mode 0600; never overwrites).\n"
-                   "Keep it at the hospitals: the pooling centre must never hold it.\n"
-                   "V is the key version, an integer 1..%d (default 1).\n",
-                   KEYGEN_USAGE, HM_PSEUDO_VERSION_MAX);
-            return 0;
-        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
-            out = argv[++i];
-        } else if (!strcmp(argv[i], "--version") && i + 1 < argc) {
-            if (!parse_long(argv[++i], 1, HM_PSEUDO_VERSION_MAX, &version))
-                return usage_error(KEYGEN_USAGE, "--version '%s': expected an integer 1..1000",
-                                   argv[i]);
-        } else {
-            return usage_error(KEYGEN_USAGE, "unexpected argument '%s'", argv[i]);
-        }
-    }
-    if (!out)
-        return usage_error(KEYGEN_USAGE, "%s", "--out KEYFILE is required");
+    const char *out = hm_args_str(a, "out", NULL);
+    long version = (long)hm_args_int(a, "version", 1);
     hm_error err;
     hm_error_clear(&err);
     if (hm_pseudo_keygen(out, (int)version, &err))
@@ -67,41 +25,24 @@ int hm_cmd_keygen(int argc, char **argv)
     return 0;
 }
 
-static const char PSEUDO_USAGE[] =
-    "harmonic pseudonymise --key KEYFILE --table TABLE [--offset-dates] IN.csv OUT.csv";
+static const hm_cli_opt keygen_opts[] = {
+    { "out", 0, HM_OPT_T_PATH, "KEYFILE", "the key file to create (never overwritten)", NULL,
+      HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 },
+    HM_OPT_INT("version", "V", "the key version", "1", 1, HM_PSEUDO_VERSION_MAX),
+    HM_OPT_END
+};
+const hm_cli_cmd hm_cli_keygen = {
+    "keygen", "generate a study pseudonymisation key",
+    "Writes a new 32-byte study key (mode 0600; never overwrites).\n"
+    "Keep it at the hospitals: the pooling centre must never hold it.\n",
+    keygen_opts, NULL, run_keygen, NULL, 0
+};
 
-int hm_cmd_pseudonymise(int argc, char **argv)
+static int run_pseudonymise(const hm_args *a)
 {
-    const char *keyfile = NULL, *table = NULL, *paths[2] = { NULL, NULL };
-    int offset_dates = 0, npaths = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: %s\n\n"
-                   "Turns a hospital CSV into a poolable one: local_patient_id -> pseudonym\n"
-                   "(+ key_version), local_<x>_id -> <x>_id, local_<x>_uid -> <x>_uid (keyed\n"
-                   "HMAC-SHA-256); columns the dictionary does not define for TABLE (names,\n"
-                   "addresses, national ids...) are dropped and listed on stderr.  With\n"
-                   "--offset-dates every <x>_date becomes <x>_day (days since birth) and\n"
-                   "birth_date becomes birth_year.  Nothing is written if any row is bad.\n"
-                   "See docs/pseudonymisation.md.\n", PSEUDO_USAGE);
-            return 0;
-        } else if (!strcmp(argv[i], "--key") && i + 1 < argc) {
-            keyfile = argv[++i];
-        } else if (!strcmp(argv[i], "--table") && i + 1 < argc) {
-            table = argv[++i];
-        } else if (!strcmp(argv[i], "--offset-dates")) {
-            offset_dates = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error(PSEUDO_USAGE, "unknown option '%s'", argv[i]);
-        } else if (npaths < 2) {
-            paths[npaths++] = argv[i];
-        } else {
-            return usage_error(PSEUDO_USAGE, "unexpected argument '%s'", argv[i]);
-        }
-    }
-    if (!keyfile || !table || npaths != 2)
-        return usage_error(PSEUDO_USAGE, "%s", "--key, --table, IN.csv and OUT.csv are required");
-
+    const char *keyfile = hm_args_str(a, "key", NULL), *table = hm_args_str(a, "table", NULL);
+    const char *const *paths = a->pos;
+    int offset_dates = hm_args_flag(a, "offset-dates");
     hm_error err;
     hm_error_clear(&err);
     char **known = NULL;
@@ -127,72 +68,46 @@ int hm_cmd_pseudonymise(int argc, char **argv)
     return 0;
 }
 
-#ifdef HM_HAVE_SYNTH
-static const char SYNTH_USAGE[] =
-    "harmonic synth --patients N --seed S --out DIR [--true-err-per-100mgy B]\n"
-    "       [--err-organ ORGAN] [--err-outcomes LIST] [--organs LIST] [--realizations R]\n"
-    "       [--hospital-format] [--key KEYFILE] [--no-events]";
+static const hm_cli_opt pseudonymise_opts[] = {
+    { "key", 0, HM_OPT_T_PATH, "KEYFILE", "the study key (harmonic keygen)", NULL,
+      HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 },
+    { "table", 0, HM_OPT_T_STRING, "TABLE", "the dictionary table IN.csv holds", NULL,
+      HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 },
+    HM_OPT_FLAG("offset-dates", "<x>_date -> <x>_day (days since birth), birth_date -> birth_year"),
+    HM_OPT_END
+};
+static const hm_cli_pos pseudonymise_pos[] = {
+    { "IN.csv", "the hospital file", 1, 1, HM_OPT_T_PATH },
+    { "OUT.csv", "the poolable file to write", 1, 1, HM_OPT_T_PATH },
+    HM_POS_END
+};
+const hm_cli_cmd hm_cli_pseudonymise = {
+    "pseudonymise", "pseudonymise a hospital CSV with the study key",
+    "Turns a hospital CSV into a poolable one: local_patient_id -> pseudonym\n"
+    "(+ key_version), local_<x>_id -> <x>_id, local_<x>_uid -> <x>_uid (keyed\n"
+    "HMAC-SHA-256); columns the dictionary does not define for TABLE (names,\n"
+    "addresses, national ids...) are dropped and listed on stderr.  With\n"
+    "--offset-dates every <x>_date becomes <x>_day (days since birth) and\n"
+    "birth_date becomes birth_year.  Nothing is written if any row is bad.\n"
+    "See docs/pseudonymisation.md.\n",
+    pseudonymise_opts, pseudonymise_pos, run_pseudonymise, NULL, 0
+};
 
-int hm_cmd_synth(int argc, char **argv)
+#ifdef HM_HAVE_SYNTH
+static int run_synth(const hm_args *a)
 {
     hm_synth_opts o;
     memset(&o, 0, sizeof o);
-    const char *keyfile = NULL;
-    long n = 0, seed = -1, reals = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: %s\n\n"
-                   "Writes a synthetic multi-centre cardiac catheterization cohort: DIR/centres.csv,\n"
-                   "DIR/<centre>/{centre,patient,procedure,irradiation_event,organ_dose,outcome,\n"
-                   "followup}.csv and "
-                   "DIR/truth.json.  Pseudonymised (importable) by default, with a key derived\n"
-                   "from the seed or --key; --hospital-format writes local ids, fake names and\n"
-                   "dates instead (input for `harmonic pseudonymise`).  With B > 0 the first\n"
-                   "cancers of the groups the ERR applies to (by --err-organ, default red_marrow:\n"
-                   "leukaemia and lymphoma; brain: cns; other organs: solid; or --err-outcomes)\n"
-                   "have RR = 1 + B x lagged organ dose / 100 mGy.  --organs limits the organs\n"
-                   "written (all dose ratios of data/synth/organ_ratios.csv by default).\n"
-                   "See docs/synth.md.\n", SYNTH_USAGE);
-            return 0;
-        } else if (!strcmp(a, "--patients") && more) {
-            if (!parse_long(argv[++i], 1, 100000000L, &n))
-                return usage_error(SYNTH_USAGE, "--patients '%s': expected 1..100000000", argv[i]);
-        } else if (!strcmp(a, "--seed") && more) {
-            if (!parse_long(argv[++i], 0, 2147483647L, &seed))
-                return usage_error(SYNTH_USAGE, "--seed '%s': expected 0..2147483647", argv[i]);
-        } else if (!strcmp(a, "--out") && more) {
-            o.out_dir = argv[++i];
-        } else if (!strcmp(a, "--true-err-per-100mgy") && more) {
-            char *end;
-            errno = 0;
-            o.err_per_100mgy = strtod(argv[++i], &end);
-            if (errno || end == argv[i] || *end || !(o.err_per_100mgy >= 0)
-                || o.err_per_100mgy > 1000)
-                return usage_error(SYNTH_USAGE, "--true-err-per-100mgy '%s': expected 0..1000",
-                                   argv[i]);
-        } else if (!strcmp(a, "--err-organ") && more) {
-            o.err_organ = argv[++i];
-        } else if (!strcmp(a, "--err-outcomes") && more) {
-            o.err_outcomes = argv[++i];
-        } else if (!strcmp(a, "--organs") && more) {
-            o.organs = argv[++i];
-        } else if (!strcmp(a, "--realizations") && more) {
-            if (!parse_long(argv[++i], 0, 1000, &reals))
-                return usage_error(SYNTH_USAGE, "--realizations '%s': expected 0..1000", argv[i]);
-        } else if (!strcmp(a, "--hospital-format")) {
-            o.hospital_format = 1;
-        } else if (!strcmp(a, "--key") && more) {
-            keyfile = argv[++i];
-        } else if (!strcmp(a, "--no-events")) {
-            o.no_events = 1;
-        } else {
-            return usage_error(SYNTH_USAGE, "unexpected argument '%s'", a);
-        }
-    }
-    if (n < 1 || seed < 0 || !o.out_dir)
-        return usage_error(SYNTH_USAGE, "%s", "--patients, --seed and --out are required");
+    const char *keyfile = hm_args_str(a, "key", NULL);
+    long n = (long)hm_args_int(a, "patients", 0), seed = (long)hm_args_int(a, "seed", -1);
+    long reals = (long)hm_args_int(a, "realizations", 0);
+    o.out_dir = hm_args_str(a, "out", NULL);
+    o.err_per_100mgy = hm_args_num(a, "true-err-per-100mgy", 0);
+    o.err_organ = hm_args_str(a, "err-organ", NULL);
+    o.err_outcomes = hm_args_str(a, "err-outcomes", NULL);
+    o.organs = hm_args_str(a, "organs", NULL);
+    o.hospital_format = hm_args_flag(a, "hospital-format");
+    o.no_events = hm_args_flag(a, "no-events");
     /* "dir/" and "dir" are the same folder; the temporary folder sits beside it. */
     char out[4096];
     snprintf(out, sizeof out, "%s", o.out_dir);
@@ -230,4 +145,39 @@ int hm_cmd_synth(int argc, char **argv)
     printf("  true ERR      %g per 100 mGy (see %s/truth.json)\n", o.err_per_100mgy, o.out_dir);
     return 0;
 }
+
+static const hm_cli_opt synth_opts[] = {
+    { "patients", 0, HM_OPT_T_INT, "N", "number of patients", NULL,
+      HM_OPT_REQUIRED | HM_OPT_BOUNDED, 1, 100000000, NULL, 0, 0 },
+    { "seed", 0, HM_OPT_T_INT, "S", "random seed (same seed, same cohort)", NULL,
+      HM_OPT_REQUIRED | HM_OPT_BOUNDED, 0, 2147483647, NULL, 0, 0 },
+    { "out", 0, HM_OPT_T_PATH, "DIR", "folder to write (must not exist)", NULL, HM_OPT_REQUIRED,
+      0, 0, NULL, 0, 0 },
+    HM_OPT_NUM("true-err-per-100mgy", "B", "the true excess relative risk per 100 mGy", "0", 0,
+               1000),
+    HM_OPT_STR("err-organ", "ORGAN", "organ whose dose the ERR applies to", "red_marrow"),
+    HM_OPT_STR("err-outcomes", "LIST", "outcome groups the ERR applies to (comma separated)",
+               "by --err-organ"),
+    HM_OPT_STR("organs", "LIST", "organs written (comma separated)",
+               "all of data/synth/organ_ratios.csv"),
+    HM_OPT_INT("realizations", "R", "dose realizations besides the true dose", "0", 0, 1000),
+    HM_OPT_FLAG("hospital-format", "local ids, fake names and dates (input for pseudonymise)"),
+    HM_OPT_PATH("key", "KEYFILE", "pseudonymise with this study key", "derived from the seed"),
+    HM_OPT_FLAG("no-events", "write no irradiation events"),
+    HM_OPT_END
+};
+const hm_cli_cmd hm_cli_synth = {
+    "synth", "generate a synthetic multi-centre cohort",
+    "Writes a synthetic multi-centre cardiac catheterization cohort: DIR/centres.csv,\n"
+    "DIR/<centre>/{centre,patient,procedure,irradiation_event,organ_dose,outcome,\n"
+    "followup}.csv and DIR/truth.json.  Pseudonymised (importable) by default, with a key\n"
+    "derived from the seed or --key; --hospital-format writes local ids, fake names and\n"
+    "dates instead (input for `harmonic pseudonymise`).  With B > 0 the first\n"
+    "cancers of the groups the ERR applies to (by --err-organ, default red_marrow:\n"
+    "leukaemia and lymphoma; brain: cns; other organs: solid; or --err-outcomes)\n"
+    "have RR = 1 + B x lagged organ dose / 100 mGy.  --organs limits the organs\n"
+    "written (all dose ratios of data/synth/organ_ratios.csv by default).\n"
+    "See docs/synth.md.\n",
+    synth_opts, NULL, run_synth, NULL, 0
+};
 #endif

@@ -170,6 +170,8 @@ static void finish_unquoted(hm_csv *c, size_t start, int trim)
     if (trim)
         while (c->buflen > start && is_blank(c, (unsigned char)c->buf[c->buflen - 1]))
             c->buflen--;
+    if (c->buflen == start)               /* empty: buf may not even exist yet */
+        return;
     if (c->seen.decimal == ',' && hm__csv_is_decimal(c->buf + start, c->buflen - start, ',')) {
         char *comma = memchr(c->buf + start, ',', c->buflen - start);
         *comma = '.';

@@ -115,6 +115,11 @@ static void test_decimal_comma(void **state)
     expect(c, "a", "b", "c", "d", "e", "f", "g", "h", NULL);
     expect(c, "1.5", "-0.25", "3.0E-2", "a,b", "1,2,3", "12,", "1,5", "+7.125", NULL);
     done(c);
+    /* An empty first field (nothing in the record buffer yet). */
+    c = OVER(";b\n;1,5\n", NULL);
+    expect(c, "", "b", NULL);
+    expect(c, "", "1.5", NULL);
+    done(c);
     /* More decimal points than commas in the sample: '.' and nothing converted. */
     c = OVER("a;b;c\n1.5;2.5;1,5\n", NULL);
     expect_seen(c, "';'-separated, decimal point, UTF-8");

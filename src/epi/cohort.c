@@ -236,8 +236,10 @@ static int cmp_event(const void *a, const void *b)
  * realizations 1..R are summarised by their mean. */
 int hm_epi_cohort_finish(hm_epi_cohort *c, hm_error *err)
 {
-    qsort(c->doses, c->nd, sizeof *c->doses, cmp_dose);
-    qsort(c->events, c->ne, sizeof *c->events, cmp_event);
+    if (c->nd)        /* qsort's array may not be NULL, even when empty (C11 7.22.5) */
+        qsort(c->doses, c->nd, sizeof *c->doses, cmp_dose);
+    if (c->ne)
+        qsort(c->events, c->ne, sizeof *c->events, cmp_event);
     int maxr = 0, has0 = 0;
     for (size_t k = 0; k < c->nd; k++) {
         maxr = c->doses[k].real > maxr ? c->doses[k].real : maxr;

@@ -25,6 +25,8 @@ static int header(hm_csv *csv, const char *path, const char **names, int nreq, i
     int rc = hm_csv_next(csv, &f, &nf, err);
     if (rc <= 0)
         return rc < 0 ? rc : hm_error_set(err, HM_EPARSE, path, 1, NULL, "empty file: expected a header");
+    if (hm_csv_header_check(csv, f, nf, err))
+        return HM_EPARSE;
     for (int k = 0; k < ntot; k++) {
         idx[k] = col_index(f, nf, names[k]);
         if (k < nreq && idx[k] < 0)
@@ -59,11 +61,11 @@ static int locate(hm_error *err, int rc, const char *path, long line)
     return rc;
 }
 
-static int read_persons(hm_epi_cohort *c, const char *path, hm_error *err)
+static int read_persons(hm_epi_cohort *c, const char *path, const hm_csv_dialect *d, hm_error *err)
 {
     static const char *names[] = { "id", "sex", "birth", "end", "country", "syndrome", "transplant" };
     int idx[7];
-    hm_csv *csv = hm_csv_open(path, 1, err);
+    hm_csv *csv = hm_csv_open_dialect(path, 1, d, err);
     if (!csv)
         return err ? err->code : HM_EIO;
     int rc = header(csv, path, names, 4, 7, idx, err);
@@ -93,11 +95,12 @@ static int read_persons(hm_epi_cohort *c, const char *path, hm_error *err)
     return rc < 0 ? rc : HM_OK;
 }
 
-static int read_doses(hm_epi_cohort *c, const char *path, const char *organ, hm_error *err)
+static int read_doses(hm_epi_cohort *c, const char *path, const char *organ, const hm_csv_dialect *d,
+                      hm_error *err)
 {
     static const char *names[] = { "id", "date", "dose_mgy", "organ", "realization" };
     int idx[5];
-    hm_csv *csv = hm_csv_open(path, 1, err);
+    hm_csv *csv = hm_csv_open_dialect(path, 1, d, err);
     if (!csv)
         return err ? err->code : HM_EIO;
     int rc = header(csv, path, names, 3, 5, idx, err);
@@ -150,11 +153,11 @@ static int read_doses(hm_epi_cohort *c, const char *path, const char *organ, hm_
     return rc < 0 ? rc : HM_OK;
 }
 
-static int read_events(hm_epi_cohort *c, const char *path, hm_error *err)
+static int read_events(hm_epi_cohort *c, const char *path, const hm_csv_dialect *d, hm_error *err)
 {
     static const char *names[] = { "id", "date", "morphology", "topography" };
     int idx[4];
-    hm_csv *csv = hm_csv_open(path, 1, err);
+    hm_csv *csv = hm_csv_open_dialect(path, 1, d, err);
     if (!csv)
         return err ? err->code : HM_EIO;
     int rc = header(csv, path, names, 3, 4, idx, err);
@@ -179,15 +182,22 @@ static int read_events(hm_epi_cohort *c, const char *path, hm_error *err)
 int hm_epi_cohort_read_csv(const char *persons, const char *doses, const char *events,
                            const char *organ, hm_epi_cohort **out, hm_error *err)
 {
+    return hm_epi_cohort_read_csv_dialect(persons, doses, events, organ, NULL, out, err);
+}
+
+int hm_epi_cohort_read_csv_dialect(const char *persons, const char *doses, const char *events,
+                                   const char *organ, const hm_csv_dialect *dialect,
+                                   hm_epi_cohort **out, hm_error *err)
+{
     *out = NULL;
     hm_epi_cohort *c = hm_epi_cohort_new();
     if (!c)
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
-    int rc = read_persons(c, persons, err);
+    int rc = read_persons(c, persons, dialect, err);
     if (rc >= 0 && doses)
-        rc = read_doses(c, doses, organ, err);
+        rc = read_doses(c, doses, organ, dialect, err);
     if (rc >= 0 && events)
-        rc = read_events(c, events, err);
+        rc = read_events(c, events, dialect, err);
     if (rc >= 0)
         rc = hm_epi_cohort_finish(c, err);
     if (rc < 0) {

@@ -38,6 +38,10 @@ int  hm_epi_table_set_levels(hm_epi_table *t, int c, char **labels, size_t n, hm
 /* Grows every column to hold at least n rows (new rows are zero). */
 int  hm_epi_table_resize(hm_epi_table *t, size_t n, hm_error *err);
 int  hm_epi_table_read_csv(const char *path, hm_epi_table *t, hm_error *err);
+/* The same in a CSV dialect (hm_core.h; NULL: detect separator, decimal
+ * mark and encoding).  So are the _dialect readers below. */
+int  hm_epi_table_read_csv_dialect(const char *path, const hm_csv_dialect *dialect,
+                                   hm_epi_table *t, hm_error *err);
 int  hm_epi_table_write_csv(const hm_epi_table *t, FILE *fp);
 
 /* ------------------------------------------------------------------ models */
@@ -137,6 +141,8 @@ void hm_epi_fit_print_json(const hm_epi_fit *fit, FILE *fp);
 typedef struct hm_epi_outcome_def hm_epi_outcome_def;
 typedef struct hm_epi_outcomes hm_epi_outcomes;
 int  hm_epi_outcomes_load(const char *path, hm_epi_outcomes **out, hm_error *err);  /* NULL: data file */
+int  hm_epi_outcomes_load_dialect(const char *path, const hm_csv_dialect *dialect,
+                                  hm_epi_outcomes **out, hm_error *err);
 void hm_epi_outcomes_free(hm_epi_outcomes *o);
 int  hm_epi_outcomes_count(const hm_epi_outcomes *o);
 const char *hm_epi_outcomes_name(const hm_epi_outcomes *o, int i);
@@ -160,6 +166,9 @@ typedef struct hm_epi_cohort hm_epi_cohort;
  * Dates are YYYY-MM-DD or a day number. */
 int  hm_epi_cohort_read_csv(const char *persons, const char *doses, const char *events,
                             const char *organ, hm_epi_cohort **out, hm_error *err);
+int  hm_epi_cohort_read_csv_dialect(const char *persons, const char *doses, const char *events,
+                                    const char *organ, const hm_csv_dialect *dialect,
+                                    hm_epi_cohort **out, hm_error *err);
 void hm_epi_cohort_free(hm_epi_cohort *c);
 size_t hm_epi_cohort_size(const hm_epi_cohort *c);
 int  hm_epi_cohort_realizations(const hm_epi_cohort *c);

@@ -113,6 +113,12 @@ static const char *NAMES[] = { "group", "description", "morphology_include", "mo
 
 int hm_epi_outcomes_load(const char *path, hm_epi_outcomes **out, hm_error *err)
 {
+    return hm_epi_outcomes_load_dialect(path, NULL, out, err);
+}
+
+int hm_epi_outcomes_load_dialect(const char *path, const hm_csv_dialect *dialect,
+                                 hm_epi_outcomes **out, hm_error *err)
+{
     char buf[1024];
     *out = NULL;
     if (!path) {
@@ -121,13 +127,15 @@ int hm_epi_outcomes_load(const char *path, hm_epi_outcomes **out, hm_error *err)
             return rc;
         path = buf;
     }
-    hm_csv *csv = hm_csv_open(path, 1, err);
+    hm_csv *csv = hm_csv_open_dialect(path, 1, dialect, err);
     if (!csv)
         return err ? err->code : HM_EIO;
     hm_epi_outcomes *o = calloc(1, sizeof *o);
     char **f;
     size_t nf;
     int idx[9], rc = hm_csv_next(csv, &f, &nf, err);
+    if (rc == 1 && hm_csv_header_check(csv, f, nf, err))
+        rc = HM_EPARSE;
     if (rc == 1) {
         for (int k = 0; k < 9; k++) {
             idx[k] = -1;

@@ -157,13 +157,21 @@ static int level_of(hm_epi_table *t, int c, const char *s, double *v, hm_error *
 
 int hm_epi_table_read_csv(const char *path, hm_epi_table *t, hm_error *err)
 {
+    return hm_epi_table_read_csv_dialect(path, NULL, t, err);
+}
+
+int hm_epi_table_read_csv_dialect(const char *path, const hm_csv_dialect *dialect, hm_epi_table *t,
+                                  hm_error *err)
+{
     hm_epi_table_init(t);
-    hm_csv *csv = hm_csv_open(path, 1, err);
+    hm_csv *csv = hm_csv_open_dialect(path, 1, dialect, err);
     if (!csv)
         return err ? err->code : HM_EIO;
     char **f;
     size_t nf;
     int rc = hm_csv_next(csv, &f, &nf, err);
+    if (rc > 0 && hm_csv_header_check(csv, f, nf, err))
+        rc = HM_EPARSE;
     if (rc <= 0) {
         hm_csv_close(csv);
         return rc < 0 ? rc : hm_error_set(err, HM_EPARSE, path, 1, NULL, "empty file: expected a header line");
@@ -223,7 +231,7 @@ int hm_epi_table_read_csv(const char *path, hm_epi_table *t, hm_error *err)
         return HM_ENOMEM;
     }
     /* Pass 2: values. */
-    csv = hm_csv_open(path, 1, err);
+    csv = hm_csv_open_dialect(path, 1, dialect, err);
     if (!csv) {
         free(numeric);
         hm_epi_table_free(t);

@@ -47,6 +47,9 @@ typedef struct hm_mc_spectrum {
 /* Reads "energy_keV,relative_fluence" CSV ('#' comments, optional header).
  * The bin width is taken from the spacing of the first two rows. */
 int  hm_mc_spectrum_read(const char *path, int bins, hm_mc_spectrum *out, hm_error *err);
+/* The same in a CSV dialect (hm_core.h; NULL: detect, e.g. "20;0,5" from Excel). */
+int  hm_mc_spectrum_read_dialect(const char *path, int bins, const hm_csv_dialect *dialect,
+                                 hm_mc_spectrum *out, hm_error *err);
 /* A monoenergetic "spectrum" (one line). */
 int  hm_mc_spectrum_mono(double energy_kev, hm_mc_spectrum *out, hm_error *err);
 void hm_mc_spectrum_free(hm_mc_spectrum *s);

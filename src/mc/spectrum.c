@@ -38,10 +38,16 @@ int hm_mc_spectrum_mono(double energy_kev, hm_mc_spectrum *out, hm_error *err)
 
 int hm_mc_spectrum_read(const char *path, int bins, hm_mc_spectrum *out, hm_error *err)
 {
+    return hm_mc_spectrum_read_dialect(path, bins, NULL, out, err);
+}
+
+int hm_mc_spectrum_read_dialect(const char *path, int bins, const hm_csv_dialect *dialect,
+                                hm_mc_spectrum *out, hm_error *err)
+{
     memset(out, 0, sizeof *out);
     if (bins < HM_MC_BIN_CENTRE || bins > HM_MC_BIN_POINT)
         return hm_error_set(err, HM_EINVAL, path, 0, "bins", "unknown bin convention %d", bins);
-    hm_csv *csv = hm_csv_open(path, 1, err);
+    hm_csv *csv = hm_csv_open_dialect(path, 1, dialect, err);
     if (!csv) return err ? err->code : HM_EIO;
     size_t cap = 0;
     char **f;
@@ -50,8 +56,12 @@ int hm_mc_spectrum_read(const char *path, int bins, hm_mc_spectrum *out, hm_erro
     while ((rc = hm_csv_next(csv, &f, &nf, err)) == 1) {
         long line = hm_csv_line(csv);
         if (nf < 2) {
-            rc = hm_error_set(err, HM_EPARSE, path, line, NULL,
-                              "expected two columns: energy_keV,relative_fluence");
+            /* a first record read with the wrong separator says which to use */
+            if (out->n == 0 && hm_csv_header_check(csv, f, nf, err))
+                rc = HM_EPARSE;
+            else
+                rc = hm_error_set(err, HM_EPARSE, path, line, NULL,
+                                  "expected two columns: energy_keV,relative_fluence");
             break;
         }
         char *e1, *e2;

@@ -130,11 +130,17 @@ typedef struct hm_pseudo_csv_opts {
 typedef struct hm_pseudo_csv_result {
     long rows;              /* data rows written */
     char dropped[1024];     /* dropped input columns, comma separated */
+    char dialect[96];       /* how the input was read when not plain CSV (for a note); "" if plain */
 } hm_pseudo_csv_result;
 
 int hm_pseudo_csv(const hm_pseudo_key *key, const hm_pseudo_csv_opts *opts,
                   const char *in_path, const char *out_path,
                   hm_pseudo_csv_result *result, hm_error *err);
+/* The same reading the input in a CSV dialect (hm_core.h; NULL: detect).
+ * The output is always ','-separated UTF-8 with '.' decimals. */
+int hm_pseudo_csv_ex(const hm_pseudo_key *key, const hm_pseudo_csv_opts *opts,
+                     const hm_csv_dialect *dialect, const char *in_path, const char *out_path,
+                     hm_pseudo_csv_result *result, hm_error *err);
 
 /*
  * The same transformation one row at a time (used by hm_pseudo_csv and by

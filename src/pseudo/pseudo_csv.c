@@ -404,13 +404,24 @@ int hm_pseudo_csv(const hm_pseudo_key *key, const hm_pseudo_csv_opts *opts,
                   const char *in_path, const char *out_path,
                   hm_pseudo_csv_result *result, hm_error *err)
 {
+    return hm_pseudo_csv_ex(key, opts, NULL, in_path, out_path, result, err);
+}
+
+int hm_pseudo_csv_ex(const hm_pseudo_key *key, const hm_pseudo_csv_opts *opts,
+                     const hm_csv_dialect *dialect, const char *in_path, const char *out_path,
+                     hm_pseudo_csv_result *result, hm_error *err)
+{
     memset(result, 0, sizeof *result);
-    hm_csv *csv = hm_csv_open(in_path, 0, err);
+    hm_csv *csv = hm_csv_open_dialect(in_path, 0, dialect, err);
     if (!csv)
         return err ? err->code : HM_EIO;
+    if (!hm_csv_dialect_describe(hm_csv_dialect_seen(csv), result->dialect, sizeof result->dialect))
+        result->dialect[0] = '\0';
     char **fields;
     size_t nf;
     int rc = hm_csv_next(csv, &fields, &nf, err);
+    if (rc > 0 && hm_csv_header_check(csv, fields, nf, err))
+        rc = HM_EPARSE;
     if (rc <= 0) {
         hm_csv_close(csv);
         return rc < 0 ? rc : hm_error_set(err, HM_EPARSE, in_path, 1, NULL, "empty file: no header");

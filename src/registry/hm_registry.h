@@ -158,6 +158,8 @@ typedef struct hm_import_report {
     int       dry_run;         /* validated only (HM_IMPORT_DRY_RUN) */
     hm_issue *issues;          /* the first HM_REPORT_MAX_ISSUES, in file order */
     size_t    nissues, cap;
+    char      dialect[96];     /* how the file was read when not plain CSV ("';'-separated,
+                                  decimal comma, Windows-1252", for a note); "" if plain */
 } hm_import_report;
 
 #define HM_REPORT_MAX_ISSUES 10000
@@ -200,6 +202,13 @@ int  hm_registry_import_csv(hm_db *db, const char *centre, const char *table,
 int  hm_registry_import_csv_ex(hm_db *db, const char *centre, const char *table,
                                const char *csv_path, unsigned flags,
                                hm_import_report *rep, hm_error *err);
+/* The same with a CSV dialect (hm_core.h; NULL or zeroed: detect separator,
+ * decimal mark and encoding).  A header read with the wrong separator is
+ * one error saying which --delimiter to use. */
+int  hm_registry_import_csv_dialect(hm_db *db, const char *centre, const char *table,
+                                    const char *csv_path, unsigned flags,
+                                    const hm_csv_dialect *dialect,
+                                    hm_import_report *rep, hm_error *err);
 
 /* Analysis-ready CSV per table (rows ordered by natural key), codebook.csv,
  * codebook.md, load_harmonic.R and load_harmonic.do into outdir (created).

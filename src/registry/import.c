@@ -134,6 +134,14 @@ int hm_registry_import_csv_ex(hm_db *db, const char *centre, const char *table,
                               const char *path, unsigned flags, hm_import_report *rep,
                               hm_error *err)
 {
+    return hm_registry_import_csv_dialect(db, centre, table, path, flags, NULL, rep, err);
+}
+
+int hm_registry_import_csv_dialect(hm_db *db, const char *centre, const char *table,
+                                   const char *path, unsigned flags,
+                                   const hm_csv_dialect *dialect, hm_import_report *rep,
+                                   hm_error *err)
+{
     snprintf(rep->table, sizeof rep->table, "%s", table);
     snprintf(rep->file, sizeof rep->file, "%s", path);
     snprintf(rep->centre, sizeof rep->centre, "%s", centre ? centre : "");
@@ -147,9 +155,11 @@ int hm_registry_import_csv_ex(hm_db *db, const char *centre, const char *table,
     if (db->in_tx)
         return hm_error_set(err, HM_EINVAL, NULL, 0, NULL,
                             "import runs its own transaction; one is already open");
-    hm_csv *csv = hm_csv_open(path, 1, err);
+    hm_csv *csv = hm_csv_open_dialect(path, 1, dialect, err);
     if (!csv)
         return err ? err->code : HM_EIO;
+    if (!hm_csv_dialect_describe(hm_csv_dialect_seen(csv), rep->dialect, sizeof rep->dialect))
+        rep->dialect[0] = '\0';
     /* Test hook: die by SIGKILL after N stored rows, inside the transaction,
      * to prove a killed import leaves the database as it was. */
     const char *kill_env = getenv("HM_TEST_KILL_AFTER_ROWS");
@@ -169,12 +179,16 @@ int hm_registry_import_csv_ex(hm_db *db, const char *centre, const char *table,
         rc = hm__pgbulk_begin(db, t, centre, err);
     if (rc == HM_OK) {
         rc = hm_csv_next(csv, &f, &nf, err);
+        hm_error sep_err;
         if (rc == 0) {
             hm__report_add(rep, HM_SEV_ERROR, 1, NULL, "empty file: expected a header row");
         } else if (rc == 1) {
             if (nf > MAX_FIELDS * 2) {
                 hm__report_add(rep, HM_SEV_ERROR, hm_csv_line(csv), NULL,
                                "%zu columns: more than any table has", nf);
+            } else if (hm_csv_header_check(csv, f, nf, &sep_err)) {
+                /* a wrong separator: one message instead of one per missing column */
+                hm__report_add(rep, HM_SEV_ERROR, sep_err.line, NULL, "%s", sep_err.msg);
             } else {
                 map_header(t, f, nf, colfield, rep, hm_csv_line(csv));
                 if (rep->n_errors == 0)     /* rows are read only under a sound header */

@@ -135,9 +135,48 @@ static void test_bad_spectrum_files(void **state)
     assert_string_equal(err.field, "kvp");
 }
 
+/* An Excel copy of a spectrum (';', decimal comma, CRLF) reads as the same
+ * numbers; read with ',' forced it names the --delimiter to use. */
+static void test_excel_spectrum(void **state)
+{
+    (void)state;
+    char src[1024], path[512];
+    snprintf(src, sizeof src, "%s/../examples/mc/tg195/spectrum_W_100kVp_RQR8.csv", HM_SOURCE_DATA_DIR);
+    snprintf(path, sizeof path, "%s/excel.csv", HM_TEST_TMPDIR);
+    hm_mc_spectrum a, b;
+    hm_error err;
+    assert_int_equal(hm_mc_spectrum_read(src, HM_MC_BIN_CENTRE, &a, &err), 0);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("energy_keV;relative_fluence\r\n", f);
+    char e[64], w[64];
+    for (size_t i = 0; i < a.n; i++) {
+        snprintf(e, sizeof e, "%.17g", a.energy_kev[i]);
+        snprintf(w, sizeof w, "%.17g", a.fluence[i]);
+        for (char *p = e; *p; p++) if (*p == '.') *p = ',';
+        for (char *p = w; *p; p++) if (*p == '.') *p = ',';
+        fprintf(f, "%s;%s\r\n", e, w);
+    }
+    fclose(f);
+    assert_int_equal(hm_mc_spectrum_read(path, HM_MC_BIN_CENTRE, &b, &err), 0);
+    assert_int_equal(b.n, a.n);
+    for (size_t i = 0; i < a.n; i++) {
+        assert_true(b.energy_kev[i] == a.energy_kev[i]);
+        assert_true(b.fluence[i] == a.fluence[i]);
+    }
+    assert_true(b.bin_kev == a.bin_kev);
+    hm_mc_spectrum_free(&b);
+    hm_csv_dialect comma = { ',', 0, 0, 0 };
+    assert_int_equal(hm_mc_spectrum_read_dialect(path, HM_MC_BIN_CENTRE, &comma, &b, &err), HM_EPARSE);
+    assert_int_equal(err.line, 1);
+    assert_non_null(strstr(err.msg, "use --delimiter ';'"));
+    hm_mc_spectrum_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_excel_spectrum),
         cmocka_unit_test(test_rqr_hvl),
         cmocka_unit_test(test_tg195_spectra_hvl),
         cmocka_unit_test(test_muen_air),

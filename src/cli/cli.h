@@ -21,6 +21,20 @@ int hm_cli_usage_error(const hm_args *a, const char *fmt, ...)
 #endif
     ;
 
+/* CSV dialect options of every command that reads outside CSV (dialect.c):
+ * --delimiter, --decimal, --encoding, each "auto" (detect) by default. */
+#define HM_OPT_DIALECT                                                                        \
+    HM_OPT_STR("delimiter", "SEP", "CSV separator: ',', ';' or tab", "auto"),                  \
+    HM_OPT_STR("decimal", "MARK", "decimal mark of numbers: '.' or ','", "auto"),             \
+    HM_OPT_STR("encoding", "ENC",                                                             \
+               "utf-8, windows-1252, latin-1, utf-16, utf-16le or utf-16be", "auto")
+/* Reads those options into d; on a bad value prints one message and
+ * returns 2 (the exit status), else 0. */
+int hm_cli_dialect(const hm_args *a, hm_csv_dialect *d);
+/* "harmonic: FILE: read as ';'-separated, decimal comma, Windows-1252" on
+ * stderr when how (hm_csv_dialect_describe) is not empty. */
+void hm_cli_dialect_note(const char *file, const char *how);
+
 /* registry (cmd_registry.c) */
 extern const hm_cli_cmd hm_cli_dictionary, hm_cli_import, hm_cli_export, hm_cli_report_cmd,
     hm_cli_db;

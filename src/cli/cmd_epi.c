@@ -18,6 +18,7 @@ typedef struct opts {
     double lag, exclusion, ci, study_end;
     int have_lag, have_excl, no_sex, by_country, by_tx, by_syn, by_person, use_real, profile_all;
     int cox_tx, cox_syn, realization;
+    hm_csv_dialect dialect;        /* of the CSV inputs (--delimiter ...) */
 } opts;
 
 /* The table entry of option name in this sub-command, or NULL: the
@@ -83,7 +84,19 @@ static int from_args(const hm_args *a, opts *o)
     o->cox_tx = given(a, "transplant");
     o->cox_syn = given(a, "syndrome");
     o->input = a->npos ? a->pos[0] : NULL;
-    return 0;
+    return table_opt(a, "delimiter") ? hm_cli_dialect(a, &o->dialect) : 0;
+}
+
+/* The note on how each CSV input was read, when it was not plain CSV. */
+static void dialect_notes(const opts *o, const char *const *paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        hm_csv_dialect seen;
+        char how[96];
+        if (paths[i] && !hm_csv_dialect_detect(paths[i], &o->dialect, &seen, NULL)
+            && hm_csv_dialect_describe(&seen, how, sizeof how))
+            hm_cli_dialect_note(paths[i], how);
+    }
 }
 
 /* Output goes to PATH.tmp, renamed to PATH by close_out() only on success,
@@ -145,7 +158,10 @@ static int load_cohort(const opts *o, hm_epi_cohort **c, hm_error *err)
     }
     if (!o->persons || !o->doses)
         return hm_error_set(err, HM_EINVAL, NULL, 0, NULL, "give --persons and --doses (and --events), or --db");
-    return hm_epi_cohort_read_csv(o->persons, o->doses, o->events, o->organ, c, err);
+    const char *paths[3] = { o->persons, o->doses, o->events };
+    dialect_notes(o, paths, 3);
+    return hm_epi_cohort_read_csv_dialect(o->persons, o->doses, o->events, o->organ, &o->dialect,
+                                          c, err);
 }
 
 static int outcome_groups(const hm_epi_outcomes *oc, const char *list, int *groups, int *n, hm_error *err)
@@ -260,7 +276,8 @@ static int cmd_fit(const opts *o)
         fprintf(stderr, "harmonic epi fit: --ci: expected a level in (0,1), e.g. 0.95\n");
         return 2;
     }
-    int rc = hm_epi_table_read_csv(o->input, &t, &err);
+    dialect_notes(o, &o->input, 1);
+    int rc = hm_epi_table_read_csv_dialect(o->input, &o->dialect, &t, &err);
     if (rc < 0)
         return hm_cli_report(&err);
     if ((rc = hm_epi_model_parse(o->model, &t, &m, &err)) < 0 ||
@@ -401,7 +418,8 @@ static int cmd_plot(const opts *o)
     hm_error err;
     hm_epi_table t;
     hm_epi_plot_data d;
-    int rc = hm_epi_table_read_csv(o->input, &t, &err);
+    dialect_notes(o, &o->input, 1);
+    int rc = hm_epi_table_read_csv_dialect(o->input, &o->dialect, &t, &err);
     if (rc < 0)
         return hm_cli_report(&err);
     rc = hm_epi_plot_prepare(&t, o->base, o->cat ? o->cat : "dosecat", o->dose_col ? o->dose_col : "dose_mgy", &d,
@@ -453,7 +471,8 @@ static int run_epi(const hm_args *a)
     HM_OPT_PATH("doses", "D.csv", "individual records: organ doses per procedure", NULL),    \
     HM_OPT_PATH("events", "E.csv", "individual records: outcome events", NULL),              \
     HM_OPT_STR("db", "PATH|URL", "read the cohort from the registry instead", NULL),         \
-    HM_OPT_STR("organ", "ORGAN", "organ whose dose is used", "red_marrow")
+    HM_OPT_STR("organ", "ORGAN", "organ whose dose is used", "red_marrow"),                 \
+    HM_OPT_DIALECT
 #define O_OUTCOME HM_OPT_STR("outcome", "G1,G2", "outcome groups (harmonic epi outcomes)", \
                              "leukaemia_excl_cll")
 #define O_LAG                                                                                 \
@@ -496,7 +515,7 @@ static const hm_cli_pos data_pos[] = {
 };
 static const hm_cli_opt fit_opts[] = {
     O_REQ_STR("model", "MODEL", "the model formula (below)"),
-    O_FORMAT, O_CI,
+    O_FORMAT, O_CI, HM_OPT_DIALECT,
     HM_OPT_FLAG("profile-all", "profile-likelihood intervals for every parameter"),
     HM_OPT_STR("realizations", "PREFIX", "refit with the dose replaced by PREFIX1..PREFIXn", NULL),
     HM_OPT_STR("dose-col", "COL", "the dose column --realizations replaces",
@@ -540,6 +559,7 @@ static const hm_cli_opt plot_opts[] = {
       HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 },
     HM_OPT_STR("title", "TEXT", "plot title", "Dose-response"),
     HM_OPT_CHOICE("format", "FORMAT", "image format", "from the file name", "png|svg"),
+    HM_OPT_DIALECT,
     HM_OPT_END
 };
 static const hm_cli_cmd epi_plot = {

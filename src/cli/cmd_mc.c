@@ -102,12 +102,18 @@ static int cmd_hvl(const hm_args *a)
     const char *path = a->pos[0], *b = hm_args_str(a, "bins", "centre");
     int bins = !strcmp(b, "lower") ? HM_MC_BIN_LOWER : !strcmp(b, "point") ? HM_MC_BIN_POINT
              : HM_MC_BIN_CENTRE;
+    hm_csv_dialect d, seen;
+    int rc = hm_cli_dialect(a, &d);
+    if (rc) return rc;
+    char how[96];
+    if (!hm_csv_dialect_detect(path, &d, &seen, NULL) && hm_csv_dialect_describe(&seen, how, sizeof how))
+        hm_cli_dialect_note(path, how);
     hm_mc_spectrum s;
     hm_error err;
     hm_error_clear(&err);
-    if (hm_mc_spectrum_read(path, bins, &s, &err)) return hm_cli_report(&err);
+    if (hm_mc_spectrum_read_dialect(path, bins, &d, &s, &err)) return hm_cli_report(&err);
     hm_mc_beam_quality q;
-    int rc = hm_mc_spectrum_quality(&s, &q, &err);
+    rc = hm_mc_spectrum_quality(&s, &q, &err);
     hm_mc_spectrum_free(&s);
     if (rc) return hm_cli_report(&err);
     print_quality(&q, "");
@@ -151,6 +157,7 @@ static const hm_cli_cmd mc_spectrum = {
 static const hm_cli_opt hvl_opts[] = {
     HM_OPT_CHOICE("bins", "KIND", "what each energy in the file is: bin centre, lower edge or a line",
                   "centre", "centre|lower|point"),
+    HM_OPT_DIALECT,
     HM_OPT_END
 };
 static const hm_cli_pos hvl_pos[] = {

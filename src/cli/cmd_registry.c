@@ -59,13 +59,15 @@ const hm_cli_cmd hm_cli_dictionary = {
 
 /* One file: prints the problems and a summary; returns an hm_status. */
 static int import_one(hm_db *db, const char *centre, const char *table, const char *path,
-                      unsigned flags, int quiet, const char *json_path, hm_error *err)
+                      unsigned flags, const hm_csv_dialect *dialect, int quiet,
+                      const char *json_path, hm_error *err)
 {
     hm_import_report rep;
     hm_import_report_init(&rep);
     double t0 = hm_now_s();
-    int st = hm_registry_import_csv_ex(db, centre, table, path, flags, &rep, err);
+    int st = hm_registry_import_csv_dialect(db, centre, table, path, flags, dialect, &rep, err);
     double dt = hm_now_s() - t0;
+    hm_cli_dialect_note(path, rep.dialect);
     if (st == HM_OK || st == HM_EVALIDATE) {
         hm_import_report_print(&rep, stderr);
         if (!quiet || st != HM_OK)
@@ -105,15 +107,19 @@ static int run_import(const hm_args *a)
     if (!dir && a->npos != 2)
         return hm_cli_usage_error(a, "missing argument %s (or give --dir DIR)",
                                   a->npos ? "FILE.csv" : "TABLE");
+    hm_csv_dialect dialect;
+    int rc = hm_cli_dialect(a, &dialect);
+    if (rc)
+        return rc;
     hm_db *db;
-    int rc = open_db(db_url, &db);
+    rc = open_db(db_url, &db);
     if (rc)
         return rc;
     hm_error err;
     hm_error_clear(&err);
     int st = HM_OK;
     if (!dir) {
-        st = import_one(db, centre, pos[0], pos[1], flags, quiet, json_path, &err);
+        st = import_one(db, centre, pos[0], pos[1], flags, &dialect, quiet, json_path, &err);
     } else {
         const hm_dict *d = hm_db_dict(db);
         int found = 0;
@@ -126,7 +132,7 @@ static int run_import(const hm_args *a)
                 continue;
             fclose(probe);
             found++;
-            st = import_one(db, centre, table, path, flags, quiet, NULL, &err);
+            st = import_one(db, centre, table, path, flags, &dialect, quiet, NULL, &err);
         }
         if (!found)
             st = hm_error_set(&err, HM_ENOTFOUND, dir, 0, NULL,
@@ -146,6 +152,7 @@ static const hm_cli_opt import_opts[] = {
     HM_OPT_FLAG("dry-run", "check everything, store nothing"),
     HM_OPT_FLAG("quiet", "no summary line for accepted files"),
     HM_OPT_PATH("dir", "DIR", "import DIR/TABLE.csv for every table present", NULL),
+    HM_OPT_DIALECT,
     HM_OPT_END
 };
 static const hm_cli_pos import_pos[] = {

@@ -43,6 +43,10 @@ static int run_pseudonymise(const hm_args *a)
     const char *keyfile = hm_args_str(a, "key", NULL), *table = hm_args_str(a, "table", NULL);
     const char *const *paths = a->pos;
     int offset_dates = hm_args_flag(a, "offset-dates");
+    hm_csv_dialect dialect;
+    int drc = hm_cli_dialect(a, &dialect);
+    if (drc)
+        return drc;
     hm_error err;
     hm_error_clear(&err);
     char **known = NULL;
@@ -56,11 +60,12 @@ static int run_pseudonymise(const hm_args *a)
     }
     hm_pseudo_csv_opts opts = { table, offset_dates, (const char *const *)known, n_known };
     hm_pseudo_csv_result res;
-    int rc = hm_pseudo_csv(&key, &opts, paths[0], paths[1], &res, &err);
+    int rc = hm_pseudo_csv_ex(&key, &opts, &dialect, paths[0], paths[1], &res, &err);
     hm_pseudo_key_wipe(&key);
     hm_pseudo_dict_free(known, n_known);
     if (rc)
         return hm_cli_report(&err);
+    hm_cli_dialect_note(paths[0], res.dialect);
     if (res.dropped[0])
         fprintf(stderr, "harmonic: %s: dropped columns not in the dictionary for table %s: %s\n",
                 paths[0], table, res.dropped);
@@ -74,6 +79,7 @@ static const hm_cli_opt pseudonymise_opts[] = {
     { "table", 0, HM_OPT_T_STRING, "TABLE", "the dictionary table IN.csv holds", NULL,
       HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 },
     HM_OPT_FLAG("offset-dates", "<x>_date -> <x>_day (days since birth), birth_date -> birth_year"),
+    HM_OPT_DIALECT,
     HM_OPT_END
 };
 static const hm_cli_pos pseudonymise_pos[] = {

@@ -60,7 +60,8 @@ static int hold_active(hm_db *db, hm_error *err);
 int hm__pg_exec(hm_db *db, const char *sql, hm_error *err)
 {
     int hrc = hold_active(db, err);
-    if (hrc)
+    /* A failed COPY read here must not stop the ROLLBACK that undoes it. */
+    if (hrc && strncmp(sql, "ROLLBACK", 8))
         return hrc;
     PGresult *res = PQexec(db->pg, sql);
     ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -139,8 +140,27 @@ static void clear_held(hm_stmt *st)
  * while another still has rows on the wire (a look-up inside a loop over a
  * result), the other's remaining rows are read into memory first, so both
  * keep working; only such nesting costs memory. */
+/* The result of a COPY that hm__pg_copy_end left on the wire. */
+static int copy_result(hm_db *db, hm_error *err)
+{
+    db->pg_copy_pending = 0;
+    int rc = HM_OK;
+    PGresult *r;
+    while ((r = PQgetResult(db->pg))) {
+        if (rc == HM_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = pg_error(db, r, "COPY", err);
+        PQclear(r);
+    }
+    return rc;
+}
+
 static int hold_active(hm_db *db, hm_error *err)
 {
+    if (db->pg_copy_pending) {
+        int crc = copy_result(db, err);
+        if (crc)
+            return crc;
+    }
     hm_stmt *a = db->pg_active;
     if (!a)
         return HM_OK;
@@ -296,14 +316,11 @@ int hm__pg_copy_send(hm_db *db, const char *buf, size_t len, hm_error *err)
 
 int hm__pg_copy_end(hm_db *db, hm_error *err)
 {
-    int rc = HM_OK;
+    /* The server then stores the rows while the client validates the next
+     * batch; the result (an error too) is read before the next command on
+     * the connection (hold_active), so nothing is committed unseen. */
     if (PQputCopyEnd(db->pg, NULL) != 1)
-        rc = pg_error(db, NULL, "COPY end", err);
-    PGresult *r;
-    while ((r = PQgetResult(db->pg))) {
-        if (rc == HM_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = pg_error(db, r, "COPY", err);
-        PQclear(r);
-    }
-    return rc;
+        return pg_error(db, NULL, "COPY end", err);
+    db->pg_copy_pending = 1;
+    return HM_OK;
 }

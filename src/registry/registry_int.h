@@ -32,6 +32,7 @@ struct hm_db {
     hm_table_cache *cache;          /* one per dictionary table */
     hm_stmt        *find_centre, *find_patient, *find_procedure, *find_course;
     hm_stmt        *pg_active;      /* the statement whose rows are on the wire */
+    int             pg_copy_pending;/* a COPY ended but its result not yet read */
     char            centre_ok[64];  /* centre found registered in this transaction */
     hm_pg_bulk     *bulk;           /* a PostgreSQL file import in progress (import_pg.c) */
 };

@@ -23,18 +23,12 @@
 
 static char out[1 << 17], err[1 << 14];
 
-/* Runs `harmonic ARGS`; stdout in out, stderr in err; returns the status. */
+/* Runs `harmonic ARGS` in the scratch folder; stdout in out, stderr in err. */
 static int run(const char *args)
 {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s 2>%s/stderr.txt", H, args, T);
-    int rc = hm_test_run(cmd, out, sizeof out, 0);
-    FILE *fp = fopen(T "/stderr.txt", "r");
-    assert_non_null(fp);
-    size_t n = fread(err, 1, sizeof err - 1, fp);
-    err[n] = '\0';
-    fclose(fp);
-    return rc;
+    snprintf(cmd, sizeof cmd, "%s %s", H, args);
+    return hm_test_run_in(T, cmd, out, sizeof out, err, sizeof err);
 }
 
 /* The tree: lines "PATH<TAB>--opt -o --opt2 ... --help", PATH "" for the root. */

@@ -22,4 +22,22 @@ static int hm_test_run(const char *cmd, char *out, size_t size, int with_stderr)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Runs cmd in folder dir (stderr through dir/stderr.txt); returns its exit
+ * status, its stdout in out and its stderr in err. */
+static int hm_test_run_in(const char *dir, const char *cmd, char *out, size_t size, char *err,
+                          size_t err_size)
+{
+    char full[4096], path[1024];
+    int len = snprintf(full, sizeof full, "cd %s && %s 2>stderr.txt", dir, cmd);
+    assert_true(len > 0 && (size_t)len < sizeof full);
+    int rc = hm_test_run(full, out, size, 0);
+    snprintf(path, sizeof path, "%s/stderr.txt", dir);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    size_t n = fread(err, 1, err_size - 1, fp);
+    err[n] = '\0';
+    fclose(fp);
+    return rc;
+}
+
 #endif

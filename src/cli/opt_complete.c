@@ -21,7 +21,10 @@ static void walk(const hm_cli_cmd *c, const char *path, int with_hidden, visit_f
         if (s->hidden && !with_hidden)
             continue;
         char sub[512];
-        snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? " " : "", s->name);
+        /* Command paths are a few short words: a cut one would be a bug. */
+        int n = snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? " " : "", s->name);
+        if (n < 0 || (size_t)n >= sizeof sub)
+            continue;
         walk(s, sub, with_hidden, fn, fp);
     }
 }

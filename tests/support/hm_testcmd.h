@@ -24,8 +24,8 @@ static int hm_test_run(const char *cmd, char *out, size_t size, int with_stderr)
 
 /* Runs cmd in folder dir (stderr through dir/stderr.txt); returns its exit
  * status, its stdout in out and its stderr in err. */
-static int hm_test_run_in(const char *dir, const char *cmd, char *out, size_t size, char *err,
-                          size_t err_size)
+static inline int hm_test_run_in(const char *dir, const char *cmd, char *out, size_t size, char *err,
+                                 size_t err_size)
 {
     char full[4096], path[1024];
     int len = snprintf(full, sizeof full, "cd %s && %s 2>stderr.txt", dir, cmd);

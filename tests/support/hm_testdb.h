@@ -71,10 +71,11 @@ static void tdb_new_url_on(int pg, const char *tag, char *url, size_t size)
         snprintf(url, size, "%s/%s.db", HM_TEST_TMPDIR, tag);
         char side[4200];
         remove(url);
-        snprintf(side, sizeof side, "%s-wal", url);
-        remove(side);
-        snprintf(side, sizeof side, "%s-shm", url);
-        remove(side);
+        /* The WAL and shared-memory files beside it (a cut name would miss them). */
+        if (snprintf(side, sizeof side, "%s-wal", url) < (int)sizeof side)
+            remove(side);
+        if (snprintf(side, sizeof side, "%s-shm", url) < (int)sizeof side)
+            remove(side);
     }
 }
 

@@ -140,15 +140,21 @@ static void clear_held(hm_stmt *st)
  * while another still has rows on the wire (a look-up inside a loop over a
  * result), the other's remaining rows are read into memory first, so both
  * keep working; only such nesting costs memory. */
-/* The result of a COPY that hm__pg_copy_end left on the wire. */
-static int copy_result(hm_db *db, hm_error *err)
+/* The result of a COPY or a command sent without waiting (hm__pg_copy_end,
+ * hm__pg_send). */
+static int pending_result(hm_db *db, hm_error *err)
 {
-    db->pg_copy_pending = 0;
+    db->pg_pending = 0;
     int rc = HM_OK;
     PGresult *r;
     while ((r = PQgetResult(db->pg))) {
-        if (rc == HM_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = pg_error(db, r, "COPY", err);
+        if (rc == HM_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+            const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            snprintf(db->pg_pending_state, sizeof db->pg_pending_state, "%s", st ? st : "");
+            rc = pg_error(db, r, "a batch of the import", err);
+        }
+        else if (!strncmp(PQcmdStatus(r), "INSERT", 6))
+            db->pg_pending_rows += atol(PQcmdTuples(r));
         PQclear(r);
     }
     return rc;
@@ -156,8 +162,8 @@ static int copy_result(hm_db *db, hm_error *err)
 
 static int hold_active(hm_db *db, hm_error *err)
 {
-    if (db->pg_copy_pending) {
-        int crc = copy_result(db, err);
+    if (db->pg_pending) {
+        int crc = pending_result(db, err);
         if (crc)
             return crc;
     }
@@ -321,6 +327,23 @@ int hm__pg_copy_end(hm_db *db, hm_error *err)
      * the connection (hold_active), so nothing is committed unseen. */
     if (PQputCopyEnd(db->pg, NULL) != 1)
         return pg_error(db, NULL, "COPY end", err);
-    db->pg_copy_pending = 1;
+    db->pg_pending = 1;
     return HM_OK;
+}
+
+int hm__pg_send(hm_db *db, const char *sql, int nparams, const char *const *params,
+                hm_error *err)
+{
+    int rc = hold_active(db, err);
+    if (rc)
+        return rc;
+    if (!PQsendQueryParams(db->pg, sql, nparams, NULL, params, NULL, NULL, 0))
+        return pg_error(db, NULL, sql, err);
+    db->pg_pending = 1;
+    return HM_OK;
+}
+
+int hm__pg_wait(hm_db *db, hm_error *err)
+{
+    return hold_active(db, err);
 }

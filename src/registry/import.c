@@ -137,10 +137,11 @@ int hm_registry_import_csv_ex(hm_db *db, const char *centre, const char *table,
     return hm_registry_import_csv_dialect(db, centre, table, path, flags, NULL, rep, err);
 }
 
-int hm_registry_import_csv_dialect(hm_db *db, const char *centre, const char *table,
-                                   const char *path, unsigned flags,
-                                   const hm_csv_dialect *dialect, hm_import_report *rep,
-                                   hm_error *err)
+/* One pass over the file; pg_staged forces PostgreSQL's staged path (see
+ * hm__pgbulk_begin). */
+static int import_file(hm_db *db, const char *centre, const char *table, const char *path,
+                       unsigned flags, const hm_csv_dialect *dialect, int pg_staged,
+                       hm_import_report *rep, hm_error *err)
 {
     snprintf(rep->table, sizeof rep->table, "%s", table);
     snprintf(rep->file, sizeof rep->file, "%s", path);
@@ -176,7 +177,7 @@ int hm_registry_import_csv_dialect(hm_db *db, const char *centre, const char *ta
         rc = hm__dup_guard(db, t, &ctx->dup_guard, err);
     }
     if (rc == HM_OK && db->kind == HM_DB_POSTGRES)
-        rc = hm__pgbulk_begin(db, t, centre, err);
+        rc = hm__pgbulk_begin(db, t, centre, pg_staged, err);
     if (rc == HM_OK) {
         rc = hm_csv_next(csv, &f, &nf, err);
         hm_error sep_err;
@@ -248,6 +249,23 @@ int hm_registry_import_csv_dialect(hm_db *db, const char *centre, const char *ta
                           "%ld error%s: nothing imported", rep->n_errors,
                           rep->n_errors == 1 ? "" : "s");
     return rc;
+}
+
+int hm_registry_import_csv_dialect(hm_db *db, const char *centre, const char *table,
+                                   const char *path, unsigned flags,
+                                   const hm_csv_dialect *dialect, hm_import_report *rep,
+                                   hm_error *err)
+{
+    int rc = import_file(db, centre, table, path, flags, dialect, 0, rep, err);
+    if (rc != HM__RETRY_STAGED)
+        return rc;
+    /* PostgreSQL's direct path met a repeated key or an error: the file was
+     * rolled back; the staged pass gives the report, exactly as SQLite's. */
+    hm_import_report_free(rep);
+    hm_import_report_init(rep);
+    if (err)
+        hm_error_clear(err);
+    return import_file(db, centre, table, path, flags, dialect, 1, rep, err);
 }
 
 int hm_registry_upsert_row(hm_db *db, const char *centre, const char *table,

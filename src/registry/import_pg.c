@@ -60,8 +60,10 @@ struct hm_pg_bulk {
     size_t               nslots;
     /* Staging. */
     buf                  copy;
+    int                  direct;       /* COPY into the table itself (see registry_int.h) */
     int                  staged_table;
     long                 nstaged;
+    long                 nupsert;      /* staged rows whose batch upsert was sent */
     int                  nraw, rawfield[HM__MAX_FIELDS];  /* numeric key fields as sent */
 };
 
@@ -196,7 +198,25 @@ int hm__pgbulk_ref(hm_pg_bulk *b, const char *what, const char *centre, const ch
 
 /* ---------------------------------------------------------------- */
 
-int hm__pgbulk_begin(hm_db *db, const hm_dict_table *t, const char *centre, hm_error *err)
+/* Nothing of the centre in the table yet: the direct path may be taken. */
+static int centre_has_rows(hm_pg_bulk *b, int *has, hm_error *err)
+{
+    buf s = { 0 };
+    buf_str(&s, "SELECT 1 FROM ");
+    buf_str(&s, b->t->name);
+    buf_str(&s, " WHERE centre_code = $1 LIMIT 1");
+    const char *params[1] = { b->centre };
+    PGresult *res = NULL;
+    int rc = s.failed ? hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory")
+                      : hm__pg_query(b->db, s.p, 1, params, &res, NULL, err);
+    free(s.p);
+    *has = rc == HM_OK && PQntuples(res) > 0;
+    PQclear(res);
+    return rc;
+}
+
+int hm__pgbulk_begin(hm_db *db, const hm_dict_table *t, const char *centre, int staged,
+                     hm_error *err)
 {
     hm_pg_bulk *b = calloc(1, sizeof *b);
     if (!b)
@@ -215,9 +235,14 @@ int hm__pgbulk_begin(hm_db *db, const hm_dict_table *t, const char *centre, hm_e
                                  t->fields[i].type == HM_FT_BOOL))
             b->rawfield[b->nraw++] = (int)i;
     db->bulk = b;
+    db->pg_pending_rows = 0;
+    db->pg_pending_state[0] = '\0';
     if (!b->centre || !b->lines || !b->offs || !b->pending)
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
-    return HM_OK;
+    int has = 1;
+    int rc = staged ? HM_OK : centre_has_rows(b, &has, err);
+    b->direct = !has;
+    return rc;
 }
 
 void hm__pgbulk_end(hm_db *db)
@@ -292,6 +317,11 @@ static void encode_row(hm_pg_bulk *b, const char *const *vals, long line)
             copy_text(&b->copy, v);
         }
     }
+    if (b->direct) {                 /* the table's own columns only */
+        buf_add(&b->copy, "\n", 1);
+        b->nstaged++;
+        return;
+    }
     buf_add(&b->copy, num, (size_t)snprintf(num, sizeof num, "\t%ld", line));
     for (int k = 0; k < b->nraw; k++) {          /* key as written, for the duplicate message */
         buf_add(&b->copy, "\t", 1);
@@ -362,15 +392,19 @@ static int send_copy(hm_pg_bulk *b, hm_error *err)
         return HM_OK;
     if (b->copy.failed)
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
-    int rc = b->staged_table ? HM_OK : create_staging(b, err);
+    int rc = b->staged_table || b->direct ? HM_OK : create_staging(b, err);
     buf s = { 0 };
-    buf_str(&s, "COPY hm_stage (");
+    buf_str(&s, "COPY ");
+    buf_str(&s, b->direct ? b->t->name : "hm_stage");
+    buf_str(&s, " (");
     column_list(&s, b->t, 0, "");
-    buf_str(&s, ", hm_line");
-    char col[32];
-    for (int k = 0; k < b->nraw; k++) {
-        snprintf(col, sizeof col, ", hm_raw%d", b->rawfield[k]);
-        buf_str(&s, col);
+    if (!b->direct) {
+        buf_str(&s, ", hm_line");
+        char col[32];
+        for (int k = 0; k < b->nraw; k++) {
+            snprintf(col, sizeof col, ", hm_raw%d", b->rawfield[k]);
+            buf_str(&s, col);
+        }
     }
     buf_str(&s, ") FROM STDIN");
     if (rc == HM_OK && s.failed)
@@ -387,11 +421,24 @@ static int send_copy(hm_pg_bulk *b, hm_error *err)
     return rc;
 }
 
-/* Checks the queued batch (passes 1-3 above) and sends its good rows. */
+static int send_upsert(hm_pg_bulk *b, long first_line, long last_line, hm_error *err);
+
+/* On the direct path a unique violation is the file repeating a key (the
+ * table had no row of the centre): import it again staged. */
+static int retry_if_repeated(hm_pg_bulk *b, int rc)
+{
+    if (rc != HM_OK && b->direct && !strcmp(b->db->pg_pending_state, "23505"))
+        return HM__RETRY_STAGED;
+    return rc;
+}
+
+/* Checks the queued batch (passes 1-3 above), sends its good rows and the
+ * upsert that writes them. */
 static int flush(hm_pg_bulk *b, hm_import_report *rep, hm_error *err)
 {
     if (!b->nrows)
         return HM_OK;
+    long staged_before = b->nstaged;
     int rc = b->arena.failed ? hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory") : HM_OK;
     int any_pending = 0;
     for (int k = 0; k < NKINDS; k++) {
@@ -409,8 +456,17 @@ static int flush(hm_pg_bulk *b, hm_import_report *rep, hm_error *err)
     for (size_t r = 0; r < b->nrows && rc == HM_OK; r++)
         if (b->pending[r])
             rc = check_and_stage(b, r, rep, err);
+    /* Direct path: a file with an error is imported again staged (for the
+     * exact report), so this pass stops at the first one. */
+    if (rc == HM_OK && b->direct && rep->n_errors)
+        rc = HM__RETRY_STAGED;
     if (rc == HM_OK)
         rc = send_copy(b, err);
+    /* Once the file has an error it will not be committed: stop writing. */
+    if (rc == HM_OK && !b->direct && b->nstaged > staged_before && rep->n_errors == 0) {
+        rc = send_upsert(b, b->lines[0], b->lines[b->nrows - 1], err);
+        b->nupsert += b->nstaged - staged_before;
+    }
     b->nrows = 0;
     b->arena.len = 0;
     return rc;
@@ -428,7 +484,7 @@ int hm__pgbulk_row(hm_db *db, const char *const *vals, long line, hm_import_repo
     }
     b->lines[b->nrows++] = line;
     if (b->nrows == b->max_rows || b->arena.len >= BATCH_BYTES || b->arena.failed)
-        return flush(b, rep, err);
+        return retry_if_repeated(b, flush(b, rep, err));
     return HM_OK;
 }
 
@@ -483,11 +539,19 @@ static int report_duplicates(hm_pg_bulk *b, hm_import_report *rep, hm_error *err
     return rc < 0 ? rc : HM_OK;
 }
 
-/* One statement writes the file: natural-key upsert from staging, the whole
- * row replaced as hm__store_row does.  centre_code = the importing centre
- * holds for every staged row already (checked in C per row); saying it again
- * here keeps another centre's rows out of reach whatever reached staging. */
-static int upsert(hm_pg_bulk *b, char sqlstate[6], hm_error *err)
+/* Each batch is written as soon as it is staged, by one natural-key upsert
+ * sent without waiting, so the server writes a batch while the client reads
+ * the next; the whole row is replaced as hm__store_row does.  Duplicate keys
+ * of the file must not replace each other: DISTINCT ON keeps a batch's first
+ * row of a key, and the WHERE on xmin (rows this transaction wrote have xmin
+ * = its xid, txid_current() modulo 2^32: the guard of hm__store_row) leaves
+ * alone a row an earlier batch wrote.  So the rows written fall short of the
+ * rows staged exactly when the file repeats a key, and then the duplicates
+ * are found in staging (report_duplicates).  centre_code = the importing
+ * centre holds for every staged row already (checked in C per row); saying
+ * it again here keeps another centre's rows out of reach whatever reached
+ * staging. */
+static int send_upsert(hm_pg_bulk *b, long first_line, long last_line, hm_error *err)
 {
     const hm_dict_table *t = b->t;
     buf s = { 0 };
@@ -495,9 +559,13 @@ static int upsert(hm_pg_bulk *b, char sqlstate[6], hm_error *err)
     buf_str(&s, t->name);
     buf_str(&s, " (");
     column_list(&s, t, 0, "");
-    buf_str(&s, ") SELECT ");
+    buf_str(&s, ") SELECT DISTINCT ON (");
+    column_list(&s, t, 1, "");
+    buf_str(&s, ") ");
     column_list(&s, t, 0, "");
-    buf_str(&s, " FROM hm_stage WHERE centre_code = $1 ON CONFLICT (");
+    buf_str(&s, " FROM hm_stage WHERE centre_code = $1 AND hm_line BETWEEN $2 AND $3 ORDER BY ");
+    column_list(&s, t, 1, "");
+    buf_str(&s, ", hm_line ON CONFLICT (");
     column_list(&s, t, 1, "");
     if (t->nkeys == t->nfields) {
         buf_str(&s, ") DO NOTHING");
@@ -513,38 +581,41 @@ static int upsert(hm_pg_bulk *b, char sqlstate[6], hm_error *err)
             buf_str(&s, t->fields[i].name);
             first = 0;
         }
+        buf_str(&s, " WHERE (");
+        buf_str(&s, t->name);
+        buf_str(&s, ".xmin::text)::bigint <> txid_current() % 4294967296");
     }
-    const char *params[1] = { b->centre };
+    char lo[24], hi[24];
+    snprintf(lo, sizeof lo, "%ld", first_line);
+    snprintf(hi, sizeof hi, "%ld", last_line);
+    const char *params[3] = { b->centre, lo, hi };
     int rc = s.failed ? hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory")
-                      : hm__pg_query(b->db, s.p, 1, params, NULL, sqlstate, err);
+                      : hm__pg_send(b->db, s.p, 3, params, err);
     free(s.p);
     return rc;
 }
 
-/* A clean file is written by the upsert alone.  Duplicate keys in staging
- * make it fail ("ON CONFLICT DO UPDATE command cannot affect row a second
- * time", SQLSTATE 21000): then it is undone to a savepoint and the
- * duplicates are reported.  A file that has errors anyway is not written;
- * only its duplicates are looked for. */
+/* After the last batch: a clean file is written already, unless the rows
+ * written fall short of the rows staged (a repeated key, see send_upsert);
+ * a file with errors is never committed, and only its duplicates are looked
+ * for, as on SQLite. */
 static int write_or_report(hm_pg_bulk *b, hm_import_report *rep, hm_error *err)
 {
-    if (!b->nstaged)
-        return HM_OK;
+    int rc = hm__pg_wait(b->db, err);
+    if (rc || !b->nstaged)
+        return rc;
     if (rep->n_errors)
         return report_duplicates(b, rep, err);
     if (b->t->nkeys == b->t->nfields)          /* DO NOTHING: no duplicate to find */
-        return upsert(b, NULL, err);
-    int rc = hm__pg_query(b->db, "SAVEPOINT hm_upsert", 0, NULL, NULL, NULL, err);
-    char state[6];
-    if (rc == HM_OK && (rc = upsert(b, state, err)) != HM_OK && !strcmp(state, "21000")) {
-        rc = hm__pg_query(b->db, "ROLLBACK TO SAVEPOINT hm_upsert", 0, NULL, NULL, NULL, err);
-        long before = rep->n_errors;
-        if (rc == HM_OK)
-            rc = report_duplicates(b, rep, err);
-        if (rc == HM_OK && rep->n_errors == before)     /* cannot be: say so, not pass */
-            rc = hm_error_set(err, HM_EDB, NULL, 0, NULL,
-                              "PostgreSQL: the upsert saw a duplicate key the check did not find");
-    }
+        return HM_OK;
+    if (b->nupsert == b->nstaged && b->db->pg_pending_rows == b->nstaged)
+        return HM_OK;
+    long before = rep->n_errors;
+    rc = report_duplicates(b, rep, err);
+    if (rc == HM_OK && rep->n_errors == before)     /* cannot be: say so, not pass */
+        rc = hm_error_set(err, HM_EDB, NULL, 0, NULL,
+                          "PostgreSQL: %ld of %ld rows written, and no duplicate key found",
+                          b->db->pg_pending_rows, b->nstaged);
     return rc;
 }
 
@@ -590,8 +661,11 @@ int hm__pgbulk_finish(hm_db *db, hm_import_report *rep, hm_error *err)
 {
     hm_pg_bulk *b = db->bulk;
     int rc = flush(b, rep, err);
-    if (rc == HM_OK)
+    if (rc == HM_OK && b->direct)
+        rc = rep->n_errors ? HM__RETRY_STAGED : hm__pg_wait(db, err);
+    else if (rc == HM_OK)
         rc = write_or_report(b, rep, err);
+    rc = retry_if_repeated(b, rc);
     /* Test hook: die with the file written but not committed. */
     if (rc == HM_OK && rep->n_errors == 0 && getenv("HM_TEST_KILL_BEFORE_COMMIT"))
         raise(SIGKILL);

@@ -32,7 +32,9 @@ struct hm_db {
     hm_table_cache *cache;          /* one per dictionary table */
     hm_stmt        *find_centre, *find_patient, *find_procedure, *find_course;
     hm_stmt        *pg_active;      /* the statement whose rows are on the wire */
-    int             pg_copy_pending;/* a COPY ended but its result not yet read */
+    int             pg_pending;     /* a COPY or sent command whose result is not read yet */
+    long            pg_pending_rows;/* rows written by the INSERTs among those, summed */
+    char            pg_pending_state[6]; /* SQLSTATE of the last failed one, "" if none */
     char            centre_ok[64];  /* centre found registered in this transaction */
     hm_pg_bulk     *bulk;           /* a PostgreSQL file import in progress (import_pg.c) */
 };
@@ -68,6 +70,12 @@ int  hm__pg_query(hm_db *db, const char *sql, int nparams, const char *const *pa
 int  hm__pg_copy_begin(hm_db *db, const char *sql, hm_error *err);
 int  hm__pg_copy_send(hm_db *db, const char *buf, size_t len, hm_error *err);
 int  hm__pg_copy_end(hm_db *db, hm_error *err);
+/* Sends one command and returns at once: the server runs it while the client
+ * goes on; its result is read before the next command on the connection (or
+ * by hm__pg_wait), rows written by an INSERT added to db->pg_pending_rows. */
+int  hm__pg_send(hm_db *db, const char *sql, int nparams, const char *const *params,
+                 hm_error *err);
+int  hm__pg_wait(hm_db *db, hm_error *err);
 
 /* Migrations (schema.c). */
 int  hm__schema_migrate(hm_db *db, hm_error *err);
@@ -114,8 +122,17 @@ void hm__report_duplicate(const hm_dict_table *t, const char *const *vals, long 
  * functions below), the rows are checked in C as on SQLite and the good ones
  * sent with COPY to a staging table; finish flushes, reports duplicate keys
  * set-based, upserts from staging when the file has no error, and puts the
- * report back in line order.  end frees it and clears db->bulk. */
-int  hm__pgbulk_begin(hm_db *db, const hm_dict_table *t, const char *centre, hm_error *err);
+ * report back in line order.  end frees it and clears db->bulk.
+ *
+ * When the table holds no row of the centre yet and `staged` is 0, begin
+ * takes the direct path: COPY straight into the table, no upsert (nothing
+ * can conflict but the file's own repeated keys).  A repeated key (a unique
+ * violation) or any error in the file then makes the import return
+ * HM__RETRY_STAGED, and the caller rolls back and imports the file again
+ * with staged = 1, which gives the exact report. */
+#define HM__RETRY_STAGED (-100)
+int  hm__pgbulk_begin(hm_db *db, const hm_dict_table *t, const char *centre, int staged,
+                      hm_error *err);
 int  hm__pgbulk_row(hm_db *db, const char *const *vals, long line, hm_import_report *rep,
                     hm_error *err);
 int  hm__pgbulk_finish(hm_db *db, hm_import_report *rep, hm_error *err);

@@ -297,7 +297,8 @@ int hm__check_row(hm_db *db, const hm_dict_table *t, const char **vals, char day
  * false when this import wrote it, and RETURNING 1, so "no row returned"
  * means a duplicate key within the file:
  *  - SQLite: new rows get rowid max+1 (SQLite docs, "ROWIDs and the INTEGER
- *    PRIMARY KEY"), so rows of this import have rowid > the guard;
+ *    PRIMARY KEY") and updated ones are given max+1, so rows of this import
+ *    have rowid > the guard;
  *  - PostgreSQL: rows written by this transaction have xmin = its xid
  *    (txid_current() modulo 2^32, the epoch removed). */
 static int build_upsert(hm_db *db, const hm_dict_table *t, int guarded, hm_stmt **st,
@@ -331,8 +332,12 @@ static int build_upsert(hm_db *db, const hm_dict_table *t, int guarded, hm_stmt 
                                       t->fields[i].name, t->fields[i].name);
                 first = 0;
             }
+        /* An updated row moves to a new rowid above the guard, so that a
+         * second row of the file with its key is caught too (a row that
+         * existed before the import keeps its rowid through an update). */
         if (guarded && db->kind == HM_DB_SQLITE)
-            snprintf(sql + o, cap - o, " WHERE %s.rowid <= ? RETURNING 1", t->name);
+            snprintf(sql + o, cap - o, ", rowid = (SELECT max(rowid) FROM %s) + 1"
+                                       " WHERE %s.rowid <= ? RETURNING 1", t->name, t->name);
         else if (guarded)
             snprintf(sql + o, cap - o, " WHERE (%s.xmin::text)::bigint <> txid_current() %% 4294967296 "
                                        "RETURNING 1", t->name);

@@ -162,6 +162,21 @@ static void test_duplicate_keys_in_file(void **state)
         hm_import_report_free(&rep);
     }
     assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM organ_dose"), 4);
+    /* A key stored by an earlier import, twice in a new file: the first row
+     * updates it and the second is still a duplicate (on SQLite the updated
+     * row once kept its old rowid, under the guard, and the second row
+     * silently won); nothing changes. */
+    const char *again =
+        "centre_code,source_type,source_id,organ,method,realization,dose_mgy\n"
+        "FR01,procedure,P1,heart,rdsr_mc,0,7.5\n"
+        "FR01,procedure,P2,red_marrow,kap_coefficient,0,0.1\n"
+        "FR01,procedure,P1,heart,rdsr_mc,0,8.5\n";
+    assert_int_equal(tdb_import(db, "FR01", "organ_dose", "again.csv", again, &rep), HM_EVALIDATE);
+    assert_int_equal(rep.n_errors, 1);
+    assert_int_equal(rep.issues[0].line, 4);
+    hm_import_report_free(&rep);
+    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM organ_dose WHERE dose_mgy = 1.99"), 1);
+    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM organ_dose WHERE dose_mgy > 7"), 0);
     hm_db_close(db);
 }
 

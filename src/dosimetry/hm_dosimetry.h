@@ -181,4 +181,10 @@ int hm_dosimetry_gather(const hm_voxel_phantom *v, const double *dose, const dou
 int hm_dosimetry_effective_dose(const hm_dosimetry_result *male, const hm_dosimetry_result *female,
                                 double *e, hm_error *err);
 
+/* ---- conversion-coefficient libraries (library.c) ---- */
+/* ---- end libraries ---- */
+
+/* ---- skin dose (skin.c) ---- */
+/* ---- end skin dose ---- */
+
 #endif

@@ -16,6 +16,7 @@
 #include "hm_phantom.h"
 
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 
 typedef struct hm_dosimetry_beam {
@@ -180,6 +181,93 @@ int hm_dosimetry_gather(const hm_voxel_phantom *v, const double *dose, const dou
  * Result in the unit of the inputs (mSv per Gy cm2 for results per KAP). */
 int hm_dosimetry_effective_dose(const hm_dosimetry_result *male, const hm_dosimetry_result *female,
                                 double *e, hm_error *err);
+
+/*
+ * Age classes and the 2-D Monte Carlo of dose uncertainty (uncertainty.c).
+ *
+ * Age classes for dose (anchors.md section 1; Harbron 2020): < 4 months,
+ * 4-30, 31-90, 91-210 and >= 211 months, matched to the newborn, 1, 5, 10
+ * and 15-year phantoms.
+ */
+const char *hm_dosimetry_age_class(double age_days);   /* "newborn" ... "15y"; NULL if < 0 */
+
+/* Sources of error (data/dosimetry/uncertainty.csv, which says who shares each). */
+typedef enum hm_unc_source {
+    HM_UNC_KAP_CALIBRATION = 0,  /* shared by a device */
+    HM_UNC_TABLE,                /* shared by a device model */
+    HM_UNC_PHANTOM_ANATOMY,      /* shared by an age class */
+    HM_UNC_LIBRARY,              /* shared by everyone */
+    HM_UNC_GEOMETRY_IMPUTED,     /* unshared: a procedure with imputed event geometry */
+    HM_UNC_ANATOMY_INDIVIDUAL,   /* unshared */
+    HM_UNC_TIER2_CLASS,          /* shared by a tier-2 class (age class, sex, exam type) */
+    HM_UNC_TIER2_INDIVIDUAL,     /* unshared */
+    HM_UNC_TIER3_SAMPLE,         /* unshared: the KAP drawn for a tier-3 procedure */
+    HM_UNC_NSOURCES
+} hm_unc_source;
+
+typedef struct hm_dose_uncertainty {
+    double gsd[HM_UNC_NSOURCES];        /* when the value is not known */
+    double gsd_known[HM_UNC_NSOURCES];  /* a measured factor, a scaled phantom */
+    char   shared_by[HM_UNC_NSOURCES][24];
+} hm_dose_uncertainty;
+
+/* path NULL: data/dosimetry/uncertainty.csv. */
+int hm_dose_uncertainty_load(const char *path, hm_dose_uncertainty *u, hm_error *err);
+const char *hm_unc_source_name(hm_unc_source s);
+
+/*
+ * A standard normal deviate for (seed, source, entity, realization) from a
+ * counter-based stream (Philox4x32-10, Salmon et al. SC'11): the same
+ * arguments give the same number on any process, thread or order, so any
+ * subset of realizations can be recomputed bit-identically and an entity
+ * (device id, class name, procedure id) shares its draw with everyone who
+ * names it.  The factor of a lognormal error of median 1 is exp(z ln gsd).
+ */
+double hm_unc_normal(uint64_t seed, hm_unc_source s, const char *entity, int realization);
+double hm_unc_uniform(uint64_t seed, hm_unc_source s, const char *entity, int realization);
+static inline double hm_unc_factor(double z, double gsd) { return exp(z * log(gsd)); }
+
+/*
+ * Tiers 2 and 3 from the cohort's own data (tiers.c; anchors.md section 1).
+ *
+ * Tier 2 (total KAP only): organ dose = KAP x a coefficient of the class
+ * (age class, sex, exam type), the ratio of sums sum(dose)/sum(KAP) over the
+ * class's tier-1 procedures; a class with fewer than min_n of them falls
+ * back to (age, any sex, exam), (age, sex, any exam), (age), then everyone.
+ * Its uncertainty: the spread of single procedures' log(dose/KAP) (unshared)
+ * and the standard error of the class's log mean (shared by the class).
+ * Tier 3 (no dose data): KAP from the tier-1 and tier-2 procedures of the
+ * same age class, exam type, country and era (falling back the same way):
+ * the median as the best estimate, one draw from the class per realization.
+ */
+typedef struct hm_tier2 hm_tier2;
+hm_tier2 *hm_tier2_new(size_t norgans);
+void hm_tier2_free(hm_tier2 *t);
+/* One tier-1 procedure: its total KAP and its organ doses (norgans values). */
+int  hm_tier2_add(hm_tier2 *t, const char *age_class, char sex, const char *exam_type,
+                  double kap_gy_cm2, const double *dose_mgy, hm_error *err);
+int  hm_tier2_finish(hm_tier2 *t, long min_n, hm_error *err);
+/* Coefficients (mGy per Gy cm2, norgans values) for a procedure's class; the
+ * log-space spreads as GSDs; the class used ("5y|F|diag_cath", "5y|*|*", ...)
+ * and how many tier-1 procedures it holds.  HM_ENOTFOUND with no data at all. */
+int  hm_tier2_lookup(const hm_tier2 *t, const char *age_class, char sex, const char *exam_type,
+                     double *coef, double *gsd_individual, double *gsd_class,
+                     const char **class_used, long *n, hm_error *err);
+
+typedef struct hm_tier3 hm_tier3;
+hm_tier3 *hm_tier3_new(void);
+void hm_tier3_free(hm_tier3 *t);
+int  hm_tier3_add(hm_tier3 *t, const char *age_class, const char *exam_type,
+                  const char *country, int era, double kap_gy_cm2, hm_error *err);
+int  hm_tier3_finish(hm_tier3 *t, long min_n, hm_error *err);
+/* The class's median KAP, and the KAP at uniform u (0,1) of its empirical
+ * distribution (the sorted KAPs, u picking one). */
+int  hm_tier3_kap(const hm_tier3 *t, const char *age_class, const char *exam_type,
+                  const char *country, int era, double u, double *median_gy_cm2,
+                  double *drawn_gy_cm2, const char **class_used, hm_error *err);
+/* Calendar era of a procedure year: 1975-1989, 1990-1999, 2000-2009, 2010-
+ * (Afroz 2024: KAP fell by era) as 0..3. */
+int  hm_dosimetry_era(int year);
 
 /* ---- conversion-coefficient libraries (library.c) ---- */
 /* ---- end libraries ---- */

@@ -46,6 +46,8 @@ extern const hm_cli_cmd hm_cli_rdsr;
 extern const hm_cli_cmd hm_cli_mc;
 /* phantoms (cmd_phantom.c) */
 extern const hm_cli_cmd hm_cli_phantom;
+/* organ doses of events, procedures, the cohort (cmd_dose.c) */
+extern const hm_cli_cmd hm_cli_dose;
 /* epidemiology (cmd_epi.c) */
 extern const hm_cli_cmd hm_cli_epi;
 

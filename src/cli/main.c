@@ -142,6 +142,9 @@ static const hm_cli_cmd *const root_subs[] = {
 #ifdef HM_HAVE_PHANTOM
     &hm_cli_phantom,
 #endif
+#ifdef HM_HAVE_DOSIMETRY
+    &hm_cli_dose,
+#endif
 #ifdef HM_HAVE_EPI
     &hm_cli_epi,
 #endif

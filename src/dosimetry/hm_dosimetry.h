@@ -269,6 +269,53 @@ int  hm_tier3_kap(const hm_tier3 *t, const char *age_class, const char *exam_typ
  * (Afroz 2024: KAP fell by era) as 0..3. */
 int  hm_dosimetry_era(int year);
 
+/*
+ * One procedure's events to organ doses (procedure.c).  How a beam becomes
+ * organ doses per KAP is the caller's: direct Monte Carlo on a voxel phantom
+ * (hm_dosimetry_direct_fn) or interpolation in a library.  Below the 15-year
+ * class the phantoms are hermaphrodite (sex 'H'); from 15 years male and
+ * female are both evaluated: the patient's sex gives the organ doses (the
+ * mean of the two for an unknown sex), and the pair gives the ICRP 103
+ * effective dose, which is sex-averaged by definition.
+ */
+typedef int (*hm_dosimetry_beam_fn)(void *ctx, const hm_dosimetry_beam *b, char sex,
+                                    hm_dosimetry_result *per_kap, hm_error *err);
+
+/* Direct simulation: ctx is a hm_dosimetry_direct (phantoms by sex). */
+typedef struct hm_dosimetry_direct {
+    const hm_voxel_phantom *phantom_h, *phantom_m, *phantom_f;   /* as the age class needs */
+    hm_dosimetry_params     params;
+} hm_dosimetry_direct;
+int hm_dosimetry_direct_fn(void *ctx, const hm_dosimetry_beam *b, char sex,
+                           hm_dosimetry_result *per_kap, hm_error *err);
+
+typedef struct hm_dosimetry_event_dose {
+    unsigned imputed;               /* HM_IMPUTED_* */
+    double   kap_gy_cm2;            /* the event's KAP times the device's calibration */
+    double   effective_msv;
+    int      no_kap;                /* the event had no KAP: its doses are 0 */
+} hm_dosimetry_event_dose;
+
+typedef struct hm_dosimetry_procedure_dose {
+    size_t                   nevents;
+    hm_dosimetry_event_dose *events;
+    size_t                   norgans;
+    char                   (*organ)[32];
+    double                  *dose_mgy;        /* per organ, summed over events */
+    double                  *sigma_mgy;       /* statistical (MC or library), 1 sigma */
+    double                  *event_dose_mgy;  /* nevents x norgans */
+    double                   effective_msv;
+    double                   kap_gy_cm2;      /* summed over events, calibrated */
+} hm_dosimetry_procedure_dose;
+
+/* events[i] in acquisition order (each event's fallback is the one before);
+ * age_class from hm_dosimetry_age_class; sex 'M', 'F' or 'U'. */
+int  hm_dosimetry_procedure(const hm_dosimetry_event *events, size_t nevents,
+                            const hm_dosimetry_device *dev, hm_dosimetry_align align,
+                            const char *age_class, char sex, hm_dosimetry_beam_fn fn, void *ctx,
+                            hm_dosimetry_procedure_dose *out, hm_error *err);
+void hm_dosimetry_procedure_free(hm_dosimetry_procedure_dose *p);
+
 /* ---- conversion-coefficient libraries (library.c) ---- */
 /* ---- end libraries ---- */
 

@@ -1,0 +1,341 @@
+/*
+ * cmd_dose.c — `harmonic dose rdsr|event`: organ doses per irradiation
+ * event and per procedure, and ICRP 103 effective dose, from an RDSR or one
+ * event typed in (docs/dosimetry.md).  The work is in hm_dosimetry.
+ */
+#include "cli.h"
+#include "dose_cli.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Organs shown in the per-event table (the highest doses in cardiac work,
+ * anchors.md section 2); every organ is in the procedure table and JSON. */
+static const char *const SHOWN[] = { "lung", "heart", "oesophagus", "breast", "red_marrow" };
+enum { NSHOWN = sizeof SHOWN / sizeof SHOWN[0] };
+
+typedef struct phantoms {
+    hm_voxel_phantom h, m, f;
+    int have_h, have_m, have_f;
+} phantoms;
+
+static void phantoms_free(phantoms *p)
+{
+    if (p->have_h) hm_voxel_phantom_free(&p->h);
+    if (p->have_m) hm_voxel_phantom_free(&p->m);
+    if (p->have_f) hm_voxel_phantom_free(&p->f);
+}
+
+static int one_phantom(const char *age, char sex, const hm_args *a, hm_voxel_phantom *v,
+                       hm_error *err)
+{
+    hm_phantom *p;
+    int rc = hm_phantom_build(age, sex, &p, err);
+    double h = hm_args_num(a, "height-cm", 0), m = hm_args_num(a, "mass-kg", 0);
+    if (rc == HM_OK && h > 0)
+        rc = hm_phantom_scale(p, h, m, err);
+    if (rc == HM_OK)
+        rc = hm_phantom_voxelise_cached(p, hm_args_num(a, "voxel-mm", 3), hm_args_str(a, "cache-dir", NULL),
+                                        v, NULL, err);
+    if (rc == HM_OK || p)
+        hm_phantom_free(p);
+    return rc;
+}
+
+/* The phantoms an age class needs: H below 15 y, M and F from 15. */
+static int build_phantoms(const char *age_class, const hm_args *a, phantoms *p, hm_error *err)
+{
+    memset(p, 0, sizeof *p);
+    if (strcmp(age_class, "15y") && strcmp(age_class, "adult")) {
+        int rc = one_phantom(age_class, 'H', a, &p->h, err);
+        p->have_h = rc == HM_OK;
+        return rc;
+    }
+    int rc = one_phantom(age_class, 'M', a, &p->m, err);
+    p->have_m = rc == HM_OK;
+    if (rc == HM_OK) {
+        rc = one_phantom(age_class, 'F', a, &p->f, err);
+        p->have_f = rc == HM_OK;
+    }
+    return rc;
+}
+
+/* Age in days from --age-days, --age-years, else the report's. */
+static double age_days_of(const hm_args *a, double report_years)
+{
+    if (hm_args_count(a, "age-days"))
+        return hm_args_num(a, "age-days", 0);
+    if (hm_args_count(a, "age-years"))
+        return 365.25 * hm_args_num(a, "age-years", 0);
+    return isfinite(report_years) ? 365.25 * report_years : NAN;
+}
+
+static double organ_of(const hm_dosimetry_procedure_dose *d, const double *v, const char *organ)
+{
+    for (size_t o = 0; o < d->norgans; o++)
+        if (!strcmp(d->organ[o], organ))
+            return v[o];
+    return NAN;
+}
+
+static void print_text(const char *title, const hm_dosimetry_procedure_dose *d,
+                       const char *const *labels)
+{
+    printf("%s\n", title);
+    printf("%-5s %-24s %10s %9s", "event", "", "KAP_Gy.cm2", "E_mSv");
+    for (int k = 0; k < NSHOWN; k++)
+        printf(" %10.10s", SHOWN[k]);
+    printf("  imputed\n");
+    for (size_t i = 0; i < d->nevents; i++) {
+        char imp[128];
+        hm_dosimetry_imputed_names(d->events[i].imputed, imp, sizeof imp);
+        printf("%-5zu %-24.24s %10.4g %9.4g", i + 1, labels[i], d->events[i].kap_gy_cm2,
+               d->events[i].effective_msv);
+        for (int k = 0; k < NSHOWN; k++)
+            printf(" %10.4g", organ_of(d, d->event_dose_mgy + i * d->norgans, SHOWN[k]));
+        printf("  %s%s\n", imp[0] ? imp : "-", d->events[i].no_kap ? " (no KAP: 0)" : "");
+    }
+    printf("\nprocedure: KAP %.4g Gy cm2 (calibrated), effective dose %.4g mSv (ICRP 103)\n",
+           d->kap_gy_cm2, d->effective_msv);
+    printf("%-18s %12s %12s\n", "organ", "dose_mGy", "sigma_mGy");
+    for (size_t o = 0; o < d->norgans; o++)
+        printf("%-18s %12.5g %12.3g\n", d->organ[o], d->dose_mgy[o], d->sigma_mgy[o]);
+}
+
+static json_t *organs_json(const hm_dosimetry_procedure_dose *d, const double *v)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; k < d->norgans; k++)
+        json_object_set_new(o, d->organ[k], json_real(v[k]));
+    return o;
+}
+
+static void print_json(const char *source, const char *age_class, char sex,
+                       const hm_dosimetry_procedure_dose *d, const char *const *uids)
+{
+    json_t *root = json_object(), *ev = json_array();
+    json_object_set_new(root, "source", json_string(source));
+    json_object_set_new(root, "age_class", json_string(age_class));
+    char sx[2] = { sex, 0 };
+    json_object_set_new(root, "sex", json_string(sx));
+    for (size_t i = 0; i < d->nevents; i++) {
+        json_t *e = json_object();
+        char imp[128];
+        hm_dosimetry_imputed_names(d->events[i].imputed, imp, sizeof imp);
+        json_object_set_new(e, "event", json_string(uids[i]));
+        json_object_set_new(e, "imputed", json_string(imp));
+        json_object_set_new(e, "kap_gy_cm2", json_real(d->events[i].kap_gy_cm2));
+        json_object_set_new(e, "effective_dose_msv", json_real(d->events[i].effective_msv));
+        json_object_set_new(e, "organ_dose_mgy", organs_json(d, d->event_dose_mgy + i * d->norgans));
+        json_array_append_new(ev, e);
+    }
+    json_object_set_new(root, "events", ev);
+    json_t *p = json_object();
+    json_object_set_new(p, "kap_gy_cm2", json_real(d->kap_gy_cm2));
+    json_object_set_new(p, "effective_dose_msv", json_real(d->effective_msv));
+    json_object_set_new(p, "organ_dose_mgy", organs_json(d, d->dose_mgy));
+    json_object_set_new(p, "organ_dose_sigma_mgy", organs_json(d, d->sigma_mgy));
+    json_object_set_new(root, "procedure", p);
+    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    fputc('\n', stdout);
+    json_decref(root);
+}
+
+/* Shared by both sub-commands: phantoms, the direct engine, the run. */
+static int run_events(const hm_args *a, const char *source, const hm_dosimetry_event *ev,
+                      size_t n, const char *const *labels, double age_days, char sex)
+{
+    hm_error err;
+    hm_error_clear(&err);
+    const char *age_class = hm_dosimetry_age_class(age_days);
+    if (!age_class)
+        return hm_cli_usage_error(a, "the patient's age is not known: give --age-years or --age-days");
+    if ((hm_args_count(a, "height-cm") > 0) != (hm_args_count(a, "mass-kg") > 0))
+        return hm_cli_usage_error(a, "--height-cm and --mass-kg go together");
+    hm_dosimetry_device dev;
+    if (hm_dosimetry_device_default(&dev, &err))
+        return hm_cli_report(&err);
+    if (hm_args_count(a, "kap-calibration"))
+        dev.kap_calibration = hm_args_num(a, "kap-calibration", 1);
+    phantoms ph;
+    if (build_phantoms(age_class, a, &ph, &err)) {
+        phantoms_free(&ph);
+        return hm_cli_report(&err);
+    }
+    hm_dosimetry_direct direct = {
+        ph.have_h ? &ph.h : NULL, ph.have_m ? &ph.m : NULL, ph.have_f ? &ph.f : NULL,
+        { hm_args_int(a, "histories", 200000), (uint64_t)hm_args_int(a, "seed", 1),
+          (int)hm_args_int(a, "threads", 1) } };
+    hm_dosimetry_align align = !strcmp(hm_args_str(a, "align", "heart"), "table") ? HM_ALIGN_TABLE
+                                                                                  : HM_ALIGN_HEART;
+    hm_dosimetry_procedure_dose d;
+    int rc = hm_dosimetry_procedure(ev, n, &dev, align, age_class, sex, hm_dosimetry_direct_fn,
+                                    &direct, &d, &err);
+    phantoms_free(&ph);
+    if (rc) {
+        if (!err.file[0])
+            snprintf(err.file, sizeof err.file, "%.255s", source);
+        return hm_cli_report(&err);
+    }
+    if (hm_args_flag(a, "json")) {
+        print_json(source, age_class, sex, &d, labels);
+    } else {
+        char title[512];
+        snprintf(title, sizeof title, "%s: %zu event%s, age class %s, sex %c, direct Monte Carlo "
+                 "(%lld histories per event and phantom)", source, n, n == 1 ? "" : "s", age_class,
+                 sex, (long long)direct.params.histories);
+        print_text(title, &d, labels);
+    }
+    hm_dosimetry_procedure_free(&d);
+    return 0;
+}
+
+static char sex_of(const hm_args *a, const char *report_sex)
+{
+    const char *s = hm_args_str(a, "sex", NULL);
+    if (!s)
+        s = report_sex;
+    return s && (s[0] == 'M' || s[0] == 'F') ? s[0] : 'U';
+}
+
+static int run_rdsr(const hm_args *a)
+{
+    const char *path = a->pos[0];
+    hm_error err;
+    hm_error_clear(&err);
+    hm_rdsr_ctx *ctx = hm_rdsr_ctx_new(&err);
+    if (!ctx)
+        return hm_cli_report(&err);
+    hm_rdsr_report *rep = NULL;
+    int rc = hm_rdsr_read_file(ctx, path, &rep, &err);
+    hm_rdsr_ctx_free(ctx);
+    if (rc)
+        return hm_cli_report(&err);
+    if (!rep->nevents) {
+        hm_rdsr_report_free(rep);
+        fprintf(stderr, "harmonic: %s: the report has no irradiation event (TID 10003)\n", path);
+        return 1;
+    }
+    hm_dosimetry_event *ev = calloc(rep->nevents, sizeof *ev);
+    char (*labels)[32] = calloc(rep->nevents, sizeof *labels);
+    const char **lab = calloc(rep->nevents, sizeof *lab);
+    if (!ev || !labels || !lab) {
+        free(ev); free(labels); free(lab);
+        hm_rdsr_report_free(rep);
+        return hm_cli_report(&(hm_error){ .code = HM_ENOMEM, .msg = "out of memory" });
+    }
+    int json = hm_args_flag(a, "json");
+    for (size_t i = 0; i < rep->nevents; i++) {
+        const hm_rdsr_event *r = &rep->events[i];
+        hm_cli_rdsr_event(r, &ev[i]);
+        if (json)
+            snprintf(labels[i], sizeof labels[i], "%.31s", r->uid);
+        else
+            snprintf(labels[i], sizeof labels[i], "%.13s %.0fkV %+.0f/%+.0f", r->type, r->kvp_kv,
+                     r->primary_angle_deg, r->secondary_angle_deg);
+        lab[i] = labels[i];
+    }
+    rc = run_events(a, path, ev, rep->nevents, lab, age_days_of(a, rep->age_years),
+                    sex_of(a, rep->sex));
+    free(ev);
+    free(labels);
+    free(lab);
+    hm_rdsr_report_free(rep);
+    return rc;
+}
+
+static int run_event(const hm_args *a)
+{
+    hm_dosimetry_event e;
+    hm_dosimetry_event_init(&e);
+    struct { const char *opt; double *dst; } nums[] = {
+        { "kvp", &e.kvp }, { "filter-al", &e.filter_al_mm }, { "filter-cu", &e.filter_cu_mm },
+        { "primary", &e.primary_angle_deg }, { "secondary", &e.secondary_angle_deg },
+        { "sid-mm", &e.source_isocentre_mm }, { "sdd-mm", &e.source_detector_mm },
+        { "kap", &e.kap_gy_cm2 }, { "rp-mgy", &e.rp_air_kerma_mgy },
+        { "field-area-cm2", &e.field_area_cm2 },
+    };
+    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
+        if (hm_args_count(a, nums[k].opt))
+            *nums[k].dst = hm_args_num(a, nums[k].opt, NAN);
+    const hm_arg_value *fv;
+    if (hm_args_values(a, "field-mm", &fv) == 2) {
+        e.field_width_mm = fv[0].number;
+        e.field_height_mm = fv[1].number;
+    }
+    if (!hm_args_count(a, "kap"))
+        e.kap_gy_cm2 = 1;                   /* doses per Gy cm2 */
+    e.orientation = hm_args_str(a, "position", NULL);
+    const char *label = "event";
+    return run_events(a, "event", &e, 1, &label, age_days_of(a, NAN), sex_of(a, NULL));
+}
+
+#define O_PATIENT                                                                             \
+    HM_OPT_NUM("age-years", "Y", "age at the procedure (years)", "the report's", 0, 30),      \
+    HM_OPT_NUM("age-days", "D", "age at the procedure (days)", "the report's", 0, 11000),     \
+    HM_OPT_CHOICE("sex", "S", "the patient's sex (U: unknown)", "the report's, else U",       \
+                  "M|F|U"),                                                                   \
+    HM_OPT_NUM("height-cm", "H", "scale the phantom to this height (with --mass-kg)", NULL,  \
+               20, 250),                                                                      \
+    HM_OPT_NUM("mass-kg", "M", "scale the phantom to this mass (with --height-cm)", NULL,    \
+               0.5, 300)
+#define O_ENGINE                                                                              \
+    HM_OPT_INT("histories", "N", "photon histories per event and phantom", "200000", 1000,   \
+               1e10),                                                                         \
+    HM_OPT_INT("seed", "S", "random seed", "1", 0, 1e18),                                    \
+    HM_OPT_INT("threads", "T", "worker threads", "1", 1, 256),                               \
+    { "voxel-mm", 0, HM_OPT_T_NUMBER, "MM", "phantom voxel size (mm)", "3",                  \
+      HM_OPT_BOUNDED | HM_OPT_MIN_EXCL, 0, 50, NULL, 0, 0 },                                 \
+    HM_OPT_PATH("cache-dir", "D", "where voxelised phantoms are cached", "the user cache folder"), \
+    HM_OPT_NUM("kap-calibration", "F", "KAP-meter calibration factor (true/displayed KAP)",  \
+               "the device default", 0.1, 10),                                               \
+    HM_OPT_CHOICE("align", "A", "isocentre on the heart, or moved by the table positions",   \
+                  "heart", "heart|table"),                                                    \
+    HM_OPT_FLAG("json", "print the doses as JSON")
+
+static const hm_cli_opt rdsr_opts[] = { O_PATIENT, O_ENGINE, HM_OPT_END };
+static const hm_cli_pos rdsr_pos[] = {
+    { "FILE.dcm", "an X-ray radiation dose SR (TID 10001)", 1, 1, HM_OPT_T_PATH },
+    HM_POS_END
+};
+static const hm_cli_cmd dose_rdsr = {
+    "rdsr", "organ doses per event and per procedure from an RDSR",
+    "Every irradiation event becomes a beam on the phantom of the patient's age class\n"
+    "(C-arm angles, patient position, field, distances, filtration; missing values are\n"
+    "imputed by documented rules and listed), is simulated, and is scaled by its KAP.\n"
+    "See docs/dosimetry.md.\n",
+    rdsr_opts, rdsr_pos, run_rdsr, NULL, 0
+};
+
+static const hm_cli_opt event_opts[] = {
+    HM_OPT_NUM("kvp", "KV", "tube voltage", "70 (imputed)", 20, 150),
+    HM_OPT_NUM("filter-al", "MM", "added aluminium filtration", "0", 0, 50),
+    HM_OPT_NUM("filter-cu", "MM", "added copper filtration", "0", 0, 10),
+    HM_OPT_NUM("primary", "DEG", "positioner primary angle (LAO +, RAO -)", "0", -360, 360),
+    HM_OPT_NUM("secondary", "DEG", "positioner secondary angle (cranial +, caudal -)", "0", -360, 360),
+    HM_OPT_NUM("sid-mm", "MM", "source to isocentre distance", "the device default", 100, 5000),
+    HM_OPT_NUM("sdd-mm", "MM", "source to detector distance", "the device default", 100, 5000),
+    { "field-mm", 0, HM_OPT_T_NUMBER, "W H", "collimated field at the detector (mm)", NULL,
+      HM_OPT_BOUNDED | HM_OPT_MIN_EXCL, 0, 1000, NULL, 2, 0 },
+    HM_OPT_NUM("field-area-cm2", "A", "collimated field area at the detector", NULL, 0, 3600),
+    HM_OPT_NUM("kap", "GYCM2", "the event's kerma-area product", "1 (doses per Gy cm2)", 0, 1000),
+    HM_OPT_NUM("rp-mgy", "MGY", "reference-point air kerma", NULL, 0, 50000),
+    HM_OPT_STR("position", "TEXT", "patient position (e.g. HFS, \"feet first prone\")", "HFS"),
+    O_PATIENT, O_ENGINE, HM_OPT_END
+};
+static const hm_cli_cmd dose_event = {
+    "event", "organ doses of one irradiation event typed in", NULL, event_opts, NULL,
+    run_event, NULL, 0
+};
+
+static const hm_cli_cmd *const dose_subs[] = { &dose_rdsr, &dose_event, NULL };
+static const hm_cli_opt group_opts[] = { HM_OPT_END };
+const hm_cli_cmd hm_cli_dose = {
+    "dose", "organ doses of irradiation events, procedures and the cohort",
+    "Organ doses from DICOM RDSR events by Monte Carlo in the age-class phantoms\n"
+    "(docs/dosimetry.md).\n",
+    group_opts, NULL, NULL, dose_subs, 0
+};

@@ -1,0 +1,126 @@
+/*
+ * procedure.c — a procedure's irradiation events to organ doses: each event
+ * becomes a beam (event.c; the event before it fills its gaps), the beam
+ * organ doses per KAP (the caller's function: direct Monte Carlo or a
+ * library), times the event's KAP corrected by the device's KAP-meter
+ * calibration (anchors.md section 2: Padovani 2008; Borrego 2017: one
+ * simulation per event with KAP-meter and table corrections).  Organ doses
+ * add over events; so do their variances.
+ */
+#include "hm_dosimetry.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int hm_dosimetry_direct_fn(void *ctx, const hm_dosimetry_beam *b, char sex,
+                           hm_dosimetry_result *per_kap, hm_error *err)
+{
+    const hm_dosimetry_direct *d = ctx;
+    const hm_voxel_phantom *v = sex == 'M' ? d->phantom_m : sex == 'F' ? d->phantom_f : d->phantom_h;
+    if (!v)
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "sex", "no phantom for sex %c", sex);
+    return hm_dosimetry_organ_doses(v, b, &d->params, per_kap, err);
+}
+
+void hm_dosimetry_procedure_free(hm_dosimetry_procedure_dose *p)
+{
+    if (!p)
+        return;
+    free(p->events);
+    free(p->organ);
+    free(p->dose_mgy);
+    free(p->sigma_mgy);
+    free(p->event_dose_mgy);
+    memset(p, 0, sizeof *p);
+}
+
+/* The organ list is the first result's (every phantom reports data/organs.csv). */
+static int setup(hm_dosimetry_procedure_dose *out, const hm_dosimetry_result *r, size_t nevents,
+                 hm_error *err)
+{
+    out->norgans = r->n;
+    out->organ = calloc(r->n ? r->n : 1, sizeof *out->organ);
+    out->dose_mgy = calloc(r->n ? r->n : 1, sizeof *out->dose_mgy);
+    out->sigma_mgy = calloc(r->n ? r->n : 1, sizeof *out->sigma_mgy);
+    out->event_dose_mgy = calloc((r->n ? r->n : 1) * (nevents ? nevents : 1),
+                                 sizeof *out->event_dose_mgy);
+    if (!out->organ || !out->dose_mgy || !out->sigma_mgy || !out->event_dose_mgy)
+        return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+    for (size_t o = 0; o < r->n; o++)
+        snprintf(out->organ[o], sizeof out->organ[o], "%s", r->organs[o].organ);
+    return HM_OK;
+}
+
+int hm_dosimetry_procedure(const hm_dosimetry_event *events, size_t nevents,
+                           const hm_dosimetry_device *dev, hm_dosimetry_align align,
+                           const char *age_class, char sex, hm_dosimetry_beam_fn fn, void *ctx,
+                           hm_dosimetry_procedure_dose *out, hm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!age_class)
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "the age class is required");
+    int adult_phantoms = !strcmp(age_class, "15y") || !strcmp(age_class, "adult");
+    out->nevents = nevents;
+    out->events = calloc(nevents ? nevents : 1, sizeof *out->events);
+    if (!out->events)
+        return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+    int rc = HM_OK;
+    for (size_t i = 0; i < nevents && rc == HM_OK; i++) {
+        const hm_dosimetry_event *e = &events[i];
+        hm_dosimetry_event_dose *ed = &out->events[i];
+        hm_dosimetry_beam b;
+        rc = hm_dosimetry_event_beam(e, i ? &events[i - 1] : NULL, dev, align,
+                                     align == HM_ALIGN_TABLE ? &events[0] : NULL, &b, &ed->imputed,
+                                     err);
+        if (rc)
+            break;
+        /* Sexes to evaluate: H below 15 years; M and F from 15 (both, for E). */
+        hm_dosimetry_result r[2];
+        memset(r, 0, sizeof r);
+        int nres = adult_phantoms ? 2 : 1;
+        char sexes[2] = { adult_phantoms ? 'M' : 'H', 'F' };
+        for (int k = 0; k < nres && rc == HM_OK; k++)
+            rc = fn(ctx, &b, sexes[k], &r[k], err);
+        if (rc == HM_OK && !out->organ)
+            rc = setup(out, &r[0], nevents, err);
+        if (rc == HM_OK && (r[0].n != out->norgans || (nres == 2 && r[1].n != out->norgans)))
+            rc = hm_error_set(err, HM_EINVAL, NULL, 0, NULL, "the beam function changed the organ list");
+        double e_per_kap = 0;
+        if (rc == HM_OK)
+            rc = hm_dosimetry_effective_dose(&r[0], nres == 2 ? &r[1] : &r[0], &e_per_kap, err);
+        if (rc == HM_OK) {
+            ed->no_kap = !(isfinite(e->kap_gy_cm2) && e->kap_gy_cm2 > 0);
+            ed->kap_gy_cm2 = ed->no_kap ? 0 : e->kap_gy_cm2 * dev->kap_calibration;
+            ed->effective_msv = e_per_kap * ed->kap_gy_cm2;
+            out->effective_msv += ed->effective_msv;
+            out->kap_gy_cm2 += ed->kap_gy_cm2;
+            for (size_t o = 0; o < out->norgans; o++) {
+                /* The patient's sex; an unknown sex from 15 years: the mean of both. */
+                double d, s;
+                const hm_organ_dose *m = &r[0].organs[o], *f = nres == 2 ? &r[1].organs[o] : m;
+                if (nres == 2 && sex == 'F') {
+                    d = f->dose_mgy_per_gy_cm2;
+                    s = f->sigma_mgy_per_gy_cm2;
+                } else if (nres == 2 && sex != 'M') {
+                    d = 0.5 * (m->dose_mgy_per_gy_cm2 + f->dose_mgy_per_gy_cm2);
+                    s = 0.5 * hypot(m->sigma_mgy_per_gy_cm2, f->sigma_mgy_per_gy_cm2);
+                } else {
+                    d = m->dose_mgy_per_gy_cm2;
+                    s = m->sigma_mgy_per_gy_cm2;
+                }
+                double dose = d * ed->kap_gy_cm2, sig = s * ed->kap_gy_cm2;
+                out->event_dose_mgy[i * out->norgans + o] = dose;
+                out->dose_mgy[o] += dose;
+                out->sigma_mgy[o] += sig * sig;      /* variances add; sqrt below */
+            }
+        }
+        for (int k = 0; k < nres; k++)
+            hm_dosimetry_result_free(&r[k]);
+    }
+    for (size_t o = 0; rc == HM_OK && o < out->norgans; o++)
+        out->sigma_mgy[o] = sqrt(out->sigma_mgy[o]);
+    if (rc)
+        hm_dosimetry_procedure_free(out);
+    return rc;
+}

@@ -139,7 +139,7 @@ static void print_json(const char *source, const char *age_class, char sex,
     json_object_set_new(p, "organ_dose_mgy", organs_json(d, d->dose_mgy));
     json_object_set_new(p, "organ_dose_sigma_mgy", organs_json(d, d->sigma_mgy));
     json_object_set_new(root, "procedure", p);
-    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     fputc('\n', stdout);
     json_decref(root);
 }
@@ -168,7 +168,7 @@ static int run_events(const hm_args *a, const char *source, const hm_dosimetry_e
     hm_dosimetry_direct direct = {
         ph.have_h ? &ph.h : NULL, ph.have_m ? &ph.m : NULL, ph.have_f ? &ph.f : NULL,
         { hm_args_int(a, "histories", 200000), (uint64_t)hm_args_int(a, "seed", 1),
-          (int)hm_args_int(a, "threads", 1) } };
+          (int)hm_args_int(a, "threads", 1) }, 0 };
     hm_dosimetry_align align = !strcmp(hm_args_str(a, "align", "heart"), "table") ? HM_ALIGN_TABLE
                                                                                   : HM_ALIGN_HEART;
     hm_dosimetry_procedure_dose d;

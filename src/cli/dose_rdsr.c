@@ -57,6 +57,8 @@ void hm_cli_rdsr_event(const hm_rdsr_event *r, hm_dosimetry_event *e)
     }
     e->primary_angle_deg = r->primary_angle_deg;
     e->secondary_angle_deg = r->secondary_angle_deg;
+    e->primary_end_angle_deg = r->primary_end_angle_deg;
+    e->secondary_end_angle_deg = r->secondary_end_angle_deg;
     e->source_isocentre_mm = r->source_isocentre_mm;
     e->source_detector_mm = r->source_detector_mm;
     e->field_width_mm = r->field_width_mm;

@@ -25,7 +25,8 @@ void hm_dosimetry_event_init(hm_dosimetry_event *e)
 {
     memset(e, 0, sizeof *e);
     double *nums[] = { &e->kvp, &e->filter_al_mm, &e->filter_cu_mm, &e->primary_angle_deg,
-                       &e->secondary_angle_deg, &e->source_isocentre_mm, &e->source_detector_mm,
+                       &e->secondary_angle_deg, &e->primary_end_angle_deg,
+                       &e->secondary_end_angle_deg, &e->source_isocentre_mm, &e->source_detector_mm,
                        &e->field_width_mm, &e->field_height_mm, &e->field_area_cm2,
                        &e->table_lateral_mm, &e->table_longitudinal_mm, &e->table_height_mm,
                        &e->kap_gy_cm2, &e->rp_air_kerma_mgy };

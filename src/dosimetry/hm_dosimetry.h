@@ -88,6 +88,7 @@ typedef struct hm_dosimetry_event {
     double kvp;
     double filter_al_mm, filter_cu_mm;      /* added filtration */
     double primary_angle_deg, secondary_angle_deg;
+    double primary_end_angle_deg, secondary_end_angle_deg;  /* rotational acquisitions */
     double source_isocentre_mm, source_detector_mm;
     double field_width_mm, field_height_mm; /* collimated field at the image receptor */
     double field_area_cm2;                  /* at the image receptor */
@@ -285,6 +286,8 @@ typedef int (*hm_dosimetry_beam_fn)(void *ctx, const hm_dosimetry_beam *b, char 
 typedef struct hm_dosimetry_direct {
     const hm_voxel_phantom *phantom_h, *phantom_m, *phantom_f;   /* as the age class needs */
     hm_dosimetry_params     params;
+    uint64_t                calls;   /* runs so far: run k uses seed params.seed + k, so the
+                                      * events' statistical errors are independent */
 } hm_dosimetry_direct;
 int hm_dosimetry_direct_fn(void *ctx, const hm_dosimetry_beam *b, char sex,
                            hm_dosimetry_result *per_kap, hm_error *err);

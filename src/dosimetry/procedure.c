@@ -16,11 +16,13 @@
 int hm_dosimetry_direct_fn(void *ctx, const hm_dosimetry_beam *b, char sex,
                            hm_dosimetry_result *per_kap, hm_error *err)
 {
-    const hm_dosimetry_direct *d = ctx;
+    hm_dosimetry_direct *d = ctx;
     const hm_voxel_phantom *v = sex == 'M' ? d->phantom_m : sex == 'F' ? d->phantom_f : d->phantom_h;
     if (!v)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "sex", "no phantom for sex %c", sex);
-    return hm_dosimetry_organ_doses(v, b, &d->params, per_kap, err);
+    hm_dosimetry_params p = d->params;
+    p.seed += d->calls++;
+    return hm_dosimetry_organ_doses(v, b, &p, per_kap, err);
 }
 
 void hm_dosimetry_procedure_free(hm_dosimetry_procedure_dose *p)
@@ -52,6 +54,65 @@ static int setup(hm_dosimetry_procedure_dose *out, const hm_dosimetry_result *r,
     return HM_OK;
 }
 
+/* A rotational acquisition sweeps the C-arm from its start to its end
+ * angles: it is simulated as beams at the midpoints of steps of at most
+ * ARC_STEP_DEG, each with an equal share of the KAP (a constant dose rate
+ * over the sweep, as the RDSR gives no more). */
+#define ARC_STEP_DEG 10.0
+
+static int arc_steps(const hm_dosimetry_event *e)
+{
+    double dp = isfinite(e->primary_end_angle_deg) && isfinite(e->primary_angle_deg)
+              ? fabs(e->primary_end_angle_deg - e->primary_angle_deg) : 0;
+    double ds = isfinite(e->secondary_end_angle_deg) && isfinite(e->secondary_angle_deg)
+              ? fabs(e->secondary_end_angle_deg - e->secondary_angle_deg) : 0;
+    double d = fmax(dp, ds);
+    return d > 0.5 * ARC_STEP_DEG ? (int)ceil(d / ARC_STEP_DEG) : 1;
+}
+
+/* Organ doses per KAP of one event for each sex in sexes (the mean over
+ * the sweep of a rotational event). */
+static int event_per_kap(const hm_dosimetry_event *e, const hm_dosimetry_event *fb,
+                         const hm_dosimetry_event *ref, const hm_dosimetry_device *dev,
+                         hm_dosimetry_align align, const char *sexes, int nres,
+                         hm_dosimetry_beam_fn fn, void *ctx, hm_dosimetry_result *r,
+                         unsigned *imputed, hm_error *err)
+{
+    int n = arc_steps(e);
+    int rc = HM_OK;
+    for (int k = 0; k < n && rc == HM_OK; k++) {
+        hm_dosimetry_event sub = *e;
+        if (n > 1) {
+            double t = (k + 0.5) / n;
+            if (isfinite(e->primary_end_angle_deg))
+                sub.primary_angle_deg += t * (e->primary_end_angle_deg - e->primary_angle_deg);
+            if (isfinite(e->secondary_end_angle_deg))
+                sub.secondary_angle_deg += t * (e->secondary_end_angle_deg - e->secondary_angle_deg);
+        }
+        hm_dosimetry_beam b;
+        rc = hm_dosimetry_event_beam(&sub, fb, dev, align, ref, &b, imputed, err);
+        for (int s = 0; s < nres && rc == HM_OK; s++) {
+            hm_dosimetry_result one;
+            rc = fn(ctx, &b, sexes[s], k ? &one : &r[s], err);
+            if (rc || !k)
+                continue;
+            /* Running sums; divided by n below. */
+            for (size_t o = 0; o < r[s].n && o < one.n; o++) {
+                r[s].organs[o].dose_mgy_per_gy_cm2 += one.organs[o].dose_mgy_per_gy_cm2;
+                double a = r[s].organs[o].sigma_mgy_per_gy_cm2, c = one.organs[o].sigma_mgy_per_gy_cm2;
+                r[s].organs[o].sigma_mgy_per_gy_cm2 = sqrt(a * a + c * c);
+            }
+            hm_dosimetry_result_free(&one);
+        }
+    }
+    for (int s = 0; s < nres && rc == HM_OK && n > 1; s++)
+        for (size_t o = 0; o < r[s].n; o++) {
+            r[s].organs[o].dose_mgy_per_gy_cm2 /= n;
+            r[s].organs[o].sigma_mgy_per_gy_cm2 /= n;
+        }
+    return rc;
+}
+
 int hm_dosimetry_procedure(const hm_dosimetry_event *events, size_t nevents,
                            const hm_dosimetry_device *dev, hm_dosimetry_align align,
                            const char *age_class, char sex, hm_dosimetry_beam_fn fn, void *ctx,
@@ -69,19 +130,13 @@ int hm_dosimetry_procedure(const hm_dosimetry_event *events, size_t nevents,
     for (size_t i = 0; i < nevents && rc == HM_OK; i++) {
         const hm_dosimetry_event *e = &events[i];
         hm_dosimetry_event_dose *ed = &out->events[i];
-        hm_dosimetry_beam b;
-        rc = hm_dosimetry_event_beam(e, i ? &events[i - 1] : NULL, dev, align,
-                                     align == HM_ALIGN_TABLE ? &events[0] : NULL, &b, &ed->imputed,
-                                     err);
-        if (rc)
-            break;
         /* Sexes to evaluate: H below 15 years; M and F from 15 (both, for E). */
         hm_dosimetry_result r[2];
         memset(r, 0, sizeof r);
         int nres = adult_phantoms ? 2 : 1;
         char sexes[2] = { adult_phantoms ? 'M' : 'H', 'F' };
-        for (int k = 0; k < nres && rc == HM_OK; k++)
-            rc = fn(ctx, &b, sexes[k], &r[k], err);
+        rc = event_per_kap(e, i ? &events[i - 1] : NULL, align == HM_ALIGN_TABLE ? &events[0] : NULL,
+                           dev, align, sexes, nres, fn, ctx, r, &ed->imputed, err);
         if (rc == HM_OK && !out->organ)
             rc = setup(out, &r[0], nevents, err);
         if (rc == HM_OK && (r[0].n != out->norgans || (nres == 2 && r[1].n != out->norgans)))

@@ -30,6 +30,7 @@ void hm_dosimetry_beam_default(hm_dosimetry_beam *b)
     b->filter_al_mm = 3;
     b->filter_cu_mm = 0.1;
     b->landmark = "heart";
+    b->dose_factor = 1;
 }
 
 void hm_dosimetry_result_free(hm_dosimetry_result *r)

@@ -20,6 +20,10 @@ int hm_dosimetry_device_default(hm_dosimetry_device *d, hm_error *err)
         { "table_lateral_sign", &table[0], -1, 1 },
         { "table_longitudinal_sign", &table[1], -1, 1 },
         { "table_height_sign", &table[2], -1, 1 },
+        { "table_transmission_60kv", &d->table_transmission[0], 0.01, 1 },
+        { "table_transmission_80kv", &d->table_transmission[1], 0.01, 1 },
+        { "table_transmission_100kv", &d->table_transmission[2], 0.01, 1 },
+        { "table_transmission_120kv", &d->table_transmission[3], 0.01, 1 },
     };
     size_t nwant = sizeof want / sizeof want[0];
     for (size_t i = 0; i < nwant; i++)
@@ -73,4 +77,23 @@ int hm_dosimetry_device_default(hm_dosimetry_device *d, hm_error *err)
         d->table_sign[k] = (int)table[k];
     }
     return HM_OK;
+}
+
+double hm_dosimetry_table_factor(const hm_dosimetry_device *dev, double kvp,
+                                 double cos_from_vertical)
+{
+    if (!(cos_from_vertical > 0.5))
+        return 1;
+    static const double kv[4] = { 60, 80, 100, 120 };
+    double t;
+    if (!(kvp > kv[0]))
+        t = dev->table_transmission[0];
+    else if (kvp >= kv[3])
+        t = dev->table_transmission[3];
+    else {
+        int i = kvp < kv[1] ? 0 : kvp < kv[2] ? 1 : 2;
+        double w = (kvp - kv[i]) / (kv[i + 1] - kv[i]);
+        t = (1 - w) * dev->table_transmission[i] + w * dev->table_transmission[i + 1];
+    }
+    return pow(t, 1 / cos_from_vertical);
 }

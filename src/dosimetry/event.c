@@ -278,6 +278,9 @@ int hm_dosimetry_event_beam(const hm_dosimetry_event *e, const hm_dosimetry_even
     double a = alpha * PI / 180, c = beta * PI / 180;
     double d_dev[3] = { sin(a) * cos(c), -cos(a) * cos(c), sin(c) };
     to_patient(pos, d_dev, b->direction);
+    /* The table is below the patient whatever the position: a ray going up
+     * (device -y) came from under the table, through it and its mattress. */
+    b->dose_factor = hm_dosimetry_table_factor(dev, b->kvp, -d_dev[1]);
 
     if (align == HM_ALIGN_TABLE) {
         /* The patient moves with the table and the isocentre stays put, so the

@@ -34,6 +34,10 @@ typedef struct hm_dosimetry_beam {
      * coordinates, overriding projection and angles (set by
      * hm_dosimetry_event_beam for any C-arm angle and patient position). */
     double direction[3];
+    /* Multiplies the organ doses per KAP the engine gives for this beam:
+     * the table and mattress a beam from under the table crosses after the
+     * KAP meter (hm_dosimetry_event_beam sets it; 1 = none, the default). */
+    double dose_factor;
 } hm_dosimetry_beam;
 
 void hm_dosimetry_beam_default(hm_dosimetry_beam *b);
@@ -79,7 +83,17 @@ typedef struct hm_dosimetry_device {
     double kap_calibration;                 /* true KAP / displayed KAP */
     double field_at_detector_mm;            /* square field when none is reported */
     int    table_sign[3];                   /* lateral, longitudinal, height (see the data file) */
+    double table_transmission[4];           /* table + mattress at 60, 80, 100, 120 kV */
 } hm_dosimetry_device;
+
+/* Transmission of the table and mattress for a beam of kvp whose ray leaves
+ * the source at angle theta from the vertical below the table: the device's
+ * transmission at kvp (linear between its kV points, constant outside),
+ * to the power 1/cos(theta) for the longer path (exponential attenuation,
+ * Beer-Lambert).  1 for beams whose source is not under the table within
+ * 60 degrees of the vertical (they pass beside it). */
+double hm_dosimetry_table_factor(const hm_dosimetry_device *dev, double kvp,
+                                 double cos_from_vertical);
 
 int hm_dosimetry_device_default(hm_dosimetry_device *d, hm_error *err);
 

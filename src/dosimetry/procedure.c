@@ -93,8 +93,15 @@ static int event_per_kap(const hm_dosimetry_event *e, const hm_dosimetry_event *
         rc = hm_dosimetry_event_beam(&sub, fb, dev, align, ref, &b, imputed, err);
         for (int s = 0; s < nres && rc == HM_OK; s++) {
             hm_dosimetry_result one;
-            rc = fn(ctx, &b, sexes[s], k ? &one : &r[s], err);
-            if (rc || !k)
+            hm_dosimetry_result *dst = k ? &one : &r[s];
+            rc = fn(ctx, &b, sexes[s], dst, err);
+            if (rc)
+                continue;
+            for (size_t o = 0; o < dst->n; o++) {      /* the table after the KAP meter */
+                dst->organs[o].dose_mgy_per_gy_cm2 *= b.dose_factor;
+                dst->organs[o].sigma_mgy_per_gy_cm2 *= b.dose_factor;
+            }
+            if (!k)
                 continue;
             /* Running sums; divided by n below. */
             for (size_t o = 0; o < r[s].n && o < one.n; o++) {

@@ -194,15 +194,47 @@ static void test_fallback(void **state)
     hm_dosimetry_procedure_free(&p);
 }
 
+/* The table after the KAP meter: a PA beam at 80 kV loses the device's
+ * transmission, an oblique one more (longer path), a lateral one nothing. */
+static void test_table(void **state)
+{
+    (void)state;
+    hm_dosimetry_device d;
+    hm_error err;
+    assert_int_equal(hm_dosimetry_device_default(&d, &err), 0);
+    hm_dosimetry_event ev[3];
+    event(&ev[0], 0, 1);
+    event(&ev[1], 30, 1);
+    event(&ev[2], 90, 1);
+    for (int k = 0; k < 3; k++)
+        ev[k].kvp = 80;
+    hm_dosimetry_procedure_dose p;
+    assert_int_equal(hm_dosimetry_procedure(ev, 3, &d, HM_ALIGN_HEART, "5y", 'F', fake_fn, NULL, &p,
+                                            &err), 0);
+    double t = d.table_transmission[1];
+    assert_true(fabs(p.event_dose_mgy[0 * norgans + heart_at] - 4 * t) < 1e-12);
+    assert_true(fabs(p.event_dose_mgy[1 * norgans + heart_at] - 4 * pow(t, 1 / cos(30 * 3.14159265358979323846 / 180))) < 1e-12);
+    assert_true(fabs(p.event_dose_mgy[2 * norgans + heart_at] - 4) < 1e-12);
+    hm_dosimetry_procedure_free(&p);
+    /* Linear in kV between the device's points, constant outside. */
+    assert_true(fabs(hm_dosimetry_table_factor(&d, 70, 1) - 0.5 * (d.table_transmission[0] + d.table_transmission[1])) < 1e-12);
+    assert_true(fabs(hm_dosimetry_table_factor(&d, 150, 1) - d.table_transmission[3]) < 1e-12);
+    assert_true(hm_dosimetry_table_factor(&d, 80, 0.4) == 1);
+}
+
 int main(void)
 {
     hm_error err;
     if (hm_dosimetry_device_default(&dev, &err))
         return 1;
+    /* Bookkeeping tests without a table; test_table puts it back. */
+    for (int k = 0; k < 4; k++)
+        dev.table_transmission[k] = 1;
     load_organs();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sums_and_calibration), cmocka_unit_test(test_sexes),
         cmocka_unit_test(test_rotational),           cmocka_unit_test(test_fallback),
+        cmocka_unit_test(test_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,73 @@
+/*
+ * hm_doserun.h — organ doses for the whole cohort: every procedure of the
+ * registry, from its irradiation events (tier 1), its total KAP (tier 2) or
+ * nothing (tier 3), with a 2-D Monte Carlo of the dose uncertainty, written
+ * back to the registry (best estimates as organ_dose rows, realizations
+ * packed per procedure and organ).  docs/dosimetry.md, "The cohort run".
+ *
+ * The run is a pure function of the registry, the engine (library or direct
+ * simulation), the uncertainty file and the seed: procedure i's results do
+ * not depend on which process, thread or order computed it, so the work can
+ * be split across MPI ranks and a killed run resumed.
+ */
+#ifndef HM_DOSERUN_H
+#define HM_DOSERUN_H
+
+#include "hm_core.h"
+#include "hm_dosimetry.h"
+#include "hm_registry.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How beams become organ doses per KAP for one age class: a library lookup
+ * or a direct simulation (the caller's; see src/cli/cmd_dose.c). */
+typedef struct hm_doserun_engine {
+    /* Fills *fn and *fn_ctx for age_class ("newborn" ... "15y"). */
+    int (*for_age)(void *ctx, const char *age_class, hm_dosimetry_beam_fn *fn, void **fn_ctx,
+                   hm_error *err);
+    void       *ctx;
+    const char *method;          /* "library" or "direct": written on dose_event */
+    const char *id;              /* library id or "direct", for the run's provenance */
+} hm_doserun_engine;
+
+typedef struct hm_doserun_opts {
+    const char *run_id;          /* NULL: derived from the parameters */
+    uint64_t    seed;
+    int         realizations;    /* R (0: best estimates only) */
+    const char *organs;          /* comma-separated organs to store; NULL: the default 15 */
+    const char *uncertainty;     /* path; NULL: data/dosimetry/uncertainty.csv */
+    hm_dosimetry_align align;
+    long        tier2_min_n;     /* smallest class for tier-2 coefficients (default 10) */
+    int         commit_every;    /* procedures per transaction (default 200) */
+    int         rank, nranks;    /* this process computes procedures i % nranks == rank */
+    long        max_procedures;  /* stop after this many (0: all): tests and benchmarks */
+    void      (*progress)(void *arg, long done, long total, double seconds);
+    void       *progress_arg;
+} hm_doserun_opts;
+
+void hm_doserun_opts_default(hm_doserun_opts *o);
+
+typedef struct hm_doserun_summary {
+    char   run_id[128];
+    long   procedures, skipped_done;     /* computed now; finished by an earlier run */
+    long   tier[4];                      /* procedures per tier used (1..3) */
+    long   events, events_imputed;
+    long   rows_best, rows_realizations;
+    double seconds;
+} hm_doserun_summary;
+
+/* The whole run on db (a single writer: rank 0, or the only process). */
+int hm_doserun_cohort(hm_db *db, const hm_doserun_engine *engine, const hm_doserun_opts *o,
+                      hm_doserun_summary *s, hm_error *err);
+
+/* The organs stored by default: the ICRP 103 tissues with their own weights
+ * and the heart and thymus of cardiac work (anchors.md sections 2, 3). */
+extern const char HM_DOSERUN_DEFAULT_ORGANS[];
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -7,12 +7,15 @@
  * birth_year (only differences from birth and calendar periods use it).
  * Country: centre.country of the patient's centre.  Organ doses: one method
  * per procedure, realization and organ, by the priority rdsr_mc,
- * kap_coefficient, tier3_sample, synthetic, tps, other.
+ * kap_coefficient, tier3_sample, synthetic, tps, other.  Realizations come
+ * from organ_dose_real (packed float32 per procedure and organ) when it holds
+ * the organ, else from organ_dose rows with realization > 0.
  */
 #include "cohort.h"
 #include "hm_registry.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,8 +74,85 @@ static int read_patients(hm_db *db, hm_epi_cohort *c, const char *syndromes, hm_
     return rc < 0 ? rc : HM_OK;
 }
 
+/* 1 when organ_dose_real holds realizations of the organ, 0 if not, < 0. */
+static int have_packed(hm_db *db, const char *organ, hm_error *err)
+{
+    hm_stmt *st;
+    int rc = query(db, "SELECT 1 FROM organ_dose_real WHERE organ = ? AND source_type = 'procedure' "
+                       "LIMIT 1", &st, err);
+    if (rc < 0)
+        return rc;
+    hm_stmt_bind_text(st, 1, organ);
+    rc = hm_stmt_step(st, err);
+    hm_stmt_finalize(st);
+    return rc;
+}
+
+/* Realizations packed per (procedure, organ, method): n little-endian
+ * float32 (docs/registry.md), realization k+1 = value k.  Same method
+ * priority as the rows of organ_dose. */
+static int read_packed(hm_db *db, hm_epi_cohort *c, const char *organ, hm_error *err)
+{
+    hm_stmt *st;
+    int rc = query(db,
+        "SELECT p.centre_code, p.pseudonym, p.proc_date, p.proc_day, o.n_real, o.dose_mgy, p.procedure_id "
+        "FROM procedure p JOIN organ_dose_real o ON o.centre_code = p.centre_code AND o.source_type = 'procedure' "
+        "AND o.source_id = p.procedure_id WHERE o.organ = ? "
+        "ORDER BY p.centre_code, p.procedure_id, CASE o.method WHEN 'rdsr_mc' THEN 0 "
+        "WHEN 'kap_coefficient' THEN 1 WHEN 'tier3_sample' THEN 2 WHEN 'synthetic' THEN 3 WHEN 'tps' THEN 4 "
+        "ELSE 5 END", &st, err);
+    if (rc < 0)
+        return rc;
+    hm_stmt_bind_text(st, 1, organ);
+    char last[300] = "";
+    long row = 0;
+    while ((rc = hm_stmt_step(st, err)) == 1) {
+        row++;
+        char id[160], key[300];
+        make_id(id, sizeof id, hm_stmt_column_text(st, 0), hm_stmt_column_text(st, 1));
+        snprintf(key, sizeof key, "%.40s|%.200s", hm_stmt_column_text(st, 0), hm_stmt_column_text(st, 6));
+        if (!strcmp(key, last))
+            continue;  /* a lower-priority method for the same procedure */
+        snprintf(last, sizeof last, "%s", key);
+        long pi = epi_cohort_find(c, id);
+        if (pi < 0)
+            continue;
+        double day = field_day(st, 2, 3, c->p[pi].birth_day);
+        if (isnan(day)) {
+            rc = hm_error_set(err, HM_EVALIDATE, "procedure", row, "proc_date", "procedure of %s has no date", id);
+            break;
+        }
+        int64_t n = hm_stmt_column_int64(st, 4);
+        size_t nbytes;
+        const unsigned char *b = hm_stmt_column_blob(st, 5, &nbytes);
+        if (n < 1 || !b || nbytes != (size_t)n * 4) {
+            rc = hm_error_set(err, HM_EVALIDATE, "organ_dose_real", row, "dose_mgy",
+                              "%s: %zu bytes for n_real %lld", key, nbytes, (long long)n);
+            break;
+        }
+        for (int64_t k = 0; k < n && rc >= 0; k++) {
+            const unsigned char *q = b + 4 * k;
+            uint32_t u = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+            float f;
+            memcpy(&f, &u, 4);
+            rc = hm_epi_cohort_add_dose(c, id, day, (int)k + 1, (double)f, err);
+        }
+        if (rc < 0)
+            break;
+    }
+    hm_stmt_finalize(st);
+    return rc < 0 ? rc : HM_OK;
+}
+
 static int read_doses(hm_db *db, hm_epi_cohort *c, const char *organ, int realizations, hm_error *err)
 {
+    if (realizations) {
+        int rc = have_packed(db, organ, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            return read_packed(db, c, organ, err);
+    }
     hm_stmt *st;
     char sql[1200];
     snprintf(sql, sizeof sql,

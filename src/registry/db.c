@@ -59,6 +59,11 @@ void hm_db_close(hm_db *db)
     hm_stmt_finalize(db->find_patient);
     hm_stmt_finalize(db->find_procedure);
     hm_stmt_finalize(db->find_course);
+    hm_stmt_finalize(db->put_real);
+    hm_stmt_finalize(db->put_event);
+    hm_stmt_finalize(db->put_proc);
+    hm_stmt_finalize(db->mark_done);
+    hm_stmt_finalize(db->find_device);
     if (db->in_tx)
         hm_db_rollback(db, NULL);
     if (db->sq)
@@ -155,9 +160,79 @@ static int pg_set_param(hm_stmt *st, int i, const char *text)
         return HM_EINVAL;
     free(st->params[i - 1]);
     st->params[i - 1] = NULL;
+    if (st->pfmt && st->pfmt[i - 1]) {
+        st->pfmt[i - 1] = 0;
+        st->nbinary--;
+    }
     if (text && !(st->params[i - 1] = strdup(text)))
         return HM_ENOMEM;
     return HM_OK;
+}
+
+int hm_stmt_bind_blob(hm_stmt *st, int i, const void *data, size_t n)
+{
+    if (!data)
+        return hm_stmt_bind_null(st, i);
+    if (n > INT32_MAX)
+        return HM_EINVAL;
+    if (st->sq)
+        return sqlite3_bind_blob64(st->sq, i, data, n, SQLITE_TRANSIENT) == SQLITE_OK
+               ? HM_OK : HM_EINVAL;
+    /* libpq binary format: the value's bytes as they are, with their length
+     * (PQexecParams / PQsendQueryPrepared, paramFormats 1). */
+    int rc = pg_set_param(st, i, NULL);
+    if (rc)
+        return rc;
+    if (!st->pfmt) {
+        st->pfmt = calloc((size_t)st->nparams, sizeof *st->pfmt);
+        st->plen = calloc((size_t)st->nparams, sizeof *st->plen);
+        if (!st->pfmt || !st->plen)
+            return HM_ENOMEM;
+    }
+    if (!(st->params[i - 1] = malloc(n ? n : 1)))
+        return HM_ENOMEM;
+    memcpy(st->params[i - 1], data, n);
+    st->plen[i - 1] = (int)n;
+    st->pfmt[i - 1] = 1;
+    st->nbinary++;
+    return HM_OK;
+}
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+const void *hm_stmt_column_blob(hm_stmt *st, int col, size_t *n)
+{
+    *n = 0;
+    if (st->sq) {
+        const void *p = sqlite3_column_blob(st->sq, col);
+        *n = (size_t)sqlite3_column_bytes(st->sq, col);
+        return p;
+    }
+    /* Text results: bytea arrives in the hex format ("\x" then two digits
+     * a byte; the session sets bytea_output = hex, db_pg.c). */
+    const char *s = hm_stmt_column_text(st, col);
+    if (!s || s[0] != '\\' || s[1] != 'x')
+        return NULL;
+    size_t len = strlen(s + 2) / 2;
+    if (len + 1 > st->blobcap) {
+        unsigned char *b = realloc(st->blob, len + 1);
+        if (!b)
+            return NULL;
+        st->blob = b;
+        st->blobcap = len + 1;
+    }
+    for (size_t k = 0; k < len; k++) {
+        int hi = hexval(s[2 + 2 * k]), lo = hexval(s[3 + 2 * k]);
+        if (hi < 0 || lo < 0)
+            return NULL;
+        st->blob[k] = (unsigned char)(hi << 4 | lo);
+    }
+    *n = len;
+    return st->blob;
 }
 
 int hm_stmt_bind_text(hm_stmt *st, int i, const char *v)
@@ -275,6 +350,9 @@ void hm_stmt_finalize(hm_stmt *st)
     for (int i = 0; i < st->nparams; i++)
         free(st->params[i]);
     free(st->params);
+    free(st->plen);
+    free(st->pfmt);
+    free(st->blob);
     free(st);
 }
 

@@ -36,6 +36,10 @@ int hm__pg_open(hm_db *db, const char *url, hm_error *err)
      * older servers print 15 digits unless asked for more). */
     if (rc == HM_OK)
         rc = hm__pg_exec(db, "SET extra_float_digits = 3", err);
+    /* bytea as text in the hex format, which hm_stmt_column_blob decodes
+     * (the default since PostgreSQL 9.0; set in case a server says escape). */
+    if (rc == HM_OK)
+        rc = hm__pg_exec(db, "SET bytea_output = hex", err);
     /* The bulk import's staging table is temporary: give it room in memory
      * (the default 8 MB spills a large file's batch rows to disk).  Only
      * settable before the session first uses a temporary table. */
@@ -240,7 +244,9 @@ int hm__pg_step(hm_stmt *st, hm_error *err)
         if (rc)
             return rc;
         if (!PQsendQueryPrepared(pg, st->pgname, st->nparams,
-                                 (const char *const *)st->params, NULL, NULL, 0))
+                                 (const char *const *)st->params,
+                                 st->nbinary ? st->plen : NULL,
+                                 st->nbinary ? st->pfmt : NULL, 0))
             return pg_error(st->db, NULL, st->pgname, err);
         PQsetSingleRowMode(pg);
         st->running = 1;

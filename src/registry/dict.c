@@ -14,7 +14,7 @@ struct hm_dict {
 };
 
 static const char *type_names[] = {
-    "text", "int", "real", "date", "datetime", "code", "uid", "pseudonym", "bool"
+    "text", "int", "real", "date", "datetime", "code", "uid", "pseudonym", "bool", "blob"
 };
 
 const char *hm_field_type_name(hm_field_type t)
@@ -146,9 +146,12 @@ static int load_organs(char ***ids, size_t *n, hm_error *err)
 
 static const char *columns[] = {
     "table", "field", "type", "unit", "required", "min", "max",
-    "codes", "missing_codes", "key", "description"
+    "codes", "missing_codes", "key", "description", "origin"
 };
-enum { C_TABLE, C_FIELD, C_TYPE, C_UNIT, C_REQ, C_MIN, C_MAX, C_CODES, C_MISSING, C_KEY, C_DESC, NCOL };
+enum { C_TABLE, C_FIELD, C_TYPE, C_UNIT, C_REQ, C_MIN, C_MAX, C_CODES, C_MISSING, C_KEY, C_DESC,
+       C_ORIGIN, NCOL };
+/* Columns a dictionary may leave out (older dictionaries have no origin). */
+#define NREQUIRED_COL C_ORIGIN
 
 static int parse_bound(hm_dict_field *f, const char *s, double *v, const char *what,
                        const char *path, long line, hm_error *err)
@@ -180,7 +183,16 @@ static int add_field(hm_dict *d, char **c, const char *path, long line,
         memset(t, 0, sizeof *t);
         if (!(t->name = strdup(c[C_TABLE])))
             return HM_ENOMEM;
+        t->computed = !strcmp(c[C_ORIGIN], "computed");
     }
+    if (strcmp(c[C_ORIGIN], "") && strcmp(c[C_ORIGIN], "computed"))
+        return hm_error_set(err, HM_EPARSE, path, line, "origin",
+                            "expected empty (imported) or computed, got '%s'", c[C_ORIGIN]);
+    /* The origin is the table's: every field row of it must say the same. */
+    if (t->computed != !strcmp(c[C_ORIGIN], "computed"))
+        return hm_error_set(err, HM_EPARSE, path, line, "origin",
+                            "%s.%s: origin '%s' differs from the table's first field", c[C_TABLE],
+                            c[C_FIELD], c[C_ORIGIN]);
     if (hm_dict_field_index(t, c[C_FIELD]) >= 0)
         return hm_error_set(err, HM_EPARSE, path, line, "field", "duplicate field %s.%s",
                             c[C_TABLE], c[C_FIELD]);
@@ -215,6 +227,10 @@ static int add_field(hm_dict *d, char **c, const char *path, long line,
     if (strcmp(c[C_KEY], "0") && strcmp(c[C_KEY], "1"))
         return hm_error_set(err, HM_EPARSE, path, line, "key", "expected 0 or 1, got '%s'", c[C_KEY]);
     f->key = c[C_KEY][0] == '1';
+    if (f->type == HM_FT_BLOB && (f->key || !t->computed))
+        return hm_error_set(err, HM_EPARSE, path, line, "type",
+                            "blob field %s.%s must be a non-key field of a computed table",
+                            f->table, f->name);
     if (f->key && f->required != HM_REQ_YES)
         return hm_error_set(err, HM_EPARSE, path, line, "key", "key field %s.%s must be required",
                             f->table, f->name);
@@ -312,6 +328,8 @@ int hm_dict_load(const char *path_in, hm_dict **out, hm_error *err)
                 for (size_t j = 0; j < nf; j++)
                     if (!strcmp(f[j], columns[k]))
                         col[k] = (int)j;
+                if (col[k] < 0 && k >= NREQUIRED_COL)
+                    continue;
                 if (col[k] < 0) {
                     rc = hm_error_set(err, HM_EPARSE, path, line, columns[k],
                                       "dictionary header lacks column '%s'", columns[k]);
@@ -324,7 +342,7 @@ int hm_dict_load(const char *path_in, hm_dict **out, hm_error *err)
         }
         char *c[NCOL];
         for (int k = 0; k < NCOL; k++)
-            c[k] = (size_t)col[k] < nf ? f[col[k]] : "";
+            c[k] = col[k] >= 0 && (size_t)col[k] < nf ? f[col[k]] : "";
         if ((rc = add_field(d, c, path, line, organs, norgans, err)) < 0) {
             if (rc == HM_ENOMEM)
                 hm_error_set(err, rc, path, line, NULL, "out of memory");

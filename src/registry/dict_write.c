@@ -22,7 +22,7 @@ static void join_missing(const hm_dict_field *f, char *buf, size_t size)
 
 static void write_csv(const hm_dict *d, FILE *out)
 {
-    fputs("table,field,type,unit,required,min,max,codes,missing_codes,key,description\n", out);
+    fputs("table,field,type,unit,required,min,max,codes,missing_codes,key,description,origin\n", out);
     for (size_t i = 0; i < hm_dict_ntables(d); i++) {
         const hm_dict_table *t = hm_dict_table_at(d, i);
         for (size_t j = 0; j < t->nfields; j++) {
@@ -31,7 +31,8 @@ static void write_csv(const hm_dict *d, FILE *out)
             join_missing(f, miss, sizeof miss);
             const char *cells[] = { f->table, f->name, hm_field_type_name(f->type), f->unit,
                                     req_name(f->required), f->min, f->max, f->codes, miss,
-                                    f->key ? "1" : "0", f->description };
+                                    f->key ? "1" : "0", f->description,
+                                    t->computed ? "computed" : "" };
             for (size_t k = 0; k < sizeof cells / sizeof *cells; k++) {
                 if (k)
                     fputc(',', out);
@@ -50,7 +51,7 @@ static void write_text(const hm_dict *d, FILE *out)
         for (size_t j = 0; j < t->nfields; j++)
             if (t->fields[j].key)
                 fprintf(out, " %s", t->fields[j].name);
-        fputs(")\n", out);
+        fputs(t->computed ? "; computed by harmonic dose cohort, not imported)\n" : ")\n", out);
         for (size_t j = 0; j < t->nfields; j++) {
             const hm_dict_field *f = &t->fields[j];
             char range[80] = "";
@@ -72,6 +73,7 @@ static int write_json(const hm_dict *d, FILE *out, hm_error *err)
         const hm_dict_table *t = hm_dict_table_at(d, i);
         json_t *jt = json_object(), *fields = json_array(), *keys = json_array();
         json_object_set_new(jt, "name", json_string(t->name));
+        json_object_set_new(jt, "origin", json_string(t->computed ? "computed" : "import"));
         json_object_set_new(jt, "key", keys);
         json_object_set_new(jt, "fields", fields);
         for (size_t j = 0; j < t->nfields; j++) {
@@ -130,6 +132,10 @@ int hm_dict_write_template(const hm_dict *d, const char *table, FILE *out, hm_er
     const hm_dict_table *t = hm_dict_find_table(d, table);
     if (!t)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "table", "unknown table '%s'", table);
+    if (t->computed)
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "table",
+                            "%s is computed by harmonic dose cohort, not imported: it has no "
+                            "template (harmonic dictionary shows its fields)", table);
     fprintf(out, "# harmonic import template: %s (harmonic import --centre C %s FILE.csv)\n",
             t->name, t->name);
     fputs("# Lines starting with # are ignored. Empty cells and missing codes mean unknown.\n", out);

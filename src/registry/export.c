@@ -8,6 +8,7 @@
 #include "registry_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +21,20 @@ void hm__format_double(double v, char *buf, size_t size)
         snprintf(buf, size, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
             return;
+    }
+}
+
+/* RFC 4648 base64 (section 4, with '=' padding): BLOB columns in CSV, the
+ * same text for the same bytes on both back ends. */
+static void write_base64(FILE *fp, const unsigned char *b, size_t n)
+{
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)b[i] << 16 | (i + 1 < n ? (uint32_t)b[i + 1] << 8 : 0) |
+                     (i + 2 < n ? b[i + 2] : 0);
+        char q[4] = { A[v >> 18 & 63], A[v >> 12 & 63], i + 1 < n ? A[v >> 6 & 63] : '=',
+                      i + 2 < n ? A[v & 63] : '=' };
+        fwrite(q, 1, 4, fp);
     }
 }
 
@@ -106,6 +121,10 @@ static int export_table(hm_db *db, const hm_dict_table *t, const char *dir, cons
                 fputs(buf, of.fp);
             } else if (t->fields[i].type == HM_FT_INT || t->fields[i].type == HM_FT_BOOL) {
                 fprintf(of.fp, "%lld", (long long)hm_stmt_column_int64(st, (int)i));
+            } else if (t->fields[i].type == HM_FT_BLOB) {
+                size_t n;
+                const unsigned char *b = hm_stmt_column_blob(st, (int)i, &n);
+                write_base64(of.fp, b, b ? n : 0);
             } else {
                 hm_csv_write_field(of.fp, hm_stmt_column_text(st, (int)i));
             }
@@ -124,6 +143,8 @@ static void allowed(const hm_dict_field *f, char *buf, size_t size)
         snprintf(buf, size, "%s", f->codes + 1);
     else if (f->codes[0])
         snprintf(buf, size, "%s", f->codes[0] == '@' ? "see data/organs.csv" : f->codes);
+    else if (f->type == HM_FT_BLOB)
+        snprintf(buf, size, "base64 (RFC 4648) of the bytes");
     else if (f->has_min || f->has_max)
         snprintf(buf, size, "%s to %s", f->has_min ? f->min : "", f->has_max ? f->max : "");
     else
@@ -145,8 +166,10 @@ static int write_codebook(const hm_dict *d, const char *dir, hm_error *err)
           "missing values (the dictionary's missing codes are stored as empty).\n", m.fp);
     for (size_t i = 0; i < hm_dict_ntables(d); i++) {
         const hm_dict_table *t = hm_dict_table_at(d, i);
-        fprintf(m.fp, "\n## %s (`%s.csv`)\n\n| variable | type | unit | required | allowed | "
-                      "description |\n|---|---|---|---|---|---|\n", t->name, t->name);
+        fprintf(m.fp, "\n## %s (`%s.csv`)\n\n%s| variable | type | unit | required | allowed | "
+                      "description |\n|---|---|---|---|---|---|\n", t->name, t->name,
+                t->computed ? "Computed by `harmonic dose cohort` (not imported by the centres).\n\n"
+                            : "");
         for (size_t j = 0; j < t->nfields; j++) {
             const hm_dict_field *f = &t->fields[j];
             char al[1024];

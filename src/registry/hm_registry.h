@@ -67,6 +67,9 @@ int  hm_stmt_bind_text(hm_stmt *st, int index, const char *value);  /* NULL bind
 int  hm_stmt_bind_int64(hm_stmt *st, int index, int64_t value);
 int  hm_stmt_bind_double(hm_stmt *st, int index, double value);
 int  hm_stmt_bind_null(hm_stmt *st, int index);
+/* Bytes (BLOB on SQLite, bytea on PostgreSQL, sent as a binary parameter);
+ * copied, so data may go at once.  data NULL binds NULL. */
+int  hm_stmt_bind_blob(hm_stmt *st, int index, const void *data, size_t n);
 /* Returns 1 when a row is available, 0 when done, or a negative hm_status. */
 int  hm_stmt_step(hm_stmt *st, hm_error *err);
 int  hm_stmt_column_count(hm_stmt *st);
@@ -75,6 +78,9 @@ int  hm_stmt_column_isnull(hm_stmt *st, int col);
 /* Text of the column (NULL for SQL NULL), valid until the next step/reset. */
 const char *hm_stmt_column_text(hm_stmt *st, int col);
 int64_t hm_stmt_column_int64(hm_stmt *st, int col);     /* 0 for NULL */
+/* Bytes of a BLOB / bytea column (NULL and *n = 0 for SQL NULL), valid until
+ * the next step/reset; not aligned for any type (memcpy out). */
+const void *hm_stmt_column_blob(hm_stmt *st, int col, size_t *n);
 double  hm_stmt_column_double(hm_stmt *st, int col);    /* 0 for NULL */
 /* Ready to step again; bindings are kept until rebound. */
 int  hm_stmt_reset(hm_stmt *st);
@@ -85,7 +91,8 @@ void hm_stmt_finalize(hm_stmt *st);
 
 typedef enum hm_field_type {
     HM_FT_TEXT, HM_FT_INT, HM_FT_REAL, HM_FT_DATE, HM_FT_DATETIME,
-    HM_FT_CODE, HM_FT_UID, HM_FT_PSEUDONYM, HM_FT_BOOL
+    HM_FT_CODE, HM_FT_UID, HM_FT_PSEUDONYM, HM_FT_BOOL,
+    HM_FT_BLOB             /* bytes: BLOB / bytea; base64 in CSV exports */
 } hm_field_type;
 
 typedef enum hm_required {
@@ -115,6 +122,8 @@ typedef struct hm_dict_table {
     hm_dict_field *fields;             /* in dictionary order */
     size_t         nfields;
     size_t         nkeys;
+    int            computed;           /* origin "computed": written by harmonic (dose
+                                          runs), exported, never imported */
 } hm_dict_table;
 
 typedef struct hm_dict hm_dict;
@@ -218,5 +227,110 @@ int  hm_registry_export(hm_db *db, const char *outdir, const char *centre,
 
 /* Data-quality summary and per-centre completeness, as text or JSON. */
 int  hm_registry_report(hm_db *db, FILE *out, int json, hm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Dose runs: what `harmonic dose cohort` writes (docs/registry.md).   */
+/*
+ * Realizations are stored packed, one row per (source, organ, method) of
+ * table organ_dose_real holding n little-endian float32 values; the best
+ * estimates stay organ_dose rows with realization 0.  Per-event and
+ * per-procedure results go to dose_event and dose_procedure.  A run is a
+ * dose_run row; the procedures it finished are dose_run_done rows, each
+ * committed in the same transaction as the procedure's doses, so a killed
+ * run leaves only whole procedures and resumes with hm_dose_run_pending.
+ *
+ * The writers validate their arguments (codes, ranges, the source being
+ * registered for the centre) and upsert on the natural key; they run inside
+ * the caller's transaction when one is open.  Typical runner:
+ *
+ *     hm_dose_run_open(db, run, params_json, "0.9", lib_id, &created, &err);
+ *     hm_dose_writer *w;  hm_dose_writer_open(db, run, 200, &w, &err);
+ *     hm_dose_run_pending(db, run, per_procedure, ctx, &err);
+ *         // per_procedure: hm_dose_writer_start(w), hm_registry_put_...,
+ *         //                hm_dose_writer_done(w, centre, procedure_id)
+ *     hm_dose_writer_close(w, &err);        // commits the last K
+ */
+
+/* Realizations of one organ dose (n of them, mGy); upsert. */
+int hm_registry_put_realizations(hm_db *db, const char *centre, const char *source_type,
+                                 const char *source_id, const char *organ, const char *method,
+                                 const char *run_id, const float *dose_mgy, int n,
+                                 hm_error *err);
+
+typedef struct hm_realization_row {
+    const char  *centre, *source_type, *source_id, *organ, *method, *run_id;
+    int          n;
+    const float *dose_mgy;         /* n values, valid during the callback */
+} hm_realization_row;
+/* Returns 0 to go on; anything else stops the read and is returned. */
+typedef int (*hm_realization_fn)(void *arg, const hm_realization_row *row);
+/* Streams the realizations of one organ (centre NULL: every centre) ordered
+ * by centre, source_id, source_type, method (byte order on both back ends);
+ * memory is one row. */
+int hm_registry_read_realizations(hm_db *db, const char *organ, const char *centre,
+                                  hm_realization_fn fn, void *arg, hm_error *err);
+
+/* One irradiation event's dosimetry.  NAN leaves a real NULL; imputed is the
+ * comma-separated names of the imputed inputs ("" or NULL: none). */
+typedef struct hm_dose_event_row {
+    const char *centre, *procedure_id, *event_uid, *run_id;
+    const char *imputed;           /* e.g. "kvp,field,position" */
+    const char *method;            /* "library" or "direct" */
+    double      effective_dose_msv, kap_used_gy_cm2;
+} hm_dose_event_row;
+int hm_registry_put_dose_event(hm_db *db, const hm_dose_event_row *row, hm_error *err);
+
+typedef struct hm_dose_procedure_row {
+    const char *centre, *procedure_id, *run_id;
+    int         tier_used;         /* 1, 2 or 3 */
+    double      effective_dose_msv, peak_skin_dose_mgy;   /* NAN: NULL */
+    const void *skin_map;          /* NULL: none; stored as given */
+    size_t      skin_map_bytes;
+} hm_dose_procedure_row;
+int hm_registry_put_dose_procedure(hm_db *db, const hm_dose_procedure_row *row, hm_error *err);
+
+typedef struct hm_dose_run {
+    char  run_id[128];
+    char  created_at[32];
+    char *params;                  /* the runner's JSON (malloc'd; hm_dose_run_clear) */
+    char  engine_version[64];
+    char  library_id[256];
+} hm_dose_run;
+void hm_dose_run_clear(hm_dose_run *run);
+/* Creates run_id (stamped now) or, when it exists, leaves it as it is:
+ * *created (may be NULL) says which. */
+int hm_dose_run_open(hm_db *db, const char *run_id, const char *params_json,
+                     const char *engine_version, const char *library_id, int *created,
+                     hm_error *err);
+/* HM_ENOTFOUND when there is no such run. */
+int hm_dose_run_find(hm_db *db, const char *run_id, hm_dose_run *run, hm_error *err);
+/* Marks a procedure finished: only inside the transaction that wrote its
+ * doses (HM_EINVAL otherwise). */
+int hm_dose_run_mark_done(hm_db *db, const char *run_id, const char *centre,
+                          const char *procedure_id, hm_error *err);
+int hm_dose_run_count_done(hm_db *db, const char *run_id, long *n, hm_error *err);
+/* Calls fn for every procedure not finished by run_id, in (centre,
+ * procedure_id) byte order, with its dose_tier; fn returning nonzero stops
+ * and that value is returned.  fn may write (the rows still to come were
+ * read first on PostgreSQL; SQLite's read sees no row of later procedures
+ * change). */
+typedef int (*hm_pending_fn)(void *arg, const char *centre, const char *procedure_id,
+                             int dose_tier);
+int hm_dose_run_pending(hm_db *db, const char *run_id, hm_pending_fn fn, void *arg,
+                        hm_error *err);
+
+/* Bulk writing for one writer: hm_dose_writer_start opens a transaction if
+ * none is open; hm_dose_writer_done marks the procedure finished and commits
+ * every commit_every procedures; close commits the rest, abort rolls back
+ * what is not committed (those procedures stay pending). */
+typedef struct hm_dose_writer hm_dose_writer;
+int  hm_dose_writer_open(hm_db *db, const char *run_id, int commit_every,
+                         hm_dose_writer **w, hm_error *err);
+int  hm_dose_writer_start(hm_dose_writer *w, hm_error *err);
+int  hm_dose_writer_done(hm_dose_writer *w, const char *centre, const char *procedure_id,
+                         hm_error *err);
+long hm_dose_writer_committed(const hm_dose_writer *w);   /* procedures committed */
+int  hm_dose_writer_close(hm_dose_writer *w, hm_error *err);
+void hm_dose_writer_abort(hm_dose_writer *w);
 
 #endif

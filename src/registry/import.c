@@ -153,6 +153,16 @@ static int import_file(hm_db *db, const char *centre, const char *table, const c
         return hm_error_set(err, HM_EINVAL, NULL, 0, "centre", "the importing centre is required");
     if (t->nfields > MAX_FIELDS)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "table", "table %s has too many fields", table);
+    /* A computed table's file (an export folder imported back with --dir
+     * holds one) is skipped with a warning saying so, not an error: the rows
+     * are recomputed by `harmonic dose cohort` from what is imported. */
+    if (t->computed) {
+        hm__report_add(rep, HM_SEV_WARNING, 0, "table",
+                       "%s is computed by harmonic dose cohort, never imported: file skipped, "
+                       "nothing stored (run harmonic dose cohort after importing the events)",
+                       table);
+        return HM_OK;
+    }
     if (db->in_tx)
         return hm_error_set(err, HM_EINVAL, NULL, 0, NULL,
                             "import runs its own transaction; one is already open");
@@ -282,6 +292,10 @@ int hm_registry_upsert_row(hm_db *db, const char *centre, const char *table,
         int k = hm_dict_field_index(t, names[j]);
         if (k < 0)
             return hm_error_set(err, HM_EINVAL, NULL, 0, names[j], "unknown field of table %s", table);
+        if (t->fields[k].type == HM_FT_BLOB && values[j])
+            return hm_error_set(err, HM_EINVAL, NULL, 0, names[j],
+                                "bytes are not written as text: use hm_registry_put_dose_procedure "
+                                "or hm_registry_put_realizations");
         raw[k] = values[j];
     }
     if (!raw[0] || !centre || strcmp(raw[0], centre))

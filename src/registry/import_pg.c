@@ -5,7 +5,7 @@
  * Rows that passed the field rules (C, per row, in import.c) are queued.  A
  * full batch is checked with the same hm__check_row as on SQLite, so every
  * rule and message is the same by construction; only its database look-ups
- * (the row's patient and birth data, the procedure or course it refers to)
+ * (the row's patient and birth data, the procedure, course or device it refers to)
  * are answered from one query per batch:
  *   1. each queued row is checked with the look-ups only recorded; a row
  *      that asked none (centre, patient files) is final, the others' issues
@@ -37,7 +37,7 @@
 #define BATCH_BYTES (16u << 20)
 #define NO_VALUE UINT32_MAX
 
-enum { K_PATIENT, K_PROCEDURE, K_COURSE, NKINDS };
+enum { K_PATIENT, K_PROCEDURE, K_COURSE, K_DEVICE, NKINDS };
 
 typedef struct buf { char *p; size_t len, cap; int failed; } buf;
 
@@ -190,7 +190,8 @@ int hm__pgbulk_patient(hm_pg_bulk *b, const char *centre, const char *pseudonym,
 
 int hm__pgbulk_ref(hm_pg_bulk *b, const char *what, const char *centre, const char *id)
 {
-    int kind = !strcmp(what, "procedure") ? K_PROCEDURE : K_COURSE;
+    int kind = !strcmp(what, "procedure") ? K_PROCEDURE
+             : !strcmp(what, "device") ? K_DEVICE : K_COURSE;
     if (b->recording)
         return record(b, kind, id);
     return !strcmp(centre, b->centre) && answer_row(b, kind, id) >= 0;
@@ -370,7 +371,9 @@ static int fetch_answers(hm_pg_bulk *b, hm_error *err)
         "UNION ALL SELECT 1, procedure_id, NULL, NULL FROM procedure "
         "WHERE centre_code = $1 AND procedure_id = ANY ($3::text[]) "
         "UNION ALL SELECT 2, course_id, NULL, NULL FROM rt_course "
-        "WHERE centre_code = $1 AND course_id = ANY ($4::text[])";
+        "WHERE centre_code = $1 AND course_id = ANY ($4::text[]) "
+        "UNION ALL SELECT 3, device_id, NULL, NULL FROM device "
+        "WHERE centre_code = $1 AND device_id = ANY ($5::text[])";
     const char *params[1 + NKINDS] = { b->centre };
     for (int k = 0; k < NKINDS; k++) {
         buf_add(&b->keys[k], "}", 1);

@@ -37,6 +37,9 @@ struct hm_db {
     char            pg_pending_state[6]; /* SQLSTATE of the last failed one, "" if none */
     char            centre_ok[64];  /* centre found registered in this transaction */
     hm_pg_bulk     *bulk;           /* a PostgreSQL file import in progress (import_pg.c) */
+    /* Dose-run writers (dose_store.c, dose_run.c), prepared on first use. */
+    hm_stmt        *put_real, *put_event, *put_proc, *mark_done, *find_device;
+    char            source_ok[256]; /* centre|type|id last found registered */
 };
 
 struct hm_stmt {
@@ -46,6 +49,10 @@ struct hm_stmt {
     char          pgname[32];
     int           nparams;
     char        **params;          /* NULL entries bind SQL NULL */
+    int          *plen, *pfmt;     /* per parameter: bytes and format (1 = binary blob) */
+    int           nbinary;         /* parameters bound as binary now */
+    unsigned char *blob;           /* column_blob's decoded bytea */
+    size_t        blobcap;
     PGresult     *res;             /* the current row (single-row mode) */
     int           running;         /* a query was sent and not drained */
     int           done;

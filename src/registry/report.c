@@ -3,7 +3,8 @@
  * Rows per table and centre; completeness = share of the optional fields
  * that are filled (required ones are always filled, so they would only
  * dilute it); dose-tier mix; tier-1 procedures lacking irradiation events;
- * the least complete fields.  X_date/X_day pairs are left out of
+ * the least complete fields; what the dose runs imputed and which tier they
+ * used, per centre.  X_date/X_day pairs are left out of
  * completeness: one of the two is always there, and which one depends on the
  * country's privacy rules, not on data quality.
  */
@@ -14,6 +15,14 @@
 #include <string.h>
 
 typedef struct cell { long rows; double filled, slots; } cell;
+
+/* Imputed-input names counted separately (kvp, field, position...); more
+ * distinct names than this are counted under "other". */
+#define MAX_IMPUTED 32
+typedef struct dosim {
+    long events, events_imputed, by_name[MAX_IMPUTED + 1];
+    long tier_used[3];
+} dosim;
 
 typedef struct report {
     char  **centres;
@@ -27,6 +36,10 @@ typedef struct report {
     long    procedures_without_doses;
     long    imports;
     char    last_import[32];
+    /* Dosimetry of the dose runs, per centre (dose_event, dose_procedure). */
+    dosim  *dose;               /* [centre] */
+    char    imp_names[MAX_IMPUTED][32];
+    size_t  nimp;
 } report;
 
 static int load_centres(hm_db *db, report *r, hm_error *err)
@@ -152,6 +165,75 @@ static int scan_tiers(hm_db *db, report *r, hm_error *err)
     return rc;
 }
 
+static size_t imputed_slot(report *r, const char *name, size_t len)
+{
+    for (size_t i = 0; i < r->nimp; i++)
+        if (strlen(r->imp_names[i]) == len && !strncmp(r->imp_names[i], name, len))
+            return i;
+    if (r->nimp == MAX_IMPUTED || len >= sizeof r->imp_names[0])
+        return MAX_IMPUTED;                 /* "other" */
+    memcpy(r->imp_names[r->nimp], name, len);
+    r->imp_names[r->nimp][len] = 0;
+    return r->nimp++;
+}
+
+/* Events per distinct imputed list (few: the rules impute a handful of
+ * inputs), split into names here; procedures per tier actually used. */
+static int scan_dosimetry(hm_db *db, report *r, hm_error *err)
+{
+    hm_stmt *st;
+    int rc = hm_db_prepare(db, "SELECT centre_code, imputed, COUNT(*) FROM dose_event "
+                               "GROUP BY centre_code, imputed", &st, err);
+    if (rc)
+        return rc;
+    while ((rc = hm_stmt_step(st, err)) == 1) {
+        int ci = centre_index(r, hm_stmt_column_text(st, 0));
+        if (ci < 0)
+            continue;
+        const char *imp = hm_stmt_column_text(st, 1);
+        long n = (long)hm_stmt_column_int64(st, 2);
+        dosim *d = &r->dose[ci];
+        d->events += n;
+        if (!imp || !imp[0])
+            continue;
+        d->events_imputed += n;
+        for (const char *p = imp; *p;) {
+            size_t len = strcspn(p, ",");
+            if (len)
+                d->by_name[imputed_slot(r, p, len)] += n;
+            p += len + (p[len] == ',');
+        }
+    }
+    hm_stmt_finalize(st);
+    if (rc < 0)
+        return rc;
+    /* Names in byte order, whatever order the back end grouped in. */
+    for (size_t i = 1; i < r->nimp; i++)
+        for (size_t j = i; j > 0 && strcmp(r->imp_names[j - 1], r->imp_names[j]) > 0; j--) {
+            char tmp[sizeof r->imp_names[0]];
+            memcpy(tmp, r->imp_names[j], sizeof tmp);
+            memcpy(r->imp_names[j], r->imp_names[j - 1], sizeof tmp);
+            memcpy(r->imp_names[j - 1], tmp, sizeof tmp);
+            for (size_t ci = 0; ci < r->ncentres; ci++) {
+                long t = r->dose[ci].by_name[j];
+                r->dose[ci].by_name[j] = r->dose[ci].by_name[j - 1];
+                r->dose[ci].by_name[j - 1] = t;
+            }
+        }
+    rc = hm_db_prepare(db, "SELECT centre_code, tier_used, COUNT(*) FROM dose_procedure "
+                           "GROUP BY centre_code, tier_used", &st, err);
+    if (rc)
+        return rc;
+    while ((rc = hm_stmt_step(st, err)) == 1) {
+        int ci = centre_index(r, hm_stmt_column_text(st, 0));
+        int64_t tier = hm_stmt_column_int64(st, 1);
+        if (ci >= 0 && tier >= 1 && tier <= 3)
+            r->dose[ci].tier_used[tier - 1] += (long)hm_stmt_column_int64(st, 2);
+    }
+    hm_stmt_finalize(st);
+    return rc < 0 ? rc : HM_OK;
+}
+
 static double pct(double a, double b) { return b > 0 ? 100.0 * a / b : 100.0; }
 
 static void print_text(hm_db *db, const report *r, int version, FILE *out)
@@ -197,6 +279,18 @@ static void print_text(hm_db *db, const report *r, int version, FILE *out)
     fprintf(out, "Patients without a follow-up record: %ld\n", r->patients_without_followup);
     fprintf(out, "Files imported (audit log): %ld%s%s\n", r->imports,
             r->last_import[0] ? ", latest " : "", r->last_import);
+    fputs("\nDosimetry (dose runs): events, events with an imputed input, per input; "
+          "procedures per tier used\n", out);
+    for (size_t ci = 0; ci < r->ncentres; ci++) {
+        const dosim *x = &r->dose[ci];
+        fprintf(out, "%-8s events %ld, imputed %ld (%.1f%%)", r->centres[ci], x->events,
+                x->events_imputed, pct((double)x->events_imputed, (double)x->events));
+        for (size_t k = 0; k <= MAX_IMPUTED; k++)
+            if (x->by_name[k])
+                fprintf(out, ", %s %ld", k < r->nimp ? r->imp_names[k] : "other", x->by_name[k]);
+        fprintf(out, "; tier used 1: %ld, 2: %ld, 3: %ld\n", x->tier_used[0], x->tier_used[1],
+                x->tier_used[2]);
+    }
     fputs("\nOptional fields under 50% filled (all centres)\n", out);
     size_t foff = 0;
     int any = 0;
@@ -233,6 +327,20 @@ static int print_json(hm_db *db, const report *r, int version, FILE *out, hm_err
             json_object_set_new(tables, hm_dict_table_at(d, ti)->name, jt);
         }
         json_object_set_new(c, "tables", tables);
+        const dosim *x = &r->dose[ci];
+        json_t *jd = json_object(), *names = json_object(), *tu = json_object();
+        json_object_set_new(jd, "events", json_integer(x->events));
+        json_object_set_new(jd, "events_imputed", json_integer(x->events_imputed));
+        for (size_t k = 0; k <= MAX_IMPUTED; k++)
+            if (x->by_name[k])
+                json_object_set_new(names, k < r->nimp ? r->imp_names[k] : "other",
+                                    json_integer(x->by_name[k]));
+        json_object_set_new(jd, "imputed", names);
+        json_object_set_new(tu, "1", json_integer(x->tier_used[0]));
+        json_object_set_new(tu, "2", json_integer(x->tier_used[1]));
+        json_object_set_new(tu, "3", json_integer(x->tier_used[2]));
+        json_object_set_new(jd, "tier_used", tu);
+        json_object_set_new(c, "dosimetry", jd);
         json_array_append_new(centres, c);
     }
     json_object_set_new(root, "centres", centres);
@@ -280,7 +388,8 @@ int hm_registry_report(hm_db *db, FILE *out, int json, hm_error *err)
         r.cells = calloc((r.ncentres ? r.ncentres : 1) * nt, sizeof *r.cells);
         r.field_filled = calloc(nf, sizeof *r.field_filled);
         r.table_rows = calloc(nt, sizeof *r.table_rows);
-        if (!r.cells || !r.field_filled || !r.table_rows)
+        r.dose = calloc(r.ncentres ? r.ncentres : 1, sizeof *r.dose);
+        if (!r.cells || !r.field_filled || !r.table_rows || !r.dose)
             rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
     size_t foff = 0;
@@ -290,6 +399,8 @@ int hm_registry_report(hm_db *db, FILE *out, int json, hm_error *err)
     }
     if (rc == HM_OK)
         rc = scan_tiers(db, &r, err);
+    if (rc == HM_OK)
+        rc = scan_dosimetry(db, &r, err);
     if (rc == HM_OK) {
         if (json)
             rc = print_json(db, &r, version, out, err);
@@ -302,5 +413,6 @@ int hm_registry_report(hm_db *db, FILE *out, int json, hm_error *err)
     free(r.cells);
     free(r.field_filled);
     free(r.table_rows);
+    free(r.dose);
     return rc;
 }

@@ -185,6 +185,41 @@ static void check_event(const hm_dict_table *t, const char **vals, long line,
     }
 }
 
+/* Device corrections: axis signs are -1 or 1 (0 would erase the axis);
+ * the detector lies beyond the isocentre; table transmission rises with kV
+ * (a harder beam is attenuated less, e.g. NCRP 147 transmission curves), so
+ * a falling series is most likely columns swapped. */
+static void check_device(const hm_dict_table *t, const char **vals, long line,
+                         hm_import_report *rep)
+{
+    static const char *signs[] = { "table_lateral_sign", "table_longitudinal_sign",
+                                   "table_height_sign" };
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = val(t, vals, signs[i]);
+        if (v && strtol(v, NULL, 10) == 0)
+            hm__report_add(rep, HM_SEV_ERROR, line, signs[i],
+                           "0 is not a direction: expected -1 or 1 (see data/dosimetry/device_defaults.csv)");
+    }
+    const char *sid = val(t, vals, "source_detector_mm"), *sod = val(t, vals, "source_isocentre_mm");
+    if (sid && sod && num(sid) <= num(sod))
+        hm__report_add(rep, HM_SEV_ERROR, line, "source_detector_mm",
+                       "%s mm is not beyond the isocentre (source_isocentre_mm %s)", sid, sod);
+    static const char *tt[] = { "table_transmission_60kv", "table_transmission_80kv",
+                                "table_transmission_100kv", "table_transmission_120kv" };
+    const char *prev = NULL, *prev_name = NULL;
+    for (size_t i = 0; i < 4; i++) {
+        const char *v = val(t, vals, tt[i]);
+        if (!v)
+            continue;
+        if (prev && num(v) < num(prev))
+            hm__report_add(rep, HM_SEV_WARNING, line, tt[i],
+                           "%s is below %s %s: transmission rises with kV (columns swapped?)",
+                           v, prev_name, prev);
+        prev = v;
+        prev_name = tt[i];
+    }
+}
+
 static void check_order(const hm_dict_table *t, const char **vals, const char *first,
                         const char *last, long line, hm_import_report *rep)
 {
@@ -202,6 +237,8 @@ static void check_rules(const hm_dict_table *t, const char **vals, long line,
         check_procedure(t, vals, line, rep);
     } else if (!strcmp(t->name, "irradiation_event")) {
         check_event(t, vals, line, rep);
+    } else if (!strcmp(t->name, "device")) {
+        check_device(t, vals, line, rep);
     } else if (!strcmp(t->name, "rt_course")) {
         check_order(t, vals, "start_day", "end_day", line, rep);
         check_order(t, vals, "start_date", "end_date", line, rep);
@@ -222,8 +259,8 @@ static void check_rules(const hm_dict_table *t, const char **vals, long line,
     }
 }
 
-/* A procedure or course of the centre: from the bulk import's batch look-up
- * or by a query. */
+/* A procedure, course or device of the centre: from the bulk import's batch
+ * look-up or by a query. */
 static int find_ref(hm_db *db, const char *what, const char *centre, const char *id,
                     hm_error *err)
 {
@@ -233,11 +270,15 @@ static int find_ref(hm_db *db, const char *what, const char *centre, const char 
         return lookup(db, &db->find_procedure,
                       "SELECT 1 FROM procedure WHERE centre_code = ? AND procedure_id = ?",
                       centre, id, err);
+    if (!strcmp(what, "device"))
+        return lookup(db, &db->find_device,
+                      "SELECT 1 FROM device WHERE centre_code = ? AND device_id = ?",
+                      centre, id, err);
     return lookup(db, &db->find_course,
                   "SELECT 1 FROM rt_course WHERE centre_code = ? AND course_id = ?", centre, id, err);
 }
 
-/* References to procedure / course rows of the same centre. */
+/* References to procedure / course / device rows of the same centre. */
 static int check_refs(hm_db *db, const hm_dict_table *t, const char **vals, long line,
                       hm_import_report *rep, hm_error *err)
 {
@@ -246,6 +287,9 @@ static int check_refs(hm_db *db, const hm_dict_table *t, const char **vals, long
     if (!strcmp(t->name, "irradiation_event") && (id = val(t, vals, "procedure_id"))) {
         field = "procedure_id";
         what = "procedure";
+    } else if (!strcmp(t->name, "procedure") && (id = val(t, vals, "device_id"))) {
+        field = "device_id";
+        what = "device";
     } else if (!strcmp(t->name, "organ_dose") && (id = val(t, vals, "source_id"))) {
         const char *type = val(t, vals, "source_type");
         field = "source_id";

@@ -326,6 +326,11 @@ static int check_value(const hm_dict_field *f, const char *v, long line, hm_impo
             return 1;
         }
         return 0;
+    case HM_FT_BLOB:
+        /* Bytes come only through the typed writers (registry_dose.c), never
+         * as text: hm_registry_upsert_row refuses a value for them. */
+        hm__report_add(rep, HM_SEV_ERROR, line, f->name, "bytes cannot be given as text");
+        return 1;
     case HM_FT_CODE:
         if (f->codes[0] == '@' && !f->ncodes) {
             if (!valid_pattern(f->codes, v)) {

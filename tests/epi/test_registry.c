@@ -2,7 +2,8 @@
  * SQLite registry (dates and, for Norway, days since birth; two dosimetry
  * methods of one dose; a non-cancer outcome) is read back and tabulated;
  * person-years and cases are worked out by hand; the table is stored as
- * results and read back.  On SQLite always; on PostgreSQL too when
+ * results and read back; realizations give the same table from organ_dose
+ * rows or packed in organ_dose_real.  On SQLite always; on PostgreSQL too when
  * HM_TEST_PG_URL is set (a throw-away schema, dropped at the end). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -146,16 +147,99 @@ static void test_read_and_tabulate(void **state)
     hm_epi_outcomes_free(oc);
 }
 
+/* The same realizations stored as organ_dose rows (realization 1..3) or
+ * packed in organ_dose_real give the same person-year table; packed rows win
+ * when both are there.  Values are exact in float32. */
+static const float REAL_P1[3] = { 8.5f, 10.0f, 12.25f }, REAL_P2[3] = { 28.0f, 30.5f, 33.0f };
+
+static void tabulate_real(hm_epi_table *t)
+{
+    hm_error err;
+    hm_epi_cohort *c;
+    hm_epi_outcomes *oc;
+    assert_int_equal(hm_epi_outcomes_load(NULL, &oc, &err), 0);
+    int rc = hm_epi_cohort_from_registry(dbpath, "red_marrow", 1, NULL, &c, &err);
+    if (rc < 0)
+        fail_msg("%s:%ld:%s: %s", err.file, err.line, err.field, err.msg);
+    assert_int_equal(hm_epi_cohort_realizations(c), 3);
+    hm_epi_tab_options o;
+    memset(&o, 0, sizeof o);
+    o.lag_years = 2;
+    o.ngroups = 1;
+    o.groups[0] = hm_epi_outcomes_find(oc, "leukaemia_excl_cll");
+    assert_int_equal(hm_epi_cuts_parse("0,20,100", &o.dose, "dose", &err), 0);
+    hm_epi_tab_summary s;
+    assert_int_equal(hm_epi_tabulate(c, oc, &o, t, &s, &err), 0);
+    hm_epi_cohort_free(c);
+    hm_epi_outcomes_free(oc);
+}
+
+static void test_realizations_either_storage(void **state)
+{
+    (void)state;
+    hm_db *db;
+    hm_error err;
+    /* Rows: realizations 1..3 of p1 (rdsr_mc) and p2 (synthetic). */
+    assert_int_equal(hm_db_open(dbpath, &db, &err), 0);
+    hm_stmt *st;
+    assert_int_equal(hm_db_prepare(db, "INSERT INTO organ_dose VALUES (?, 'procedure', ?, 'red_marrow', ?, ?, ?)",
+                                   &st, &err), 0);
+    for (int k = 0; k < 3; k++)
+        for (int p = 0; p < 2; p++) {
+            hm_stmt_reset(st);
+            hm_stmt_bind_text(st, 1, p ? "NO01" : "BE01");
+            hm_stmt_bind_text(st, 2, p ? "p2" : "p1");
+            hm_stmt_bind_text(st, 3, p ? "synthetic" : "rdsr_mc");
+            hm_stmt_bind_int64(st, 4, k + 1);
+            hm_stmt_bind_double(st, 5, p ? REAL_P2[k] : REAL_P1[k]);
+            assert_int_equal(hm_stmt_step(st, &err), 0);
+        }
+    hm_stmt_finalize(st);
+    hm_db_close(db);
+    hm_epi_table rows;
+    tabulate_real(&rows);
+    assert_true(hm_epi_table_col(&rows, "dose_mgy_r3") >= 0);
+
+    /* Packed: the same numbers; the rows are replaced by different ones to
+     * show the packed storage is the one read. */
+    assert_int_equal(hm_db_open(dbpath, &db, &err), 0);
+    assert_int_equal(hm_db_exec(db, "UPDATE organ_dose SET dose_mgy = 999 WHERE realization > 0", &err), 0);
+    assert_int_equal(hm_db_begin(db, &err), 0);
+    assert_int_equal(hm_registry_put_realizations(db, "BE01", "procedure", "p1", "red_marrow", "rdsr_mc",
+                                                  "r", REAL_P1, 3, &err), 0);
+    /* A lower-priority method for p1 is ignored, as for rows. */
+    float other[3] = { 500, 500, 500 };
+    assert_int_equal(hm_registry_put_realizations(db, "BE01", "procedure", "p1", "red_marrow",
+                                                  "kap_coefficient", "r", other, 3, &err), 0);
+    assert_int_equal(hm_registry_put_realizations(db, "NO01", "procedure", "p2", "red_marrow", "synthetic",
+                                                  "r", REAL_P2, 3, &err), 0);
+    assert_int_equal(hm_db_commit(db, &err), 0);
+    hm_db_close(db);
+    hm_epi_table packed;
+    tabulate_real(&packed);
+    assert_int_equal(packed.nrows, rows.nrows);
+    assert_int_equal(packed.ncols, rows.ncols);
+    for (size_t k = 0; k < rows.ncols; k++) {
+        assert_string_equal(packed.names[k], rows.names[k]);
+        for (size_t r = 0; r < rows.nrows; r++)
+            assert_true(packed.cols[k][r] == rows.cols[k][r]);
+    }
+    hm_epi_table_free(&rows);
+    hm_epi_table_free(&packed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_read_and_tabulate, setup_sqlite),
+        cmocka_unit_test_setup(test_realizations_either_storage, setup_sqlite),
     };
     int rc = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
     const char *pg = getenv("HM_TEST_PG_URL");
     if (pg && *pg) {
         const struct CMUnitTest pgtests[] = {
             cmocka_unit_test_setup_teardown(test_read_and_tabulate, setup_pg, teardown_pg),
+            cmocka_unit_test_setup_teardown(test_realizations_either_storage, setup_pg, teardown_pg),
         };
         rc |= cmocka_run_group_tests_name("postgresql", pgtests, NULL, NULL);
     } else {

@@ -5,6 +5,9 @@
  */
 #include "cli.h"
 #include "dose_cli.h"
+#include "hm_doserun.h"
+
+#include <unistd.h>
 
 #include <jansson.h>
 #include <math.h>
@@ -29,35 +32,49 @@ static void phantoms_free(phantoms *p)
     if (p->have_f) hm_voxel_phantom_free(&p->f);
 }
 
-static int one_phantom(const char *age, char sex, const hm_args *a, hm_voxel_phantom *v,
+/* What the phantoms are built from: voxel size, cache, optional scaling. */
+typedef struct phantom_spec {
+    double      voxel_mm, height_cm, mass_kg;     /* height 0: not scaled */
+    const char *cache;
+} phantom_spec;
+
+static phantom_spec spec_of(const hm_args *a, int scaling)
+{
+    phantom_spec s = { hm_args_num(a, "voxel-mm", 3), 0, 0, hm_args_str(a, "cache-dir", NULL) };
+    if (scaling) {
+        s.height_cm = hm_args_num(a, "height-cm", 0);
+        s.mass_kg = hm_args_num(a, "mass-kg", 0);
+    }
+    return s;
+}
+
+static int one_phantom(const char *age, char sex, const phantom_spec *sp, hm_voxel_phantom *v,
                        hm_error *err)
 {
     hm_phantom *p;
     int rc = hm_phantom_build(age, sex, &p, err);
-    double h = hm_args_num(a, "height-cm", 0), m = hm_args_num(a, "mass-kg", 0);
-    if (rc == HM_OK && h > 0)
-        rc = hm_phantom_scale(p, h, m, err);
+    if (rc == HM_OK && sp->height_cm > 0)
+        rc = hm_phantom_scale(p, sp->height_cm, sp->mass_kg, err);
     if (rc == HM_OK)
-        rc = hm_phantom_voxelise_cached(p, hm_args_num(a, "voxel-mm", 3), hm_args_str(a, "cache-dir", NULL),
-                                        v, NULL, err);
+        rc = hm_phantom_voxelise_cached(p, sp->voxel_mm, sp->cache, v, NULL, err);
     if (rc == HM_OK || p)
         hm_phantom_free(p);
     return rc;
 }
 
 /* The phantoms an age class needs: H below 15 y, M and F from 15. */
-static int build_phantoms(const char *age_class, const hm_args *a, phantoms *p, hm_error *err)
+static int build_phantoms(const char *age_class, const phantom_spec *sp, phantoms *p, hm_error *err)
 {
     memset(p, 0, sizeof *p);
     if (strcmp(age_class, "15y") && strcmp(age_class, "adult")) {
-        int rc = one_phantom(age_class, 'H', a, &p->h, err);
+        int rc = one_phantom(age_class, 'H', sp, &p->h, err);
         p->have_h = rc == HM_OK;
         return rc;
     }
-    int rc = one_phantom(age_class, 'M', a, &p->m, err);
+    int rc = one_phantom(age_class, 'M', sp, &p->m, err);
     p->have_m = rc == HM_OK;
     if (rc == HM_OK) {
-        rc = one_phantom(age_class, 'F', a, &p->f, err);
+        rc = one_phantom(age_class, 'F', sp, &p->f, err);
         p->have_f = rc == HM_OK;
     }
     return rc;
@@ -161,14 +178,15 @@ static int run_events(const hm_args *a, const char *source, const hm_dosimetry_e
     if (hm_args_count(a, "kap-calibration"))
         dev.kap_calibration = hm_args_num(a, "kap-calibration", 1);
     phantoms ph;
-    if (build_phantoms(age_class, a, &ph, &err)) {
+    phantom_spec sp = spec_of(a, 1);
+    if (build_phantoms(age_class, &sp, &ph, &err)) {
         phantoms_free(&ph);
         return hm_cli_report(&err);
     }
     hm_dosimetry_direct direct = {
         ph.have_h ? &ph.h : NULL, ph.have_m ? &ph.m : NULL, ph.have_f ? &ph.f : NULL,
         { hm_args_int(a, "histories", 200000), (uint64_t)hm_args_int(a, "seed", 1),
-          (int)hm_args_int(a, "threads", 1) }, 0 };
+          (int)hm_args_int(a, "threads", 1) } };
     hm_dosimetry_align align = !strcmp(hm_args_str(a, "align", "heart"), "table") ? HM_ALIGN_TABLE
                                                                                   : HM_ALIGN_HEART;
     hm_dosimetry_procedure_dose d;
@@ -331,7 +349,116 @@ static const hm_cli_cmd dose_event = {
     run_event, NULL, 0
 };
 
-static const hm_cli_cmd *const dose_subs[] = { &dose_rdsr, &dose_event, NULL };
+/* ---- dose cohort ---- */
+
+/* The direct engine: the age classes' phantoms, built when first needed. */
+typedef struct direct_engine {
+    const hm_args      *a;
+    phantoms            ph[5];
+    int                 built[5];
+    hm_dosimetry_direct direct[5];
+} direct_engine;
+
+static int direct_for_age(void *ctx, const char *age, hm_dosimetry_beam_fn *fn, void **fn_ctx,
+                          hm_error *err)
+{
+    static const char *const ages[5] = { "newborn", "1y", "5y", "10y", "15y" };
+    direct_engine *de = ctx;
+    int i = 0;
+    while (i < 5 && strcmp(ages[i], age))
+        i++;
+    if (i == 5)
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "no phantom for '%s'", age);
+    if (!de->built[i]) {
+        phantom_spec sp = spec_of(de->a, 0);
+        int rc = build_phantoms(age, &sp, &de->ph[i], err);
+        if (rc)
+            return rc;
+        de->built[i] = 1;
+        de->direct[i] = (hm_dosimetry_direct){
+            de->ph[i].have_h ? &de->ph[i].h : NULL, de->ph[i].have_m ? &de->ph[i].m : NULL,
+            de->ph[i].have_f ? &de->ph[i].f : NULL,
+            { hm_args_int(de->a, "histories", 200000), (uint64_t)hm_args_int(de->a, "seed", 1),
+              (int)hm_args_int(de->a, "threads", 1) } };
+    }
+    *fn = hm_dosimetry_direct_fn;
+    *fn_ctx = &de->direct[i];
+    return HM_OK;
+}
+
+/* A progress bar with the ETA, on a terminal only. */
+static void cohort_progress(void *arg, long done, long total, double seconds)
+{
+    (void)arg;
+    double f = total > 0 ? (double)done / (double)total : 1;
+    int w = 30, n = (int)(f * w + 0.5);
+    double eta = f > 0 ? seconds * (1 - f) / f : 0;
+    fprintf(stderr, "\r[%.*s%*s] %5.1f%%  %ld/%ld procedures  %.0f s, ETA %.0f s ", n,
+            "==============================", w - n, "", 100 * f, done, total, seconds, eta);
+    if (done >= total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int run_cohort(const hm_args *a)
+{
+    const char *url = hm_args_str(a, "db", "harmonic.db");
+    hm_doserun_opts o;
+    hm_doserun_opts_default(&o);
+    o.run_id = hm_args_str(a, "run", NULL);
+    o.seed = (uint64_t)hm_args_int(a, "seed", 1);
+    o.realizations = (int)hm_args_int(a, "realizations", 200);
+    o.organs = hm_args_str(a, "organs", NULL);
+    o.uncertainty = hm_args_str(a, "uncertainty", NULL);
+    o.align = !strcmp(hm_args_str(a, "align", "heart"), "table") ? HM_ALIGN_TABLE : HM_ALIGN_HEART;
+    o.max_procedures = hm_args_int(a, "max-procedures", 0);
+    if (!hm_args_flag(a, "quiet") && isatty(2))
+        o.progress = cohort_progress;
+    direct_engine de;
+    memset(&de, 0, sizeof de);
+    de.a = a;
+    hm_doserun_engine eng = { direct_for_age, &de, "direct", "direct" };
+    hm_doserun_summary s;
+    hm_error err;
+    hm_error_clear(&err);
+    int rc = hm_doserun_cohort(url, &eng, &o, &s, &err);
+    for (int i = 0; i < 5; i++)
+        if (de.built[i])
+            phantoms_free(&de.ph[i]);
+    if (rc)
+        return hm_cli_report(&err);
+    printf("dose run %s: %ld procedures in %.1f s (%ld already done), tier 1 %ld, tier 2 %ld, "
+           "tier 3 %ld; %ld events (%ld with imputed values); %ld best-estimate rows, %ld "
+           "realization rows of %d\n", s.run_id, s.procedures, s.seconds, s.skipped_done, s.tier[1],
+           s.tier[2], s.tier[3], s.events, s.events_imputed, s.rows_best, s.rows_realizations,
+           o.realizations);
+    return 0;
+}
+
+static const hm_cli_opt cohort_opts[] = {
+    HM_OPT_STR("db", "PATH|URL", "the registry (SQLite file or postgresql:// URL)", "harmonic.db"),
+    HM_OPT_STR("run", "ID", "run id (a rerun with the same id resumes)", "from the parameters"),
+    HM_OPT_INT("realizations", "R", "dose realizations per procedure (2-D Monte Carlo)", "200", 0,
+               100000),
+    HM_OPT_STR("organs", "LIST", "organs to store, comma separated", "the ICRP 103 tissues, heart, thymus"),
+    HM_OPT_PATH("uncertainty", "FILE", "error sources and GSDs", "data/dosimetry/uncertainty.csv"),
+    HM_OPT_INT("max-procedures", "N", "stop after N procedures (tests)", "all", 0, 1e12),
+    HM_OPT_FLAG("quiet", "no progress bar"),
+    O_ENGINE,
+    HM_OPT_END
+};
+static const hm_cli_cmd dose_cohort = {
+    "cohort", "organ doses with uncertainty for every procedure of the registry",
+    "Tier 1 (events): every event simulated on the age class's phantom; tier 2 (total KAP):\n"
+    "KAP x the cohort's own tier-1 coefficients of the class; tier 3 (no dose data): the\n"
+    "class's KAP distribution.  R realizations per procedure separate shared errors (KAP\n"
+    "calibration per device, table per device model, phantom per age class, ...) from\n"
+    "unshared ones.  A killed run resumes where it stopped (same --run).  See\n"
+    "docs/dosimetry.md, \"The cohort run\".\n",
+    cohort_opts, NULL, run_cohort, NULL, 0
+};
+
+static const hm_cli_cmd *const dose_subs[] = { &dose_rdsr, &dose_event, &dose_cohort, NULL };
 static const hm_cli_opt group_opts[] = { HM_OPT_END };
 const hm_cli_cmd hm_cli_dose = {
     "dose", "organ doses of irradiation events, procedures and the cohort",

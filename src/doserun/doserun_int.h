@@ -27,7 +27,7 @@ void dr_proc_free(dr_proc *p);
 /* Streams procedures with their events in (centre, procedure_id) byte
  * order: one statement per table, merged, so memory is one procedure. */
 typedef struct dr_reader dr_reader;
-int  dr_reader_open(hm_db *db, dr_reader **r, hm_error *err);
+int  dr_reader_open_url(const char *url, int postgres, dr_reader **r, hm_error *err);
 /* 1 with *p filled (valid until the next call), 0 at the end, < 0 error. */
 int  dr_reader_next(dr_reader *r, dr_proc **p, hm_error *err);
 void dr_reader_close(dr_reader *r);

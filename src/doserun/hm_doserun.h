@@ -58,9 +58,10 @@ typedef struct hm_doserun_summary {
     double seconds;
 } hm_doserun_summary;
 
-/* The whole run on db (a single writer: rank 0, or the only process). */
-int hm_doserun_cohort(hm_db *db, const hm_doserun_engine *engine, const hm_doserun_opts *o,
-                      hm_doserun_summary *s, hm_error *err);
+/* The whole run on the registry at db_url (SQLite path or postgresql://
+ * URL; the run opens its own connections: one writer, two readers). */
+int hm_doserun_cohort(const char *db_url, const hm_doserun_engine *engine,
+                      const hm_doserun_opts *o, hm_doserun_summary *s, hm_error *err);
 
 /* The organs stored by default: the ICRP 103 tissues with their own weights
  * and the heart and thymus of cardiac work (anchors.md sections 2, 3). */

@@ -71,13 +71,6 @@ static int parse_date(const char *s, long *days)
     return 0;
 }
 
-int dr_reader_open(hm_db *db, dr_reader **out, hm_error *err)
-{
-    (void)db;
-    *out = NULL;
-    return hm_error_set(err, HM_EINVAL, NULL, 0, NULL, "dr_reader_open: use dr_reader_open_url");
-}
-
 int dr_reader_open_url(const char *url, int postgres, dr_reader **out, hm_error *err)
 {
     dr_reader *r = calloc(1, sizeof *r);

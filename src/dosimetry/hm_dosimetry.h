@@ -299,9 +299,9 @@ typedef int (*hm_dosimetry_beam_fn)(void *ctx, const hm_dosimetry_beam *b, char 
 /* Direct simulation: ctx is a hm_dosimetry_direct (phantoms by sex). */
 typedef struct hm_dosimetry_direct {
     const hm_voxel_phantom *phantom_h, *phantom_m, *phantom_f;   /* as the age class needs */
-    hm_dosimetry_params     params;
-    uint64_t                calls;   /* runs so far: run k uses seed params.seed + k, so the
-                                      * events' statistical errors are independent */
+    hm_dosimetry_params     params;  /* each beam's seed: params.seed mixed with a hash of the
+                                      * beam, so events' statistical errors are independent and
+                                      * a result depends on the beam alone, not on run order */
 } hm_dosimetry_direct;
 int hm_dosimetry_direct_fn(void *ctx, const hm_dosimetry_beam *b, char sex,
                            hm_dosimetry_result *per_kap, hm_error *err);

@@ -20,8 +20,20 @@ int hm_dosimetry_direct_fn(void *ctx, const hm_dosimetry_beam *b, char sex,
     const hm_voxel_phantom *v = sex == 'M' ? d->phantom_m : sex == 'F' ? d->phantom_f : d->phantom_h;
     if (!v)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "sex", "no phantom for sex %c", sex);
+    /* FNV-1a over the beam's numbers (its strings are landmark and
+     * projection names, fixed for event beams). */
+    const double nums[] = { b->primary_deg, b->secondary_deg, b->source_isocentre_cm, b->field_w_cm,
+                            b->field_h_cm, b->kvp, b->anode_angle_deg, b->filter_al_mm,
+                            b->filter_cu_mm, b->offset_cm[0], b->offset_cm[1], b->offset_cm[2],
+                            b->direction[0], b->direction[1], b->direction[2] };
+    uint64_t h = 14695981039346656037ULL;
+    const unsigned char *bytes = (const unsigned char *)nums;
+    for (size_t i = 0; i < sizeof nums; i++) {
+        h ^= bytes[i];
+        h *= 1099511628211ULL;
+    }
     hm_dosimetry_params p = d->params;
-    p.seed += d->calls++;
+    p.seed ^= h;
     return hm_dosimetry_organ_doses(v, b, &p, per_kap, err);
 }
 

@@ -224,7 +224,7 @@ static int index_of(const double *list, int n, double x)
     return -1;
 }
 
-enum { TT_MAX = 64 };
+enum { TT_MAX = 32 };   /* kVp or Cu values in a table file */
 
 int skin_ttable_load(const char *path, skin_ttable *t, hm_error *err)
 {
@@ -463,7 +463,7 @@ int skin_medium_load(const char *name, hm_phantom_medium *m, hm_error *err)
         if (nf < 4 || strcmp(f[0], name))
             continue;
         long line = hm_csv_line(csv);
-        double z, w;
+        double z = 0, w = 0;
         if ((rc = num(f[2], 1, 100, path, line, "Z", &z, err)) ||
             (rc = num(f[3], 0, 1, path, line, "mass_fraction", &w, err)))
             break;

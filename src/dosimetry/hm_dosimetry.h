@@ -337,6 +337,109 @@ void hm_dosimetry_procedure_free(hm_dosimetry_procedure_dose *p);
 /* ---- end libraries ---- */
 
 /* ---- skin dose (skin.c) ---- */
+/*
+ * Skin dose maps and the peak skin dose (PSD) of a procedure, from its
+ * irradiation events (the method of OpenREM's openSkin and of Jones &
+ * Pasciak 2011, J Appl Clin Med Phys 12(4):231): for each skin cell that the
+ * collimated beam reaches first (not shadowed by the body),
+ *     D = K_rp x (d_source_rp / d_source_cell)^2 x BSF x f x T,
+ * K_rp the reference-point air kerma (mGy; from KAP / field area at the
+ * reference point when absent), BSF the backscatter factor by kVp, HVL and
+ * field size (Benmakhlouf et al. 2011, Phys Med Biol 56:7179; data in
+ * data/dosimetry/backscatter_water.csv), f the skin-to-air kerma ratio
+ * computed over the event's spectrum, T the table + mattress transmission by
+ * kVp and copper filtration when the ray crosses the table
+ * (data/dosimetry/table_transmission.csv).  Details: docs/dosimetry.md,
+ * "Skin dose".
+ *
+ * The skin is an unwrapped surface: cells of cell_cm along the body axis (z)
+ * by angle around it (phi: 0 = anterior midline, +90 = the patient's left,
+ * +-180 = posterior midline); each cell sits where the ray from the slice's
+ * centroid at angle phi leaves the body for the last time.
+ */
+typedef struct hm_skin_map hm_skin_map;
+
+typedef struct hm_skin_options {
+    hm_patient_position position;   /* which side lies on the table (UNKNOWN = HFS) */
+    int    no_table;                /* 1: no table correction at all */
+    int    no_mattress;             /* 1: the table-only column of the table file */
+    double table_transmission;      /* > 0: this fixed transmission at normal incidence */
+    const char *table_file;         /* NULL: data/dosimetry/table_transmission.csv */
+    double table_width_cm;          /* 0: data/dosimetry/skin_defaults.csv */
+} hm_skin_options;
+
+void hm_skin_options_default(hm_skin_options *o);
+
+/* A zero map on the surface of v (v is not kept; cell_cm in 0.2..10). */
+int  hm_skin_map_new(const hm_voxel_phantom *v, double cell_cm, const hm_skin_options *opt,
+                     hm_skin_map **out, hm_error *err);
+void hm_skin_map_free(hm_skin_map *m);
+void hm_skin_map_clear(hm_skin_map *m);   /* doses back to zero (next procedure) */
+
+/* The per-event factors (also what hm_skin_map_add_event uses). */
+typedef struct hm_skin_factors {
+    double k_rp_mgy;            /* used: reported, or KAP / A_rp; x kap_calibration */
+    double source_cm[3];        /* focal spot, phantom frame */
+    double isocentre_cm[3];
+    double direction[3];        /* central ray, unit */
+    double source_rp_cm;        /* source to the reference point */
+    double entrance_cm[3];      /* central-ray skin entrance (NAN when it misses) */
+    double source_skin_cm;      /* source to that entrance (NAN when it misses) */
+    double field_side_cm;       /* square-equivalent field at the entrance */
+    double hvl_mm_al;           /* first HVL of the event's spectrum */
+    double bsf;                 /* backscatter factor */
+    double f_skin_air;          /* skin / air kerma ratio over the spectrum */
+    double table_t;             /* table transmission at normal incidence (1: no table) */
+    int    table_crossed;       /* the central ray crosses the table */
+} hm_skin_factors;
+
+/* One event: beam b (hm_dosimetry_event_beam), its reference-point air
+ * kerma k_rp_mgy and KAP (either may be NAN or <= 0, not both), device dev
+ * (reference point, KAP calibration; NULL = data defaults).  factors may be
+ * NULL. */
+int hm_skin_map_add_event(hm_skin_map *m, const hm_dosimetry_beam *b, double k_rp_mgy,
+                          double kap_gy_cm2, const hm_dosimetry_device *dev, hm_error *err);
+int hm_skin_event_factors(hm_skin_map *m, const hm_dosimetry_beam *b, double k_rp_mgy,
+                          double kap_gy_cm2, const hm_dosimetry_device *dev,
+                          hm_skin_factors *f, hm_error *err);
+
+/* Peak skin dose (mGy) and where it is (cell centre on the skin, cm);
+ * where_cm may be NULL.  0 and HM_ENOTFOUND-free: an empty map has PSD 0. */
+int hm_skin_map_peak(const hm_skin_map *m, double *psd_mgy, double where_cm[3]);
+
+typedef struct hm_skin_grid {
+    int    n_angle;              /* cells around the body (a multiple of 4) */
+    int    n_height;             /* cells along the body axis */
+    double cell_cm;              /* height of a cell */
+    double z0_cm;                /* bottom of row 0 (phantom z) */
+    int    events;               /* events added since new/clear */
+    double k_rp_total_mgy;       /* sum of their k_rp_mgy */
+} hm_skin_grid;
+void hm_skin_map_grid(const hm_skin_map *m, hm_skin_grid *g);
+/* Angle (degrees) of the centre of angle column ia: -180 + (ia + 0.5) * 360 / n_angle. */
+double hm_skin_map_angle_deg(const hm_skin_map *m, int ia);
+/* Dose of cell (ia, ih) and its position; HM_ENOTFOUND where no skin. */
+int hm_skin_map_cell(const hm_skin_map *m, int ia, int ih, double *dose_mgy, double pos_cm[3]);
+
+/* The map as n = n_angle * n_height float32 doses in mGy, row-major from the
+ * lowest row (index ih * n_angle + ia), -1 where there is no skin; *cells is
+ * malloc'd (free()).  grid may be NULL. */
+int hm_skin_map_pack(const hm_skin_map *m, float **cells, size_t *n, hm_skin_grid *grid,
+                     hm_error *err);
+
+/* PNG of HM_SKIN_PNG_WIDTH x HM_SKIN_PNG_HEIGHT pixels: the anterior half
+ * seen from the front and the posterior half seen from behind (angle x
+ * height), a colour scale in mGy, the title and the PSD. */
+#define HM_SKIN_PNG_WIDTH  960
+#define HM_SKIN_PNG_HEIGHT 720
+int hm_skin_map_write_png(const hm_skin_map *m, const char *path, const char *title,
+                          hm_error *err);
+
+/* Data lookups, exposed for tests and reports. */
+int hm_skin_backscatter(double kvp, double hvl_mm_al, double field_side_cm, double *bsf,
+                        hm_error *err);
+int hm_skin_table_transmission(const hm_skin_options *opt, double kvp, double cu_mm, double *t,
+                               hm_error *err);
 /* ---- end skin dose ---- */
 
 #endif

@@ -8,6 +8,9 @@
 #include "hm_doserun.h"
 
 #include <unistd.h>
+#ifdef HM_HAVE_MPI
+#include <mpi.h>
+#endif
 
 #include <jansson.h>
 #include <math.h>
@@ -509,7 +512,18 @@ static int run_cohort(const hm_args *a)
     o.uncertainty = hm_args_str(a, "uncertainty", NULL);
     o.align = !strcmp(hm_args_str(a, "align", "heart"), "table") ? HM_ALIGN_TABLE : HM_ALIGN_HEART;
     o.max_procedures = hm_args_int(a, "max-procedures", 0);
-    if (!hm_args_flag(a, "quiet") && isatty(2))
+    /* Under mpirun (Open MPI sets OMPI_COMM_WORLD_SIZE): this rank's share.
+     * MPI is not initialised otherwise, so a plain run needs no MPI runtime. */
+    int mpi = 0;
+#ifdef HM_HAVE_MPI
+    if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK")) {
+        MPI_Init(NULL, NULL);
+        MPI_Comm_rank(MPI_COMM_WORLD, &o.rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &o.nranks);
+        mpi = 1;
+    }
+#endif
+    if (!hm_args_flag(a, "quiet") && isatty(2) && o.rank == 0)
         o.progress = cohort_progress;
     direct_engine de;
     memset(&de, 0, sizeof de);
@@ -522,13 +536,31 @@ static int run_cohort(const hm_args *a)
     for (int i = 0; i < 5; i++)
         if (de.built[i])
             phantoms_free(&de.ph[i]);
+    /* Every rank reports; the run is complete when all have finished. */
+    long total = s.procedures;
+#ifdef HM_HAVE_MPI
+    if (mpi) {
+        int bad = rc != 0, any_bad = 0;
+        MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        MPI_Allreduce(&s.procedures, &total, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
+        MPI_Finalize();
+        if (!rc && any_bad)
+            fprintf(stderr, "harmonic dose cohort: another rank failed; rerun with the same --run "
+                            "to finish\n");
+    }
+#endif
+    (void)mpi;
     if (rc)
         return hm_cli_report(&err);
+    if (o.nranks > 1)
+        printf("rank %d of %d: ", o.rank, o.nranks);
     printf("dose run %s: %ld procedures in %.1f s (%ld already done), tier 1 %ld, tier 2 %ld, "
            "tier 3 %ld; %ld events (%ld with imputed values); %ld best-estimate rows, %ld "
            "realization rows of %d\n", s.run_id, s.procedures, s.seconds, s.skipped_done, s.tier[1],
            s.tier[2], s.tier[3], s.events, s.events_imputed, s.rows_best, s.rows_realizations,
            o.realizations);
+    if (o.nranks > 1 && o.rank == 0)
+        printf("all %d ranks: %ld procedures\n", o.nranks, total);
     return 0;
 }
 

@@ -490,6 +490,10 @@ static int direct_for_age(void *ctx, const char *age, hm_dosimetry_beam_fn *fn, 
 static void cohort_progress(void *arg, long done, long total, double seconds)
 {
     (void)arg;
+    static double last = -1;
+    if (done < total && seconds - last < 0.25)
+        return;
+    last = seconds;
     double f = total > 0 ? (double)done / (double)total : 1;
     int w = 30, n = (int)(f * w + 0.5);
     double eta = f > 0 ? seconds * (1 - f) / f : 0;

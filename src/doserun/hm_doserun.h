@@ -43,6 +43,7 @@ typedef struct hm_doserun_opts {
     int         commit_every;    /* procedures per transaction (default 200) */
     int         rank, nranks;    /* this process computes procedures i % nranks == rank */
     long        max_procedures;  /* stop after this many (0: all): tests and benchmarks */
+    /* Called after every procedure (and once at the end): rate-limit display. */
     void      (*progress)(void *arg, long done, long total, double seconds);
     void       *progress_arg;
 } hm_doserun_opts;

@@ -361,7 +361,7 @@ static int pass_write(run *r, long total, hm_error *err)
     }
     dr_proc *p;
     long i = 0, seen = 0;
-    double t0 = hm_now_s(), last = 0;
+    double t0 = hm_now_s();
     int nranks = r->o->nranks > 0 ? r->o->nranks : 1;
     while ((rc = dr_reader_next(rd, &p, err)) == 1) {
         rc = HM_OK;
@@ -377,11 +377,8 @@ static int pass_write(run *r, long total, hm_error *err)
         }
         if ((rc = one_procedure(r, p, w, err)))
             break;
-        double now = hm_now_s();
-        if (r->o->progress && now - last > 0.25) {
-            r->o->progress(r->o->progress_arg, seen, total, now - t0);
-            last = now;
-        }
+        if (r->o->progress)        /* after each procedure: the callback rate-limits itself */
+            r->o->progress(r->o->progress_arg, seen, total, hm_now_s() - t0);
     }
     dr_reader_close(rd);
     if (rc < 0) {

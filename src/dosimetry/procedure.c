@@ -161,8 +161,15 @@ int hm_dosimetry_procedure(const hm_dosimetry_event *events, size_t nevents,
         if (rc == HM_OK && (r[0].n != out->norgans || (nres == 2 && r[1].n != out->norgans)))
             rc = hm_error_set(err, HM_EINVAL, NULL, 0, NULL, "the beam function changed the organ list");
         double e_per_kap = 0;
-        if (rc == HM_OK)
+        if (rc == HM_OK) {
             rc = hm_dosimetry_effective_dose(&r[0], nres == 2 ? &r[1] : &r[0], &e_per_kap, err);
+            /* A small organ with no voxel: say what to do about it. */
+            if (rc == HM_ENOTFOUND && err) {
+                size_t n = strlen(err->msg);
+                snprintf(err->msg + n, sizeof err->msg - n,
+                         " (no voxel of the phantom holds it: use smaller voxels)");
+            }
+        }
         if (rc == HM_OK) {
             ed->no_kap = !(isfinite(e->kap_gy_cm2) && e->kap_gy_cm2 > 0);
             ed->kap_gy_cm2 = ed->no_kap ? 0 : e->kap_gy_cm2 * dev->kap_calibration;

@@ -18,56 +18,8 @@
 
 #include "hm_dosimetry.h"
 
-static int calls;
-static char organs[64][32];
-static size_t norgans;
-/* Where the lung and the heart are in the organ list. */
-static size_t lung_at, heart_at;
+#include "hm_testfake.h"
 
-static void load_organs(void)
-{
-    char path[1024];
-    hm_csv *csv;
-    hm_error err;
-    assert_int_equal(hm_data_csv_open("organs.csv", path, sizeof path, &csv, &err), 0);
-    char **f;
-    size_t nf;
-    int header = 1;
-    while (hm_csv_next(csv, &f, &nf, &err) == 1) {
-        if (header) {
-            header = 0;
-            continue;
-        }
-        snprintf(organs[norgans], sizeof organs[0], "%s", f[0]);
-        if (!strcmp(f[0], "lung"))
-            lung_at = norgans;
-        if (!strcmp(f[0], "heart"))
-            heart_at = norgans;
-        norgans++;
-    }
-    hm_csv_close(csv);
-}
-
-static int fake_fn(void *ctx, const hm_dosimetry_beam *b, char sex, hm_dosimetry_result *r,
-                   hm_error *err)
-{
-    (void)ctx;
-    (void)err;
-    calls++;
-    memset(r, 0, sizeof *r);
-    r->n = norgans;
-    r->organs = calloc(norgans, sizeof *r->organs);
-    assert_non_null(r->organs);
-    for (size_t o = 0; o < norgans; o++) {
-        snprintf(r->organs[o].organ, sizeof r->organs[o].organ, "%s", organs[o]);
-        r->organs[o].dose_mgy_per_gy_cm2 = 1;
-        r->organs[o].sigma_mgy_per_gy_cm2 = 0.1;
-        r->organs[o].present = 1;
-    }
-    r->organs[lung_at].dose_mgy_per_gy_cm2 = 1 + b->direction[0];
-    r->organs[heart_at].dose_mgy_per_gy_cm2 = sex == 'M' ? 2 : 4;
-    return HM_OK;
-}
 
 static hm_dosimetry_device dev;
 
@@ -99,16 +51,16 @@ static void test_sums_and_calibration(void **state)
     hm_error err;
     assert_int_equal(hm_dosimetry_procedure(ev, 3, &d, HM_ALIGN_HEART, "5y", 'F', fake_fn, NULL,
                                             &p, &err), 0);
-    assert_int_equal(p.norgans, norgans);
+    assert_int_equal(p.norgans, fake_norgans);
     assert_true(p.effective_msv > 0);
     assert_true(fabs(p.kap_gy_cm2 - 0.8 * 5) < 1e-12);
-    assert_true(fabs(p.dose_mgy[lung_at] - 2 * 0.8 * 2) < 1e-9);
-    assert_true(fabs(p.dose_mgy[heart_at] - 4 * 0.8 * 5) < 1e-12);        /* H phantom below 15 y */
+    assert_true(fabs(p.dose_mgy[fake_lung_at] - 2 * 0.8 * 2) < 1e-9);
+    assert_true(fabs(p.dose_mgy[fake_heart_at] - 4 * 0.8 * 5) < 1e-12);        /* H phantom below 15 y */
     assert_true(p.events[2].no_kap && p.events[2].kap_gy_cm2 == 0);
-    assert_true(fabs(p.event_dose_mgy[0 * norgans + lung_at] - 3.2) < 1e-9);
-    assert_true(fabs(p.event_dose_mgy[1 * norgans + lung_at]) < 1e-9);
+    assert_true(fabs(p.event_dose_mgy[0 * fake_norgans + fake_lung_at] - 3.2) < 1e-9);
+    assert_true(fabs(p.event_dose_mgy[1 * fake_norgans + fake_lung_at]) < 1e-9);
     /* Statistical sigma: variances add (0.1 per KAP x 1.6 and x 2.4). */
-    assert_true(fabs(p.sigma_mgy[heart_at] - hypot(0.16, 0.24)) < 1e-12);
+    assert_true(fabs(p.sigma_mgy[fake_heart_at] - hypot(0.16, 0.24)) < 1e-12);
     hm_dosimetry_procedure_free(&p);
 }
 
@@ -122,18 +74,18 @@ static void test_sexes(void **state)
     const char sexes[3] = { 'M', 'F', 'U' };
     const double want[3] = { 2, 4, 3 };     /* U from 15 y: the mean of M and F */
     for (int k = 0; k < 3; k++) {
-        calls = 0;
+        fake_calls = 0;
         assert_int_equal(hm_dosimetry_procedure(&e, 1, &dev, HM_ALIGN_HEART, "15y", sexes[k], fake_fn,
                                                 NULL, &p, &err), 0);
-        assert_int_equal(calls, 2);                    /* both phantoms, for E */
-        assert_true(fabs(p.dose_mgy[heart_at] - want[k]) < 1e-12);
+        assert_int_equal(fake_calls, 2);                    /* both phantoms, for E */
+        assert_true(fabs(p.dose_mgy[fake_heart_at] - want[k]) < 1e-12);
         hm_dosimetry_procedure_free(&p);
     }
-    calls = 0;
+    fake_calls = 0;
     assert_int_equal(hm_dosimetry_procedure(&e, 1, &dev, HM_ALIGN_HEART, "10y", 'M', fake_fn, NULL,
                                             &p, &err), 0);
-    assert_int_equal(calls, 1);                        /* one hermaphrodite phantom */
-    assert_true(fabs(p.dose_mgy[heart_at] - 4) < 1e-12);
+    assert_int_equal(fake_calls, 1);                        /* one hermaphrodite phantom */
+    assert_true(fabs(p.dose_mgy[fake_heart_at] - 4) < 1e-12);
     hm_dosimetry_procedure_free(&p);
     assert_int_equal(hm_dosimetry_procedure(&e, 1, &dev, HM_ALIGN_HEART, NULL, 'M', fake_fn, NULL,
                                             &p, &err), HM_EINVAL);
@@ -150,30 +102,30 @@ static void test_rotational(void **state)
     e.primary_end_angle_deg = 90;
     hm_dosimetry_procedure_dose p;
     hm_error err;
-    calls = 0;
+    fake_calls = 0;
     assert_int_equal(hm_dosimetry_procedure(&e, 1, &dev, HM_ALIGN_HEART, "5y", 'F', fake_fn, NULL,
                                             &p, &err), 0);
-    assert_int_equal(calls, 18);
-    assert_true(fabs(p.dose_mgy[lung_at] - 1) < 1e-12);
-    assert_true(fabs(p.dose_mgy[heart_at] - 4) < 1e-12);
+    assert_int_equal(fake_calls, 18);
+    assert_true(fabs(p.dose_mgy[fake_lung_at] - 1) < 1e-12);
+    assert_true(fabs(p.dose_mgy[fake_heart_at] - 4) < 1e-12);
     hm_dosimetry_procedure_free(&p);
     e.primary_angle_deg = 0;
-    calls = 0;
+    fake_calls = 0;
     assert_int_equal(hm_dosimetry_procedure(&e, 1, &dev, HM_ALIGN_HEART, "5y", 'F', fake_fn, NULL,
                                             &p, &err), 0);
-    assert_int_equal(calls, 9);
+    assert_int_equal(fake_calls, 9);
     double mean = 0;
     for (int k = 0; k < 9; k++)
         mean += sin((5.0 + 10.0 * k) * 3.14159265358979323846 / 180) / 9;
-    assert_true(fabs(p.dose_mgy[lung_at] - (1 + mean)) < 1e-12);
+    assert_true(fabs(p.dose_mgy[fake_lung_at] - (1 + mean)) < 1e-12);
     assert_true(fabs(mean - 2 / 3.14159265358979323846) < 0.01);
     hm_dosimetry_procedure_free(&p);
     /* Start and end within half a step: one beam. */
     e.primary_end_angle_deg = 3;
-    calls = 0;
+    fake_calls = 0;
     assert_int_equal(hm_dosimetry_procedure(&e, 1, &dev, HM_ALIGN_HEART, "5y", 'F', fake_fn, NULL,
                                             &p, &err), 0);
-    assert_int_equal(calls, 1);
+    assert_int_equal(fake_calls, 1);
     hm_dosimetry_procedure_free(&p);
 }
 
@@ -190,7 +142,7 @@ static void test_fallback(void **state)
                                             &p, &err), 0);
     assert_int_equal(p.events[0].imputed, 0);
     assert_int_equal(p.events[1].imputed, HM_IMPUTED_ANGLES);
-    assert_true(fabs(p.event_dose_mgy[1 * norgans + lung_at] - 2) < 1e-9);
+    assert_true(fabs(p.event_dose_mgy[1 * fake_norgans + fake_lung_at] - 2) < 1e-9);
     hm_dosimetry_procedure_free(&p);
 }
 
@@ -212,9 +164,9 @@ static void test_table(void **state)
     assert_int_equal(hm_dosimetry_procedure(ev, 3, &d, HM_ALIGN_HEART, "5y", 'F', fake_fn, NULL, &p,
                                             &err), 0);
     double t = d.table_transmission[1];
-    assert_true(fabs(p.event_dose_mgy[0 * norgans + heart_at] - 4 * t) < 1e-12);
-    assert_true(fabs(p.event_dose_mgy[1 * norgans + heart_at] - 4 * pow(t, 1 / cos(30 * 3.14159265358979323846 / 180))) < 1e-12);
-    assert_true(fabs(p.event_dose_mgy[2 * norgans + heart_at] - 4) < 1e-12);
+    assert_true(fabs(p.event_dose_mgy[0 * fake_norgans + fake_heart_at] - 4 * t) < 1e-12);
+    assert_true(fabs(p.event_dose_mgy[1 * fake_norgans + fake_heart_at] - 4 * pow(t, 1 / cos(30 * 3.14159265358979323846 / 180))) < 1e-12);
+    assert_true(fabs(p.event_dose_mgy[2 * fake_norgans + fake_heart_at] - 4) < 1e-12);
     hm_dosimetry_procedure_free(&p);
     /* Linear in kV between the device's points, constant outside. */
     assert_true(fabs(hm_dosimetry_table_factor(&d, 70, 1) - 0.5 * (d.table_transmission[0] + d.table_transmission[1])) < 1e-12);
@@ -230,7 +182,7 @@ int main(void)
     /* Bookkeeping tests without a table; test_table puts it back. */
     for (int k = 0; k < 4; k++)
         dev.table_transmission[k] = 1;
-    load_organs();
+    fake_load_organs();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sums_and_calibration), cmocka_unit_test(test_sexes),
         cmocka_unit_test(test_rotational),           cmocka_unit_test(test_fallback),

@@ -31,7 +31,7 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 echo "== 1. synthetic cohort: $N patients, seed $SEED, true ERR $TRUE_ERR per 100 mGy (hospital format)"
 "$H" synth --patients "$N" --seed "$SEED" --out "$WORK/hospital" --hospital-format \
-    --true-err-per-100mgy "$TRUE_ERR" --organs "$ORGANS"
+    --true-err-per-100mgy "$TRUE_ERR" --organs "$ORGANS" --organ-doses
 
 echo
 echo "== 2. study key and pseudonymisation at each hospital"

@@ -114,6 +114,9 @@ static int run_synth(const hm_args *a)
     o.organs = hm_args_str(a, "organs", NULL);
     o.hospital_format = hm_args_flag(a, "hospital-format");
     o.no_events = hm_args_flag(a, "no-events");
+    /* The registry's organ doses come from `harmonic dose cohort`; the
+     * generator's true doses are truth, like truth.json. */
+    o.doses_to_truth = !hm_args_flag(a, "organ-doses");
     /* "dir/" and "dir" are the same folder; the temporary folder sits beside it. */
     char out[4096];
     snprintf(out, sizeof out, "%s", o.out_dir);
@@ -170,13 +173,16 @@ static const hm_cli_opt synth_opts[] = {
     HM_OPT_FLAG("hospital-format", "local ids, fake names and dates (input for pseudonymise)"),
     HM_OPT_PATH("key", "KEYFILE", "pseudonymise with this study key", "derived from the seed"),
     HM_OPT_FLAG("no-events", "write no irradiation events"),
+    HM_OPT_FLAG("organ-doses", "write the true organ doses as importable organ_dose.csv "
+                "(default: truth_organ_dose.csv, for comparison only)"),
     HM_OPT_END
 };
 const hm_cli_cmd hm_cli_synth = {
     "synth", "generate a synthetic multi-centre cohort",
     "Writes a synthetic multi-centre cardiac catheterization cohort: DIR/centres.csv,\n"
-    "DIR/<centre>/{centre,patient,procedure,irradiation_event,organ_dose,outcome,\n"
-    "followup}.csv and DIR/truth.json.  Pseudonymised (importable) by default, with a key\n"
+    "DIR/<centre>/{centre,patient,procedure,irradiation_event,outcome,followup}.csv,\n"
+    "the true organ doses in DIR/<centre>/truth_organ_dose.csv (importable organ_dose.csv\n"
+    "with --organ-doses) and DIR/truth.json.  Pseudonymised (importable) by default, with a key\n"
     "derived from the seed or --key; --hospital-format writes local ids, fake names and\n"
     "dates instead (input for `harmonic pseudonymise`).  With B > 0 the first\n"
     "cancers of the groups the ERR applies to (by --err-organ, default red_marrow:\n"

@@ -35,6 +35,9 @@ typedef struct hm_synth_opts {
     int         realizations;        /* dose realizations 1..R besides 0 */
     int         hospital_format;     /* local ids, names, dates: input of pseudonymise */
     int         no_events;           /* no irradiation events for tier-1 procedures */
+    int         doses_to_truth;      /* 1: the true organ doses go to <centre>/truth_organ_dose.csv
+                                      * (not a registry table: `import --dir` leaves it), so the
+                                      * registry's doses come from `harmonic dose cohort` */
 } hm_synth_opts;
 
 typedef struct hm_synth_summary {

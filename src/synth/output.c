@@ -63,10 +63,11 @@ static int write_centre_row(FILE *fp, const sy_centre *c)
 }
 
 int sy_out_open(sy_out *o, const sy_params *p, const char *dir, int hospital,
-                const hm_pseudo_key *key, hm_error *err)
+                int doses_to_truth, const hm_pseudo_key *key, hm_error *err)
 {
     memset(o, 0, sizeof *o);
     o->hospital = hospital;
+    o->doses_to_truth = doses_to_truth;
     o->ncentres = p->ncentres;
     snprintf(o->dir, sizeof o->dir, "%s", dir);
     char path[4096];
@@ -94,7 +95,10 @@ int sy_out_open(sy_out *o, const sy_params *p, const char *dir, int hospital,
         if (fclose(one) != 0 || rc)
             rc = hm_error_set(err, HM_EIO, path, 0, NULL, "write failed");
         for (int t = 0; t < SY_NTABLES && rc == HM_OK; t++) {
-            snprintf(path, sizeof path, "%s/%s/%s.csv", dir, p->centres[c].code, TABLES[t].table);
+            /* The true doses, when they are truth only, under a name that is
+             * no registry table (import --dir reads TABLE.csv files only). */
+            snprintf(path, sizeof path, "%s/%s/%s%s.csv", dir, p->centres[c].code,
+                     t == SY_T_DOSE && doses_to_truth ? "truth_" : "", TABLES[t].table);
             if (!(o->fp[c][t] = fopen(path, "w"))) {
                 rc = hm_error_set(err, HM_EIO, path, 0, NULL, "cannot create: %s",
                                   strerror(errno));

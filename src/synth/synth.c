@@ -230,8 +230,8 @@ static void remove_tree(const char *dir, const sy_params *p)
     char path[4200];
     for (int c = 0; c < p->ncentres; c++) {
         static const char *const files[] = { "centre", "patient", "procedure",
-                                             "irradiation_event", "organ_dose", "outcome",
-                                             "followup" };
+                                             "irradiation_event", "organ_dose",
+                                             "truth_organ_dose", "outcome", "followup" };
         for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
             snprintf(path, sizeof path, "%s/%s/%s.csv", dir, p->centres[c].code, files[f]);
             unlink(path);
@@ -318,7 +318,7 @@ int hm_synth_run_with_key(const hm_synth_opts *o, const hm_pseudo_key *key,
         rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     if (rc == HM_OK) {
         shared_errors(r);
-        rc = sy_out_open(&r->out, &r->p, tmp, o->hospital_format, &k, err);
+        rc = sy_out_open(&r->out, &r->p, tmp, o->hospital_format, o->doses_to_truth, &k, err);
     }
     for (long i = 0; rc == HM_OK && i < o->n_patients; i++) {
         sy_simulate(&r->p, &r->truth, o->seed, i, pt);

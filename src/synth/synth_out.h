@@ -9,6 +9,7 @@ enum { SY_T_PATIENT, SY_T_PROCEDURE, SY_T_EVENT, SY_T_DOSE, SY_T_OUTCOME, SY_T_F
 
 typedef struct sy_out {
     int   hospital, ncentres;
+    int   doses_to_truth;          /* organ doses in truth_organ_dose.csv */
     char  dir[4096];
     FILE *fp[SY_MAX_CENTRES][SY_NTABLES];
     hm_pseudo_filter *filter[SY_MAX_CENTRES][SY_NTABLES];
@@ -18,7 +19,7 @@ typedef struct sy_out {
 /* Creates centres.csv, a folder per centre with centre.csv and the table
  * files with their headers.  key is used unless hospital. */
 int  sy_out_open(sy_out *o, const sy_params *p, const char *dir, int hospital,
-                 const hm_pseudo_key *key, hm_error *err);
+                 int doses_to_truth, const hm_pseudo_key *key, hm_error *err);
 /* values in the hospital column order of the table (see output.c). */
 int  sy_out_row(sy_out *o, int centre, int table, const char *const *values, hm_error *err);
 int  sy_out_close(sy_out *o, hm_error *err);

@@ -77,7 +77,7 @@ static void test_command_line_chain(void **state)
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/p'", dir);
     assert_int_equal(run(cmd), 0);
     snprintf(cmd, sizeof cmd, "'%s' synth --patients 200 --seed 4 --hospital-format --out '%s/h' "
-             "--organs red_marrow,lung >/dev/null", HM_HARMONIC_EXE, dir);
+             "--organs red_marrow,lung --organ-doses >/dev/null", HM_HARMONIC_EXE, dir);
     assert_int_equal(run(cmd), 0);
     snprintf(cmd, sizeof cmd, "'%s' keygen --out '%s/k' 2>/dev/null", HM_HARMONIC_EXE, dir);
     assert_int_equal(run(cmd), 0);

@@ -42,8 +42,8 @@ void hm_dosimetry_result_free(hm_dosimetry_result *r)
 }
 
 /* Central-ray direction (source -> isocentre) in phantom coordinates (x to the
- * patient's left, y posterior, z up). */
-static int beam_direction(const hm_dosimetry_beam *b, double d[3], hm_error *err)
+ * patient's left, y posterior, z up); exported privately for library.c. */
+int dos_beam_direction(const hm_dosimetry_beam *b, double d[3], hm_error *err)
 {
     double n2 = b->direction[0] * b->direction[0] + b->direction[1] * b->direction[1]
               + b->direction[2] * b->direction[2];
@@ -136,7 +136,7 @@ static int build_scene(hm_mc_scene *s, const hm_voxel_phantom *v, const hm_dosim
         return rc;
     }
     double d[3], iso[3], src[3];
-    if ((rc = beam_direction(b, d, err)) ||
+    if ((rc = dos_beam_direction(b, d, err)) ||
         (rc = hm_voxel_phantom_centroid(v, b->landmark ? b->landmark : "heart", iso, err))) {
         free(map);
         return rc;

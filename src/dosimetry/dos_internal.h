@@ -9,4 +9,7 @@
  * the phantom has no separate skeleton medium (e.g. explicit marrow regions). */
 double dos_marrow_factor(const hm_voxel_phantom *v, const hm_mc_spectrum *spec);
 
+/* The central ray of a beam (source -> isocentre), unit, phantom frame (beam.c). */
+int dos_beam_direction(const hm_dosimetry_beam *b, double d[3], hm_error *err);
+
 #endif

@@ -334,6 +334,176 @@ int  hm_dosimetry_procedure(const hm_dosimetry_event *events, size_t nevents,
 void hm_dosimetry_procedure_free(hm_dosimetry_procedure_dose *p);
 
 /* ---- conversion-coefficient libraries (library.c) ---- */
+/*
+ * A library holds organ dose per KAP (and its 1-sigma statistical error) from
+ * hm_dosimetry_organ_doses on a grid of beams per phantom, so that per-event
+ * doses for a whole cohort come from multilinear interpolation instead of one
+ * Monte Carlo run per event (docs/dosimetry.md, "Conversion-coefficient
+ * libraries", which also documents the file format).
+ *
+ * Axes (all configurable; an axis of one point is fixed):
+ *   kvp_kv, filter_al_mm (total: inherent + added), filter_cu_mm,
+ *   primary_deg, secondary_deg (C-arm angles in the patient frame as if head
+ *   first supine: a beam direction d in phantom coordinates gives
+ *   alpha = atan2(d_x, -d_y), beta = asin(d_z), the inverse of
+ *   d = (sin a cos b, -cos a cos b, sin b) of hm_dosimetry_event_beam),
+ *   field_cm (side of the square of the same area at the isocentre),
+ *   offset_cm (isocentre shift from the heart centre along the body axis).
+ * The primary axis is periodic over the full circle when primary_periodic is
+ * set (points in [-180, 180)); every other axis is clamped at its ends.
+ */
+enum {
+    HM_DOSE_AXIS_KVP = 0, HM_DOSE_AXIS_AL, HM_DOSE_AXIS_CU, HM_DOSE_AXIS_PRIMARY,
+    HM_DOSE_AXIS_SECONDARY, HM_DOSE_AXIS_FIELD, HM_DOSE_AXIS_OFFSET,
+    HM_DOSE_NAXES
+};
+#define HM_DOSE_AXIS_MAX     64     /* points per axis */
+#define HM_DOSE_MAX_PHANTOMS 16
+
+typedef struct hm_dose_phantom_key {
+    char age[16];                  /* canonical: "newborn", "1y", ..., "adult" */
+    char sex;                      /* 'M', 'F', 'H' */
+} hm_dose_phantom_key;
+
+typedef struct hm_dose_grid {
+    size_t              nphantoms;
+    hm_dose_phantom_key phantoms[HM_DOSE_MAX_PHANTOMS];
+    size_t              n[HM_DOSE_NAXES];                 /* points per axis, >= 1 */
+    double              v[HM_DOSE_NAXES][HM_DOSE_AXIS_MAX]; /* strictly increasing */
+    int                 primary_periodic;
+    double              source_isocentre_cm;              /* fixed for the library */
+    double              anode_angle_deg;
+} hm_dose_grid;
+
+/* Build parameters (defaults in the grid file too). */
+typedef struct hm_dose_library_params {
+    long long   histories_per_node;
+    uint64_t    seed;
+    int         threads;           /* nodes run in parallel; the file does not depend on it */
+    double      voxel_mm;
+    const char *cache_dir;         /* voxel phantom cache (NULL: the default) */
+} hm_dose_library_params;
+
+/* "kvp_kv", "filter_al_mm", "filter_cu_mm", "primary_deg", "secondary_deg",
+ * "field_cm", "offset_cm"; NULL outside 0..HM_DOSE_NAXES-1. */
+const char *hm_dose_axis_name(int axis);
+/* "5y_H". */
+void   hm_dose_phantom_name(const hm_dose_phantom_key *k, char *buf, size_t size);
+/* Nodes per phantom (product of the axis sizes). */
+size_t hm_dose_grid_nodes(const hm_dose_grid *g);
+int    hm_dose_grid_check(const hm_dose_grid *g, hm_error *err);
+/* A grid file ("key,values" lines, values blank-separated; docs/dosimetry.md);
+ * params (may be NULL) takes histories_per_node, seed and voxel_mm when the
+ * file has them.  The default: data/dosimetry/library_grid_default.csv. */
+int    hm_dose_grid_read(const char *path, hm_dose_grid *g, hm_dose_library_params *params,
+                         hm_error *err);
+int    hm_dose_grid_default(hm_dose_grid *g, hm_dose_library_params *params, hm_error *err);
+void   hm_dose_library_params_default(hm_dose_library_params *p);
+
+/* Axis coordinates of node `node` (0..nodes-1; axis 0 varies slowest), and
+ * the beam the library runs there. */
+int hm_dose_grid_node_coords(const hm_dose_grid *g, size_t node, double x[HM_DOSE_NAXES]);
+int hm_dose_grid_node_beam(const hm_dose_grid *g, size_t node, hm_dosimetry_beam *b,
+                           hm_error *err);
+/* Engine seed of a node: a hash of (seed, phantom name, node index), so any
+ * node can be rebuilt alone, bit-identically. */
+uint64_t hm_dose_node_seed(uint64_t seed, const hm_dose_phantom_key *k, size_t node);
+/* Library coordinates of a beam (angles from its direction, or from its
+ * projection and angles when the direction is zero). */
+int hm_dose_beam_coords(const hm_dosimetry_beam *b, double x[HM_DOSE_NAXES], hm_error *err);
+
+typedef struct hm_dose_library hm_dose_library;
+
+/* Provenance, for the file's header and the run's provenance. */
+typedef struct hm_dose_library_info {
+    int       format_version;
+    char      library_id[40];      /* "fnv1a64:" + 16 hex digits of the content */
+    char      harmonic_version[32];
+    char      engine[256];
+    char      created[32];         /* UTC, ISO 8601 */
+    long long histories_per_node;
+    uint64_t  seed;
+    double    voxel_mm;
+} hm_dose_library_info;
+
+typedef struct hm_dose_progress {
+    size_t      done, total;       /* nodes over all phantoms, resumed ones included */
+    size_t      resumed;           /* nodes taken from an interrupted build */
+    const char *phantom;           /* "5y_H" */
+    double      elapsed_s, eta_s;
+} hm_dose_progress;
+/* Returns 0 to go on; anything else stops the build (HM_EINVAL, "interrupted";
+ * the finished nodes stay in the resume file). */
+typedef int (*hm_dose_progress_fn)(const hm_dose_progress *pr, void *user);
+
+/*
+ * Runs the engine on every node of every phantom of the grid (each phantom
+ * built and voxelised once, through the voxel cache) and writes the library
+ * to `path` atomically (path.tmp, then rename).  Finished nodes are kept in
+ * path.part as they finish, so an interrupted build resumes where it
+ * stopped (with the same grid and parameters) and gives the same file.
+ * `progress` (may be NULL) is called after each node, from the worker
+ * threads but one call at a time.
+ */
+int hm_dose_library_build(const hm_dose_grid *g, const hm_dose_library_params *p,
+                          const char *path, hm_dose_progress_fn progress, void *user,
+                          hm_error *err);
+
+/* In memory: an empty library on a grid, filled node by node (the first
+ * result of a phantom fixes its organ list), then saved.  For the builder
+ * and for synthetic libraries in tests. */
+int  hm_dose_library_create(const hm_dose_grid *g, const hm_dose_library_params *p,
+                            hm_dose_library **out, hm_error *err);
+int  hm_dose_library_set_node(hm_dose_library *lib, size_t phantom, size_t node,
+                              const hm_dosimetry_result *r, hm_error *err);
+/* Writes every node (all must be set) to path.tmp and renames it to path. */
+int  hm_dose_library_save(hm_dose_library *lib, const char *path, hm_error *err);
+
+/* Loads and validates a library file (errors name file, line and field). */
+int  hm_dose_library_load(const char *path, hm_dose_library **out, hm_error *err);
+/* The same from an open stream (`name` for the messages). */
+int  hm_dose_library_read(FILE *fp, const char *name, hm_dose_library **out, hm_error *err);
+void hm_dose_library_free(hm_dose_library *lib);
+const hm_dose_grid         *hm_dose_library_grid(const hm_dose_library *lib);
+const hm_dose_library_info *hm_dose_library_get_info(const hm_dose_library *lib);
+
+/* Bits of *out_of_grid: (1u << axis) for each axis whose value lay outside
+ * the grid (or off a one-point axis) and was clamped; HM_DOSE_OFF_LATERAL
+ * when the isocentre offset had a lateral or antero-posterior part (the
+ * library only holds offsets along the body axis); HM_DOSE_SOURCE_DISTANCE
+ * when the beam's source-isocentre distance differs from the library's by
+ * more than 1 cm (doses per KAP barely depend on it).  0: inside. */
+enum { HM_DOSE_OFF_LATERAL = 1u << 8, HM_DOSE_SOURCE_DISTANCE = 1u << 9 };
+
+/*
+ * Organ doses per KAP for a beam on the library's phantom (age as
+ * hm_phantom_build takes it; sex 'M', 'F' or 'H', where M or F falls back to
+ * the age's H phantom): multilinear interpolation between the 2^k nodes
+ * around the beam's coordinates; sigma = sqrt(sum w_i^2 sigma_i^2) (nodes
+ * are independent runs).  out as from hm_dosimetry_organ_doses (isocentre,
+ * entrance, KAP and seconds left 0); *out_of_grid (may be NULL) as above.
+ */
+int hm_dose_library_lookup(const hm_dose_library *lib, const char *age, char sex,
+                           const hm_dosimetry_beam *b, hm_dosimetry_result *out,
+                           unsigned *out_of_grid, hm_error *err);
+/* The same at axis coordinates, for phantom index `phantom` of the grid. */
+int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom,
+                              const double x[HM_DOSE_NAXES], hm_dosimetry_result *out,
+                              unsigned *out_of_grid, hm_error *err);
+/* Index of the phantom for (age, sex) with the fall-back above, or HM_ENOTFOUND. */
+int hm_dose_library_phantom(const hm_dose_library *lib, const char *age, char sex,
+                            size_t *index, hm_error *err);
+
+/*
+ * The default library: the default grid and parameters, cached as
+ * <cache>/dose_library_<key>.csv, key = hash of the grid and parameters
+ * ($HARMONIC_CACHE, else $XDG_CACHE_HOME/harmonic, else ~/.cache/harmonic).
+ * hm_dose_library_ensure_default builds it when missing (threads > 0) and
+ * gives its path.
+ */
+int hm_dose_library_default_path(char *buf, size_t size, hm_error *err);
+int hm_dose_library_ensure_default(int threads, hm_dose_progress_fn progress, void *user,
+                                   char *path, size_t size, hm_error *err);
 /* ---- end libraries ---- */
 
 /* ---- skin dose (skin.c) ---- */

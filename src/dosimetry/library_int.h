@@ -1,0 +1,51 @@
+/* library_int.h — private to the conversion-coefficient library files
+ * (library.c: grid and interpolation, library_io.c: the file,
+ * library_build.c: the engine runs). */
+#ifndef LIBRARY_INT_H
+#define LIBRARY_INT_H
+
+#include "hm_dosimetry.h"
+
+#define LIB_FORMAT_VERSION 1
+#define LIB_MAGIC "# harmonic organ-dose conversion-coefficient library"
+#define LIB_MAX_ORGANS 128
+/* Nodes over all phantoms: keeps a corrupt header from asking for terabytes. */
+#define LIB_MAX_NODES 4000000
+
+typedef struct lib_phantom {
+    size_t         norgans;
+    hm_organ_dose *proto;          /* organ ids, masses, present; doses unused */
+    size_t         cap_nodes;      /* nodes allocated in dose/sigma/set */
+    double        *dose, *sigma;   /* [node * norgans + organ] */
+    unsigned char *set;            /* node filled */
+} lib_phantom;
+
+struct hm_dose_library {
+    hm_dose_grid         grid;
+    hm_dose_library_info info;
+    size_t               nnodes;   /* per phantom */
+    lib_phantom          ph[HM_DOSE_MAX_PHANTOMS];
+};
+
+/* FNV-1a 64 (Fowler, Noll, Vo; IETF draft-eastlake-fnv) over bytes. */
+uint64_t lib_fnv1a(uint64_t h, const void *data, size_t n);
+#define LIB_FNV_OFFSET 0xcbf29ce484222325ULL
+
+/* One "key,values" setting of a grid file or a library header. */
+int lib_grid_set(hm_dose_grid *g, hm_dose_library_params *p, const char *key, const char *value,
+                 const char *file, long line, hm_error *err);
+/* Line i (0, 1, ...) of the grid as "key,values" into buf: 1, or 0 past the
+ * last line, -1 when buf is too small. */
+int lib_grid_line(const hm_dose_grid *g, size_t i, char *buf, size_t size);
+/* Hash of the grid and the parameters a node's result depends on (not threads). */
+uint64_t lib_build_key(const hm_dose_grid *g, const hm_dose_library_params *p);
+/* Makes room for `nodes` nodes of phantom ph (organ list set). */
+int lib_reserve(lib_phantom *ph, size_t nodes, hm_error *err);
+/* Sets the organ list of a phantom from a result (copies ids, masses, present). */
+int lib_set_organs(lib_phantom *ph, const hm_organ_dose *o, size_t n, hm_error *err);
+/* The engine's physics, in words, for the header. */
+void lib_engine_text(char *buf, size_t size);
+/* The default cache folder (as the phantom cache's). */
+void lib_cache_dir(char *buf, size_t size);
+
+#endif

@@ -1,0 +1,606 @@
+/*
+ * test_library.c — conversion-coefficient libraries without long runs
+ * (sanitizer build):
+ *  - the default grid file and the beam <-> axis coordinates (the inverse
+ *    of the C-arm direction of hm_dosimetry_event_beam);
+ *  - on a synthetic library whose node values are a known multilinear
+ *    function: exact at nodes, linear between nodes, sigma propagated as
+ *    sqrt(sum w^2 sigma^2), clamping flagged per axis, the periodic primary
+ *    axis closing the circle, phantom fall-back;
+ *  - write/load round trip, and damaged files rejected with file, line and
+ *    field;
+ *  - a tiny real build: each node equals a direct run with the node's seed,
+ *    the file does not depend on threads, an interrupted build resumes to the
+ *    same file.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hm_dosimetry.h"
+
+#define TMP HM_TEST_TMPDIR
+
+static void fail_err(int rc, const hm_error *err)
+{
+    if (rc) {
+        char buf[1024];
+        hm_error_format(err, buf, sizeof buf);
+        fprintf(stderr, "error %d: %s\n", rc, buf);
+    }
+    assert_int_equal(rc, 0);
+}
+
+/* ---- grid and coordinates ---------------------------------------------------- */
+
+static void test_default_grid(void **state)
+{
+    (void)state;
+    hm_dose_grid g;
+    hm_dose_library_params p;
+    hm_error err;
+    fail_err(hm_dose_grid_default(&g, &p, &err), &err);
+    assert_int_equal(g.nphantoms, 8);
+    assert_string_equal(g.phantoms[0].age, "newborn");
+    assert_int_equal(g.phantoms[7].sex, 'F');
+    assert_int_equal(hm_dose_grid_nodes(&g), 3 * 4 * 10 * 3 * 3);
+    assert_int_equal(p.histories_per_node, 100000);
+    assert_true(p.voxel_mm == 4);
+    assert_true(g.primary_periodic);
+    char path[1024];
+    setenv("HARMONIC_CACHE", TMP "/cache", 1);
+    fail_err(hm_dose_library_default_path(path, sizeof path, &err), &err);
+    assert_non_null(strstr(path, TMP "/cache/dose_library_"));
+    /* Not built: ensure_default without threads says how to build it. */
+    assert_int_equal(hm_dose_library_ensure_default(0, NULL, NULL, path, sizeof path, &err), HM_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "dose table"));
+}
+
+static void test_bad_grid_files(void **state)
+{
+    (void)state;
+    struct { const char *text; long line; const char *field; } cases[] = {
+        { "key,values\nphantoms,5y:H\nkvp_kv,80 60\n", 3, "kvp_kv" },              /* not increasing */
+        { "key,values\nphantoms,5y:X\n", 2, "phantoms" },
+        { "key,values\nphantoms,5y:H\nfilter_cu_mm,0 abc\n", 3, "filter_cu_mm" },
+        { "key,values\nphantoms,5y:H\nwobble,1\n", 3, "wobble" },
+        { "key,values\nphantoms,5y:H\nkvp_kv,70\n", 0, "filter_al_mm" },          /* axis missing */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *path = TMP "/grid_bad.csv";
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs(cases[i].text, fp);
+        if (i == 0)
+            fputs("filter_al_mm,3\nfilter_cu_mm,0\nprimary_deg,0\nsecondary_deg,0\nfield_cm,5\noffset_cm,0\n", fp);
+        fclose(fp);
+        hm_dose_grid g;
+        hm_error err;
+        hm_error_clear(&err);
+        assert_true(hm_dose_grid_read(path, &g, NULL, &err) < 0);
+        fprintf(stderr, "grid case %zu: %s:%ld:%s: %s\n", i, err.file, err.line, err.field, err.msg);
+        assert_string_equal(err.file, path);
+        assert_string_equal(err.field, cases[i].field);
+        if (cases[i].line)
+            assert_int_equal(err.line, cases[i].line);
+    }
+}
+
+static void test_coords(void **state)
+{
+    (void)state;
+    hm_error err;
+    hm_dose_grid g;
+    memset(&g, 0, sizeof g);
+    g.nphantoms = 1;
+    snprintf(g.phantoms[0].age, sizeof g.phantoms[0].age, "5y");
+    g.phantoms[0].sex = 'H';
+    double pts[HM_DOSE_NAXES][3] = { { 60, 80, 100 }, { 3.5 }, { 0, 0.2 }, { -90, 30, 135 }, { -30, 20 },
+                                     { 5, 12 }, { -2, 0, 3 } };
+    size_t n[HM_DOSE_NAXES] = { 3, 1, 2, 3, 2, 2, 3 };
+    for (int a = 0; a < HM_DOSE_NAXES; a++) {
+        g.n[a] = n[a];
+        memcpy(g.v[a], pts[a], sizeof pts[a]);
+    }
+    g.primary_periodic = 1;
+    g.source_isocentre_cm = 75;
+    g.anode_angle_deg = 12;
+    fail_err(hm_dose_grid_check(&g, &err), &err);
+    size_t nodes = hm_dose_grid_nodes(&g);
+    assert_int_equal(nodes, 3 * 2 * 3 * 2 * 2 * 3);
+    for (size_t k = 0; k < nodes; k++) {
+        double x[HM_DOSE_NAXES], y[HM_DOSE_NAXES];
+        hm_dosimetry_beam b;
+        assert_int_equal(hm_dose_grid_node_coords(&g, k, x), 0);
+        fail_err(hm_dose_grid_node_beam(&g, k, &b, &err), &err);
+        fail_err(hm_dose_beam_coords(&b, y, &err), &err);
+        for (int a = 0; a < HM_DOSE_NAXES; a++)
+            assert_true(fabs(x[a] - y[a]) < 1e-9);
+    }
+    /* The last axis varies fastest. */
+    double x1[HM_DOSE_NAXES];
+    hm_dose_grid_node_coords(&g, 1, x1);
+    assert_true(x1[HM_DOSE_AXIS_OFFSET] == 0 && x1[HM_DOSE_AXIS_KVP] == 60);
+
+    /* An RDSR event: LAO 30 / CRA 20, head first supine -> (30, 20); feet
+     * first supine turns the beam in the patient: LAO in the device is the
+     * patient's right, cranial the patient's feet -> (-30, -20). */
+    hm_dosimetry_device dev;
+    fail_err(hm_dosimetry_device_default(&dev, &err), &err);
+    hm_dosimetry_event e;
+    hm_dosimetry_event_init(&e);
+    e.kvp = 75;
+    e.primary_angle_deg = 30;
+    e.secondary_angle_deg = 20;
+    e.filter_cu_mm = 0.2;
+    e.field_width_mm = 200;
+    e.field_height_mm = 100;
+    hm_dosimetry_beam b;
+    double x[HM_DOSE_NAXES];
+    fail_err(hm_dosimetry_event_beam(&e, NULL, &dev, HM_ALIGN_HEART, NULL, &b, NULL, &err), &err);
+    fail_err(hm_dose_beam_coords(&b, x, &err), &err);
+    assert_true(fabs(x[HM_DOSE_AXIS_PRIMARY] - 30) < 1e-9 && fabs(x[HM_DOSE_AXIS_SECONDARY] - 20) < 1e-9);
+    assert_true(fabs(x[HM_DOSE_AXIS_AL] - 2.5) < 1e-12 && fabs(x[HM_DOSE_AXIS_CU] - 0.2) < 1e-12);
+    /* 200 x 100 mm at the receptor, scaled by 750/1000: 15 x 7.5 cm -> side sqrt(112.5). */
+    assert_true(fabs(x[HM_DOSE_AXIS_FIELD] - sqrt(15 * 7.5)) < 1e-9);
+    e.table_relationship = "feet first";
+    fail_err(hm_dosimetry_event_beam(&e, NULL, &dev, HM_ALIGN_HEART, NULL, &b, NULL, &err), &err);
+    fail_err(hm_dose_beam_coords(&b, x, &err), &err);
+    assert_true(fabs(x[HM_DOSE_AXIS_PRIMARY] + 30) < 1e-9 && fabs(x[HM_DOSE_AXIS_SECONDARY] + 20) < 1e-9);
+    /* Projection beams: PA = receptor anterior = 0; AP = 180; LLAT (source on
+     * the left, receptor on the right) = RAO 90. */
+    const char *proj[] = { "PA", "AP", "LLAT", "RLAT" };
+    double want[] = { 0, 180, -90, 90 };
+    for (int i = 0; i < 4; i++) {
+        hm_dosimetry_beam_default(&b);
+        b.projection = proj[i];
+        fail_err(hm_dose_beam_coords(&b, x, &err), &err);
+        assert_true(fabs(fabs(x[HM_DOSE_AXIS_PRIMARY]) - fabs(want[i])) < 1e-9);
+        if (want[i] != 180)
+            assert_true(fabs(x[HM_DOSE_AXIS_PRIMARY] - want[i]) < 1e-9);
+    }
+}
+
+/* ---- a synthetic library ----------------------------------------------------- */
+
+/* f = (1 + kvp/100)(1 + 2 cu)(2 + sin(primary))(1 + field/10)(1 + secondary/100):
+ * multilinear interpolation reproduces it exactly only at nodes; along
+ * kvp, cu, field, secondary it is linear, so interpolation is exact there. */
+static double fsyn(const double x[HM_DOSE_NAXES], int organ)
+{
+    return (organ + 1) * (1 + x[0] / 100) * (1 + 2 * x[2]) * (2 + sin(x[3] * 3.14159265358979 / 180)) *
+           (1 + x[5] / 10) * (1 + x[4] / 100);
+}
+
+static hm_dose_grid syn_grid(void)
+{
+    hm_dose_grid g;
+    memset(&g, 0, sizeof g);
+    g.nphantoms = 2;
+    snprintf(g.phantoms[0].age, sizeof g.phantoms[0].age, "5y");
+    g.phantoms[0].sex = 'H';
+    snprintf(g.phantoms[1].age, sizeof g.phantoms[1].age, "adult");
+    g.phantoms[1].sex = 'F';
+    double pts[HM_DOSE_NAXES][4] = { { 60, 80 }, { 3.5 }, { 0, 0.3 }, { -180, -90, 0, 90 }, { -20, 20 },
+                                     { 5, 10 }, { 0 } };
+    size_t n[HM_DOSE_NAXES] = { 2, 1, 2, 4, 2, 2, 1 };
+    for (int a = 0; a < HM_DOSE_NAXES; a++) {
+        g.n[a] = n[a];
+        memcpy(g.v[a], pts[a], sizeof pts[a]);
+    }
+    g.primary_periodic = 1;
+    g.source_isocentre_cm = 75;
+    g.anode_angle_deg = 12;
+    return g;
+}
+
+static hm_dose_library *syn_library(void)
+{
+    hm_dose_grid g = syn_grid();
+    hm_dose_library_params p;
+    hm_dose_library_params_default(&p);
+    hm_dose_library *lib;
+    hm_error err;
+    fail_err(hm_dose_library_create(&g, &p, &lib, &err), &err);
+    hm_organ_dose o[2];
+    memset(o, 0, sizeof o);
+    snprintf(o[0].organ, sizeof o[0].organ, "lung");
+    snprintf(o[1].organ, sizeof o[1].organ, "heart");
+    o[0].mass_g = 300;
+    o[1].mass_g = 120.5;
+    o[0].present = o[1].present = 1;
+    for (size_t ph = 0; ph < 2; ph++)
+        for (size_t k = 0; k < hm_dose_grid_nodes(&g); k++) {
+            double x[HM_DOSE_NAXES];
+            hm_dose_grid_node_coords(&g, k, x);
+            for (int j = 0; j < 2; j++) {
+                /* Values that print exactly at %.7g, so the round trip is exact. */
+                o[j].dose_mgy_per_gy_cm2 = round(fsyn(x, j) * (ph + 1) * 1e4) / 1e4;
+                o[j].sigma_mgy_per_gy_cm2 = 0.01 * (j + 1);
+            }
+            hm_dosimetry_result r = { .n = 2, .organs = o };
+            fail_err(hm_dose_library_set_node(lib, ph, k, &r, &err), &err);
+        }
+    return lib;
+}
+
+static double syn_node(const double x[HM_DOSE_NAXES], int organ)
+{
+    return round(fsyn(x, organ) * 1e4) / 1e4;
+}
+
+static void test_interpolation(void **state)
+{
+    (void)state;
+    hm_dose_library *lib = syn_library();
+    hm_error err;
+    hm_dosimetry_result r;
+    unsigned oog;
+    hm_dose_grid g = syn_grid();
+    /* Exact at every node, sigma the node's. */
+    for (size_t k = 0; k < hm_dose_grid_nodes(&g); k++) {
+        double x[HM_DOSE_NAXES];
+        hm_dose_grid_node_coords(&g, k, x);
+        fail_err(hm_dose_library_lookup_at(lib, 0, x, &r, &oog, &err), &err);
+        assert_int_equal(oog, 0);
+        assert_int_equal(r.n, 2);
+        assert_string_equal(r.organs[1].organ, "heart");
+        assert_true(r.organs[1].mass_g == 120.5);
+        assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - syn_node(x, 0)) < 1e-12);
+        assert_true(fabs(r.organs[1].sigma_mgy_per_gy_cm2 - 0.02) < 1e-12);
+        hm_dosimetry_result_free(&r);
+    }
+    /* Between two nodes along kVp: linear, sigma / sqrt(2) at the midpoint. */
+    double lo[HM_DOSE_NAXES] = { 60, 3.5, 0.3, 0, 20, 10, 0 }, x[HM_DOSE_NAXES], hi[HM_DOSE_NAXES];
+    memcpy(hi, lo, sizeof hi);
+    hi[0] = 80;
+    for (double t = 0; t <= 1.0001; t += 0.125) {
+        memcpy(x, lo, sizeof x);
+        x[0] = 60 + 20 * t;
+        fail_err(hm_dose_library_lookup_at(lib, 0, x, &r, &oog, &err), &err);
+        double want = (1 - t) * syn_node(lo, 0) + t * syn_node(hi, 0);
+        assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - want) < 1e-9);
+        double ws = 0.01 * sqrt((1 - t) * (1 - t) + t * t);
+        assert_true(fabs(r.organs[0].sigma_mgy_per_gy_cm2 - ws) < 1e-12);
+        assert_int_equal(oog, 0);
+        hm_dosimetry_result_free(&r);
+    }
+    /* Inside a cell on the linear axes (primary on a node): f itself, as f is
+     * multilinear in them. */
+    double in[HM_DOSE_NAXES] = { 67, 3.5, 0.11, -90, -3, 7.5, 0 };
+    fail_err(hm_dose_library_lookup_at(lib, 0, in, &r, &oog, &err), &err);
+    assert_true(fabs(r.organs[1].dose_mgy_per_gy_cm2 - fsyn(in, 1)) < 1e-3);
+    hm_dosimetry_result_free(&r);
+    /* The periodic axis: 135 lies halfway between 90 and -180 (= 180). */
+    double a[HM_DOSE_NAXES] = { 60, 3.5, 0, 90, -20, 5, 0 }, b[HM_DOSE_NAXES], m[HM_DOSE_NAXES];
+    memcpy(b, a, sizeof b);
+    b[3] = -180;
+    memcpy(m, a, sizeof m);
+    m[3] = 135;
+    fail_err(hm_dose_library_lookup_at(lib, 0, m, &r, &oog, &err), &err);
+    assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - 0.5 * (syn_node(a, 0) + syn_node(b, 0))) < 1e-9);
+    assert_int_equal(oog, 0);
+    hm_dosimetry_result_free(&r);
+    m[3] = 135 - 360;   /* the same angle */
+    fail_err(hm_dose_library_lookup_at(lib, 0, m, &r, &oog, &err), &err);
+    assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - 0.5 * (syn_node(a, 0) + syn_node(b, 0))) < 1e-9);
+    hm_dosimetry_result_free(&r);
+    /* Outside: clamped to the edge, flagged per axis. */
+    double out[HM_DOSE_NAXES] = { 50, 4.5, 0.3, 0, 35, 10, 1 }, edge[HM_DOSE_NAXES] = { 60, 3.5, 0.3, 0, 20, 10, 0 };
+    fail_err(hm_dose_library_lookup_at(lib, 0, out, &r, &oog, &err), &err);
+    assert_int_equal(oog, (1u << HM_DOSE_AXIS_KVP) | (1u << HM_DOSE_AXIS_AL) | (1u << HM_DOSE_AXIS_SECONDARY) |
+                              (1u << HM_DOSE_AXIS_OFFSET));
+    assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - syn_node(edge, 0)) < 1e-12);
+    hm_dosimetry_result_free(&r);
+    /* The beam path: phantom by age and sex (a 5-year-old boy uses the H
+     * phantom; an adult woman has her own; no adult male). */
+    size_t idx;
+    fail_err(hm_dose_library_phantom(lib, "5", 'M', &idx, &err), &err);
+    assert_int_equal(idx, 0);
+    fail_err(hm_dose_library_phantom(lib, "adult", 'F', &idx, &err), &err);
+    assert_int_equal(idx, 1);
+    assert_int_equal(hm_dose_library_phantom(lib, "adult", 'M', &idx, &err), HM_ENOTFOUND);
+    hm_dosimetry_beam bm;
+    fail_err(hm_dose_grid_node_beam(&g, 5, &bm, &err), &err);
+    bm.offset_cm[0] = 1;
+    fail_err(hm_dose_library_lookup(lib, "adult", 'F', &bm, &r, &oog, &err), &err);
+    assert_int_equal(oog, HM_DOSE_OFF_LATERAL);
+    hm_dose_grid_node_coords(&g, 5, x);
+    assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - round(fsyn(x, 0) * 2 * 1e4) / 1e4) < 1e-9);
+    hm_dosimetry_result_free(&r);
+    hm_dose_library_free(lib);
+}
+
+/* ---- the file ------------------------------------------------------------------ */
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long len = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc((size_t)len + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)len, fp), (size_t)len);
+    buf[len] = 0;
+    fclose(fp);
+    *n = (size_t)len;
+    return buf;
+}
+
+static void spit(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    hm_dose_library *lib = syn_library(), *back;
+    hm_error err;
+    const char *path = TMP "/syn.csv";
+    fail_err(hm_dose_library_save(lib, path, &err), &err);
+    char id[40];
+    snprintf(id, sizeof id, "%s", hm_dose_library_get_info(lib)->library_id);
+    assert_int_equal(strncmp(id, "fnv1a64:", 8), 0);
+    fail_err(hm_dose_library_load(path, &back, &err), &err);
+    const hm_dose_library_info *in = hm_dose_library_get_info(back);
+    assert_string_equal(in->library_id, id);
+    assert_int_equal(in->format_version, 1);
+    assert_string_equal(in->harmonic_version, HM_VERSION_STRING);
+    assert_non_null(strstr(in->engine, "Compton"));
+    assert_int_equal(in->histories_per_node, 200000);
+    assert_true(memcmp(hm_dose_library_grid(back), hm_dose_library_grid(lib), sizeof(hm_dose_grid)) == 0);
+    hm_dose_grid g = syn_grid();
+    for (size_t ph = 0; ph < 2; ph++)
+        for (size_t k = 0; k < hm_dose_grid_nodes(&g); k++) {
+            double x[HM_DOSE_NAXES];
+            hm_dosimetry_result a, b;
+            hm_dose_grid_node_coords(&g, k, x);
+            fail_err(hm_dose_library_lookup_at(lib, ph, x, &a, NULL, &err), &err);
+            fail_err(hm_dose_library_lookup_at(back, ph, x, &b, NULL, &err), &err);
+            for (size_t j = 0; j < 2; j++) {
+                assert_true(a.organs[j].dose_mgy_per_gy_cm2 == b.organs[j].dose_mgy_per_gy_cm2);
+                assert_true(a.organs[j].sigma_mgy_per_gy_cm2 == b.organs[j].sigma_mgy_per_gy_cm2);
+            }
+            hm_dosimetry_result_free(&a);
+            hm_dosimetry_result_free(&b);
+        }
+    /* Saving again gives the same id (the date is not hashed). */
+    fail_err(hm_dose_library_save(back, TMP "/syn2.csv", &err), &err);
+    assert_string_equal(hm_dose_library_get_info(back)->library_id, id);
+    hm_dose_library_free(back);
+    hm_dose_library_free(lib);
+}
+
+/* Replaces the first occurrence of `from` after `after` in text. */
+static char *edit(const char *text, const char *after, const char *from, const char *to)
+{
+    const char *a = strstr(text, after);
+    assert_non_null(a);
+    const char *f = strstr(a, from);
+    assert_non_null(f);
+    size_t n = strlen(text) + strlen(to) + 1;
+    char *out = malloc(n);
+    assert_non_null(out);
+    snprintf(out, n, "%.*s%s%s", (int)(f - text), text, to, f + strlen(from));
+    return out;
+}
+
+static long line_of(const char *text, const char *needle)
+{
+    const char *p = strstr(text, needle);
+    assert_non_null(p);
+    long line = 1;
+    for (const char *c = text; c < p; c++)
+        line += *c == '\n';
+    return line;
+}
+
+static void test_damaged_files(void **state)
+{
+    (void)state;
+    hm_dose_library *lib = syn_library();
+    hm_error err;
+    const char *path = TMP "/good.csv", *bad = TMP "/bad.csv";
+    fail_err(hm_dose_library_save(lib, path, &err), &err);
+    hm_dose_library_free(lib);
+    size_t n;
+    char *text = slurp(path, &n);
+    /* The 3rd data row of 5y_H node 0 is node 1's lung. */
+    struct { char *text; int code; const char *field; long line; } cases[] = {
+        { edit(text, "\n5y_H,0,", ",lung,", ",lung,") , 0, NULL, 0 },   /* unchanged: loads */
+        { edit(text, "\n5y_H,1,", ",lung,", ",lungs,"), HM_EPARSE, "organ", line_of(text, "\n5y_H,1,") + 1 },
+        { edit(text, "\n5y_H,0,60,3.5,0,-180,-20,5,0,heart,", ",heart,", ",heart,x"), HM_EPARSE,
+          "dose_mgy_per_gy_cm2", line_of(text, "\n5y_H,0,60,3.5,0,-180,-20,5,0,heart,") + 1 },
+        { edit(text, "\n5y_H,2,", "5y_H,2,60", "5y_H,2,61"), HM_EPARSE, "kvp_kv",
+          line_of(text, "\n5y_H,2,") + 1 },
+        { edit(text, "\n5y_H,3,", "5y_H,3,", "5y_H,4,"), HM_EPARSE, "node", line_of(text, "\n5y_H,3,") + 1 },
+        { edit(text, "# format_version", "version,1", "version,2"), HM_EUNSUPPORTED, "format_version", 2 },
+        { edit(text, "# seed", "# seed", "# sead"), HM_EPARSE, "sead", line_of(text, "# seed") },
+        { edit(text, "# kvp_kv", "# kvp_kv,60 80", "# kvp_kv,80 60"), HM_EPARSE, "kvp_kv",
+          line_of(text, "\nphantom,node") + 1 },
+        /* A valid number changed: only the content hash sees it. */
+        { edit(text, "\nadult_F,7,", ",lung,", ",lung,1"), HM_EVALIDATE, "library_id", 0 },
+        { edit(text, "harmonic", "harmonic", "harmonix"), HM_EPARSE, NULL, 1 },
+    };
+    size_t nc = sizeof cases / sizeof cases[0];
+    for (size_t i = 0; i < nc; i++) {
+        spit(bad, cases[i].text);
+        hm_dose_library *l = NULL;
+        hm_error_clear(&err);
+        int rc = hm_dose_library_load(bad, &l, &err);
+        char buf[1024];
+        hm_error_format(&err, buf, sizeof buf);
+        fprintf(stderr, "case %zu: rc %d %s\n", i, rc, buf);
+        assert_int_equal(rc, cases[i].code);
+        if (rc) {
+            assert_null(l);
+            assert_string_equal(err.file, bad);
+            if (cases[i].field)
+                assert_string_equal(err.field, cases[i].field);
+            if (cases[i].line)
+                assert_int_equal(err.line, cases[i].line);
+        }
+        hm_dose_library_free(l);
+        free(cases[i].text);
+    }
+    /* Truncated: every cut short of the whole file fails, never crashes. */
+    for (size_t cut = 0; cut < n; cut += n / 37 + 1) {
+        if (cut == n - 1)
+            continue;   /* only the last line end gone: still whole */
+        char *t = strndup(text, cut);
+        spit(bad, t);
+        hm_dose_library *l = NULL;
+        assert_true(hm_dose_library_load(bad, &l, &err) < 0);
+        assert_null(l);
+        free(t);
+    }
+    /* CRLF line ends (a file opened and saved on Windows) still load. */
+    char *crlf = malloc(2 * n + 1), *c = crlf;
+    assert_non_null(crlf);
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] == '\n')
+            *c++ = '\r';
+        *c++ = text[i];
+    }
+    *c = 0;
+    spit(bad, crlf);
+    hm_dose_library *l = NULL;
+    fail_err(hm_dose_library_load(bad, &l, &err), &err);
+    hm_dose_library_free(l);
+    free(crlf);
+    free(text);
+    assert_int_equal(hm_dose_library_load(TMP "/missing.csv", &l, &err), HM_EIO);
+}
+
+/* ---- a tiny real build ----------------------------------------------------------- */
+
+static hm_dose_grid tiny_grid(void)
+{
+    hm_dose_grid g;
+    memset(&g, 0, sizeof g);
+    g.nphantoms = 1;
+    snprintf(g.phantoms[0].age, sizeof g.phantoms[0].age, "newborn");
+    g.phantoms[0].sex = 'H';
+    double pts[HM_DOSE_NAXES][3] = { { 70 }, { 3.5 }, { 0.1 }, { 0, 90 }, { 0 }, { 5 }, { 0 } };
+    size_t n[HM_DOSE_NAXES] = { 1, 1, 1, 2, 1, 1, 1 };
+    for (int a = 0; a < HM_DOSE_NAXES; a++) {
+        g.n[a] = n[a];
+        memcpy(g.v[a], pts[a], sizeof pts[a]);
+    }
+    g.primary_periodic = 0;
+    g.source_isocentre_cm = 75;
+    g.anode_angle_deg = 12;
+    return g;
+}
+
+static int stop_after_one(const hm_dose_progress *pr, void *user)
+{
+    (void)user;
+    return pr->done >= 1;
+}
+
+static int count_progress(const hm_dose_progress *pr, void *user)
+{
+    size_t *resumed = user;
+    *resumed = pr->resumed;
+    assert_true(pr->done <= pr->total && pr->eta_s >= 0);
+    return 0;
+}
+
+static void test_build(void **state)
+{
+    (void)state;
+    hm_dose_grid g = tiny_grid();
+    hm_dose_library_params p;
+    hm_dose_library_params_default(&p);
+    p.histories_per_node = 4000;
+    p.seed = 5;
+    p.voxel_mm = 8;
+    p.cache_dir = TMP "/cache";
+    p.threads = 1;
+    hm_error err;
+    setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+    const char *one = TMP "/tiny1.csv", *res = TMP "/tiny_resumed.csv";
+    /* Three builds (the phantom is built each time, slow under the
+     * sanitizers): interrupted after one node on one thread, resumed on two
+     * threads, and whole on one thread: the resumed file is byte for byte the
+     * whole one, so neither resuming nor threads change it. */
+    remove(res);
+    p.threads = 1;
+    assert_int_equal(hm_dose_library_build(&g, &p, res, stop_after_one, NULL, &err), HM_EINVAL);
+    assert_non_null(strstr(err.msg, "interrupted"));
+    FILE *fp = fopen(TMP "/tiny_resumed.csv.part", "r");
+    assert_non_null(fp);
+    fclose(fp);
+    size_t resumed = 99;
+    p.threads = 2;
+    fail_err(hm_dose_library_build(&g, &p, res, count_progress, &resumed, &err), &err);
+    assert_int_equal(resumed, 1);
+    assert_null(fopen(TMP "/tiny_resumed.csv.part", "r"));
+    p.threads = 1;
+    fail_err(hm_dose_library_build(&g, &p, one, NULL, NULL, &err), &err);
+    size_t n1, n3;
+    char *t1 = slurp(one, &n1), *t3 = slurp(res, &n3);
+    assert_non_null(strstr(t1, "# created,2023-11-14T22:13:20Z"));
+    assert_int_equal(n1, n3);
+    assert_memory_equal(t1, t3, n1);
+    /* Any node rebuilt alone with its seed gives the file's values. */
+    hm_dose_library *lib;
+    fail_err(hm_dose_library_load(one, &lib, &err), &err);
+    hm_phantom *ph;
+    hm_voxel_phantom v;
+    fail_err(hm_phantom_build("newborn", 'H', &ph, &err), &err);
+    fail_err(hm_phantom_voxelise_cached(ph, 8, TMP "/cache", &v, NULL, &err), &err);
+    hm_phantom_free(ph);
+    hm_dosimetry_beam b;
+    fail_err(hm_dose_grid_node_beam(&g, 1, &b, &err), &err);
+    hm_dosimetry_params dp = { 4000, hm_dose_node_seed(5, &g.phantoms[0], 1), 1 };
+    hm_dosimetry_result direct, looked;
+    fail_err(hm_dosimetry_organ_doses(&v, &b, &dp, &direct, &err), &err);
+    unsigned oog;
+    fail_err(hm_dose_library_lookup(lib, "newborn", 'F', &b, &looked, &oog, &err), &err);
+    assert_int_equal(oog, 0);
+    assert_int_equal(direct.n, looked.n);
+    int nonzero = 0;
+    for (size_t j = 0; j < direct.n; j++) {
+        char a[32], c[32];
+        snprintf(a, sizeof a, "%.7g", direct.organs[j].dose_mgy_per_gy_cm2);
+        snprintf(c, sizeof c, "%.7g", looked.organs[j].dose_mgy_per_gy_cm2);
+        assert_string_equal(a, c);
+        nonzero += looked.organs[j].dose_mgy_per_gy_cm2 > 0;
+    }
+    assert_true(nonzero > 10);
+    hm_dosimetry_result_free(&direct);
+    hm_dosimetry_result_free(&looked);
+    hm_voxel_phantom_free(&v);
+    hm_dose_library_free(lib);
+    free(t1);
+    free(t3);
+    unsetenv("SOURCE_DATE_EPOCH");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_grid),
+        cmocka_unit_test(test_bad_grid_files),
+        cmocka_unit_test(test_coords),
+        cmocka_unit_test(test_interpolation),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_damaged_files),
+        cmocka_unit_test(test_build),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

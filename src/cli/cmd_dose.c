@@ -164,6 +164,56 @@ static void print_json(const char *source, const char *age_class, char sex,
     json_decref(root);
 }
 
+/* ---- the library engine ---- */
+
+typedef struct lib_ctx {
+    const hm_dose_library *lib;
+    const char            *age;
+    long                   lookups, out_of_grid;
+} lib_ctx;
+
+static int library_fn(void *ctx, const hm_dosimetry_beam *b, char sex, hm_dosimetry_result *r,
+                      hm_error *err)
+{
+    lib_ctx *c = ctx;
+    unsigned oog = 0;
+    int rc = hm_dose_library_lookup(c->lib, c->age, sex, b, r, &oog, err);
+    c->lookups++;
+    /* An axis clamped (the source distance is only noted: doses per KAP
+     * barely depend on it). */
+    c->out_of_grid += (oog & ~(unsigned)HM_DOSE_SOURCE_DISTANCE) != 0;
+    return rc;
+}
+
+static int lib_progress(const hm_dose_progress *pr, void *user)
+{
+    (void)user;
+    static double last = -1;
+    if (!isatty(2) || (pr->done < pr->total && pr->elapsed_s - last < 0.5))
+        return 0;
+    last = pr->elapsed_s;
+    fprintf(stderr, "\rlibrary: %zu/%zu nodes (%s), %.0f s, ETA %.0f s   ", pr->done, pr->total,
+            pr->phantom ? pr->phantom : "", pr->elapsed_s, pr->eta_s);
+    if (pr->done >= pr->total)
+        fputc('\n', stderr);
+    return 0;
+}
+
+/* --library FILE, or "default" (built into the cache when missing). */
+static int open_library(const hm_args *a, hm_dose_library **lib, hm_error *err)
+{
+    const char *path = hm_args_str(a, "library", NULL);
+    char buf[4096];
+    if (!strcmp(path, "default")) {
+        int rc = hm_dose_library_ensure_default((int)hm_args_int(a, "threads", 1), lib_progress, NULL,
+                                                buf, sizeof buf, err);
+        if (rc)
+            return rc;
+        path = buf;
+    }
+    return hm_dose_library_load(path, lib, err);
+}
+
 /* Shared by both sub-commands: phantoms, the direct engine, the run. */
 static int run_events(const hm_args *a, const char *source, const hm_dosimetry_event *ev,
                       size_t n, const char *const *labels, double age_days, char sex)
@@ -180,9 +230,20 @@ static int run_events(const hm_args *a, const char *source, const hm_dosimetry_e
         return hm_cli_report(&err);
     if (hm_args_count(a, "kap-calibration"))
         dev.kap_calibration = hm_args_num(a, "kap-calibration", 1);
+    hm_dose_library *lib = NULL;
+    lib_ctx lc = { NULL, age_class, 0, 0 };
+    if (hm_args_count(a, "library")) {
+        if (hm_args_count(a, "height-cm"))
+            return hm_cli_usage_error(a, "--height-cm and --mass-kg scale a phantom: they need the "
+                                         "direct simulation, not --library");
+        if (open_library(a, &lib, &err))
+            return hm_cli_report(&err);
+        lc.lib = lib;
+    }
     phantoms ph;
+    memset(&ph, 0, sizeof ph);
     phantom_spec sp = spec_of(a, 1);
-    if (build_phantoms(age_class, &sp, &ph, &err)) {
+    if (!lib && build_phantoms(age_class, &sp, &ph, &err)) {
         phantoms_free(&ph);
         return hm_cli_report(&err);
     }
@@ -193,10 +254,15 @@ static int run_events(const hm_args *a, const char *source, const hm_dosimetry_e
     hm_dosimetry_align align = !strcmp(hm_args_str(a, "align", "heart"), "table") ? HM_ALIGN_TABLE
                                                                                   : HM_ALIGN_HEART;
     hm_dosimetry_procedure_dose d;
-    int rc = hm_dosimetry_procedure(ev, n, &dev, align, age_class, sex, hm_dosimetry_direct_fn,
-                                    &direct, &d, &err);
+    int rc = hm_dosimetry_procedure(ev, n, &dev, align, age_class, sex,
+                                    lib ? library_fn : hm_dosimetry_direct_fn,
+                                    lib ? (void *)&lc : (void *)&direct, &d, &err);
     phantoms_free(&ph);
+    if (lc.out_of_grid)
+        fprintf(stderr, "harmonic: %ld of %ld beams lay outside the library's grid (clamped to its "
+                        "edge; --direct simulates them)\n", lc.out_of_grid, lc.lookups);
     if (rc) {
+        hm_dose_library_free(lib);
         if (!err.file[0])
             snprintf(err.file, sizeof err.file, "%.255s", source);
         return hm_cli_report(&err);
@@ -205,12 +271,18 @@ static int run_events(const hm_args *a, const char *source, const hm_dosimetry_e
         print_json(source, age_class, sex, &d, labels);
     } else {
         char title[512];
-        snprintf(title, sizeof title, "%s: %zu event%s, age class %s, sex %c, direct Monte Carlo "
-                 "(%lld histories per event and phantom)", source, n, n == 1 ? "" : "s", age_class,
-                 sex, (long long)direct.params.histories);
+        if (lc.lib)
+            snprintf(title, sizeof title, "%s: %zu event%s, age class %s, sex %c, library %s",
+                     source, n, n == 1 ? "" : "s", age_class, sex,
+                     hm_dose_library_get_info(lc.lib)->library_id);
+        else
+            snprintf(title, sizeof title, "%s: %zu event%s, age class %s, sex %c, direct Monte "
+                     "Carlo (%lld histories per event and phantom)", source, n, n == 1 ? "" : "s",
+                     age_class, sex, (long long)direct.params.histories);
         print_text(title, &d, labels);
     }
     hm_dosimetry_procedure_free(&d);
+    hm_dose_library_free(lib);
     return 0;
 }
 
@@ -255,8 +327,14 @@ static int run_rdsr(const hm_args *a)
         if (json)
             snprintf(labels[i], sizeof labels[i], "%.31s", r->uid);
         else
-            snprintf(labels[i], sizeof labels[i], "%.13s %.0fkV %+.0f/%+.0f", r->type, r->kvp_kv,
-                     r->primary_angle_deg, r->secondary_angle_deg);
+        {
+            char kv[12] = "?kV", ang[24] = "?/?";
+            if (isfinite(r->kvp_kv))
+                snprintf(kv, sizeof kv, "%.0fkV", r->kvp_kv);
+            if (isfinite(r->primary_angle_deg) && isfinite(r->secondary_angle_deg))
+                snprintf(ang, sizeof ang, "%+.0f/%+.0f", r->primary_angle_deg, r->secondary_angle_deg);
+            snprintf(labels[i], sizeof labels[i], "%.13s %s %s", r->type, kv, ang);
+        }
         lab[i] = labels[i];
     }
     rc = run_events(a, path, ev, rep->nevents, lab, age_days_of(a, rep->age_years),
@@ -315,6 +393,8 @@ static int run_event(const hm_args *a)
                "the device default", 0.1, 10),                                               \
     HM_OPT_CHOICE("align", "A", "isocentre on the heart, or moved by the table positions",   \
                   "heart", "heart|table"),                                                    \
+    HM_OPT_PATH("library", "FILE", "organ doses from this conversion-coefficient library "   \
+                "(harmonic dose table), or \"default\"", "direct Monte Carlo"),              \
     HM_OPT_FLAG("json", "print the doses as JSON")
 
 static const hm_cli_opt rdsr_opts[] = { O_PATIENT, O_ENGINE, HM_OPT_END };
@@ -449,6 +529,136 @@ static const hm_cli_cmd dose_skin = {
     skin_opts, rdsr_pos, run_skin, NULL, 0
 };
 
+/* ---- dose table ---- */
+
+static int run_table(const hm_args *a)
+{
+    hm_error err;
+    hm_error_clear(&err);
+    int threads = (int)hm_args_int(a, "threads", 1);
+    const char *grid = hm_args_str(a, "grid", NULL), *out = hm_args_str(a, "output", NULL);
+    char path[4096];
+    double t0 = hm_now_s();
+    int rc;
+    if (!grid && !out) {
+        rc = hm_dose_library_ensure_default(threads, lib_progress, NULL, path, sizeof path, &err);
+    } else {
+        hm_dose_grid g;
+        hm_dose_library_params p;
+        hm_dose_library_params_default(&p);
+        rc = grid ? hm_dose_grid_read(grid, &g, &p, &err) : hm_dose_grid_default(&g, &p, &err);
+        if (rc == HM_OK && hm_args_count(a, "histories"))
+            p.histories_per_node = hm_args_int(a, "histories", 0);
+        if (rc == HM_OK && hm_args_count(a, "seed"))
+            p.seed = (uint64_t)hm_args_int(a, "seed", 1);
+        p.threads = threads;
+        if (!out)
+            return hm_cli_usage_error(a, "--grid needs -o LIBRARY.csv");
+        snprintf(path, sizeof path, "%s", out);
+        if (rc == HM_OK)
+            rc = hm_dose_library_build(&g, &p, path, lib_progress, NULL, &err);
+    }
+    if (rc)
+        return hm_cli_report(&err);
+    hm_dose_library *lib;
+    if (hm_dose_library_load(path, &lib, &err))
+        return hm_cli_report(&err);
+    const hm_dose_library_info *in = hm_dose_library_get_info(lib);
+    const hm_dose_grid *g = hm_dose_library_grid(lib);
+    printf("%s\n  library %s, %zu phantoms x %zu nodes, %lld histories per node, seed %llu, "
+           "voxels %.3g mm, built %s by harmonic %s (%.1f s now)\n", path, in->library_id,
+           g->nphantoms, hm_dose_grid_nodes(g), in->histories_per_node,
+           (unsigned long long)in->seed, in->voxel_mm, in->created, in->harmonic_version,
+           hm_now_s() - t0);
+    hm_dose_library_free(lib);
+    return 0;
+}
+
+static const hm_cli_opt table_opts[] = {
+    HM_OPT_PATH("grid", "FILE", "the grid (axes, phantoms, histories; docs/dosimetry.md)",
+                "data/dosimetry/library_grid_default.csv"),
+    { "output", 'o', HM_OPT_T_PATH, "LIBRARY.csv", "where to write the library",
+      "the user cache (the default library)", 0, 0, 0, NULL, 0, 0 },
+    HM_OPT_INT("histories", "N", "photon histories per node", "the grid's", 1000, 1e10),
+    HM_OPT_INT("seed", "S", "random seed", "the grid's", 0, 1e18),
+    HM_OPT_INT("threads", "T", "nodes computed in parallel", "1", 1, 256),
+    HM_OPT_END
+};
+static const hm_cli_cmd dose_table = {
+    "table", "build a conversion-coefficient library (organ dose per KAP on a grid of beams)",
+    "Runs the engine on every node of the grid (phantom x kVp x Cu x angles x field) and\n"
+    "writes a versioned file with its provenance.  An interrupted build resumes.  Without\n"
+    "--grid and -o: the default library, built once into the user cache and reused.\n",
+    table_opts, NULL, run_table, NULL, 0
+};
+
+/* ---- dose summary ---- */
+
+static int run_summary(const hm_args *a)
+{
+    const char *url = hm_args_str(a, "db", "harmonic.db"), *run = hm_args_str(a, "run", NULL);
+    hm_error err;
+    hm_error_clear(&err);
+    char run_id[160];
+    if (!run) {                      /* the latest run */
+        hm_db *db;
+        hm_stmt *st;
+        if (hm_db_open(url, &db, &err))
+            return hm_cli_report(&err);
+        run_id[0] = 0;
+        if (!hm_db_prepare(db, "SELECT run_id FROM dose_run ORDER BY created_at DESC, run_id DESC",
+                           &st, &err)) {
+            if (hm_stmt_step(st, &err) == 1)
+                snprintf(run_id, sizeof run_id, "%s", hm_stmt_column_text(st, 0));
+            hm_stmt_finalize(st);
+        }
+        hm_db_close(db);
+        if (!run_id[0]) {
+            fprintf(stderr, "harmonic: %s: no dose run (harmonic dose cohort)\n", url);
+            return 1;
+        }
+        run = run_id;
+    }
+    hm_doserun_age_row rows[5];
+    if (hm_doserun_summary_by_age(url, run, rows, &err))
+        return hm_cli_report(&err);
+    printf("dose run %s: tier-1 procedures, dose per KAP by age class (ratio of sums)\n", run);
+    printf("%-8s %6s %11s", "age", "n", "E/KAP");
+    for (int o = 0; o < HM_DOSERUN_SUMMARY_NORGANS; o++)
+        printf(" %11.11s", HM_DOSERUN_SUMMARY_ORGANS[o]);
+    printf("   (mSv or mGy per Gy cm2)\n");
+    for (int i = 0; i < 5; i++) {
+        if (!rows[i].procedures)
+            continue;
+        printf("%-8s %6ld %11.3g", rows[i].age, rows[i].procedures,
+               rows[i].effective_msv / rows[i].kap_gy_cm2);
+        for (int o = 0; o < HM_DOSERUN_SUMMARY_NORGANS; o++)
+            printf(" %11.3g", rows[i].organ_mgy[o] / rows[i].kap_gy_cm2);
+        printf("\n");
+    }
+    printf("published E/KAP (anchors.md section 2): Karambatsakidou 2009 3.7, 1.9, 1.0, 0.6, 0.4 at "
+           "0, 1, 5, 10, 15 y; Ubeda 2017 1.70, 0.89, 0.58, 0.40 at <1, 1-5, 5-10, 10-16 y\n");
+    const char *png = hm_args_str(a, "png", NULL);
+    if (png) {
+        if (hm_doserun_plot_anchors(rows, png, "E/KAP by age: harmonic and the published values",
+                                    &err))
+            return hm_cli_report(&err);
+        printf("plot: %s\n", png);
+    }
+    return 0;
+}
+
+static const hm_cli_opt summary_opts[] = {
+    HM_OPT_STR("db", "PATH|URL", "the registry", "harmonic.db"),
+    HM_OPT_STR("run", "ID", "the dose run", "the latest"),
+    HM_OPT_PATH("png", "FILE", "also draw E/KAP by age against the published values", NULL),
+    HM_OPT_END
+};
+static const hm_cli_cmd dose_summary = {
+    "summary", "organ dose and effective dose per KAP by age class, against published values",
+    NULL, summary_opts, NULL, run_summary, NULL, 0
+};
+
 /* ---- dose cohort ---- */
 
 /* The direct engine: the age classes' phantoms, built when first needed. */
@@ -504,6 +714,28 @@ static void cohort_progress(void *arg, long done, long total, double seconds)
     fflush(stderr);
 }
 
+/* The library engine of the cohort: one lookup context per age class. */
+typedef struct library_engine {
+    hm_dose_library *lib;
+    lib_ctx          ctx[5];
+} library_engine;
+
+static int library_for_age(void *ctx, const char *age, hm_dosimetry_beam_fn *fn, void **fn_ctx,
+                           hm_error *err)
+{
+    static const char *const ages[5] = { "newborn", "1y", "5y", "10y", "15y" };
+    library_engine *le = ctx;
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(ages[i], age)) {
+            le->ctx[i].lib = le->lib;
+            le->ctx[i].age = ages[i];
+            *fn = library_fn;
+            *fn_ctx = &le->ctx[i];
+            return HM_OK;
+        }
+    return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "no phantom for '%s'", age);
+}
+
 static int run_cohort(const hm_args *a)
 {
     const char *url = hm_args_str(a, "db", "harmonic.db");
@@ -532,11 +764,30 @@ static int run_cohort(const hm_args *a)
     direct_engine de;
     memset(&de, 0, sizeof de);
     de.a = a;
-    hm_doserun_engine eng = { direct_for_age, &de, "direct", "direct" };
-    hm_doserun_summary s;
+    library_engine le;
+    memset(&le, 0, sizeof le);
     hm_error err;
     hm_error_clear(&err);
+    hm_doserun_engine eng = { direct_for_age, &de, "direct", "direct" };
+    char lib_id[64];
+    if (hm_args_count(a, "library")) {
+        if (open_library(a, &le.lib, &err))
+            return hm_cli_report(&err);
+        snprintf(lib_id, sizeof lib_id, "%s", hm_dose_library_get_info(le.lib)->library_id);
+        /* "fnv1a64:0123..." -> a run id part without the colon */
+        for (char *c = lib_id; *c; c++)
+            if (*c == ':')
+                *c = '-';
+        eng = (hm_doserun_engine){ library_for_age, &le, "library", lib_id };
+    }
+    hm_doserun_summary s;
     int rc = hm_doserun_cohort(url, &eng, &o, &s, &err);
+    long lookups = 0, oog = 0;
+    for (int i = 0; i < 5; i++) {
+        lookups += le.ctx[i].lookups;
+        oog += le.ctx[i].out_of_grid;
+    }
+    hm_dose_library_free(le.lib);
     for (int i = 0; i < 5; i++)
         if (de.built[i])
             phantoms_free(&de.ph[i]);
@@ -565,6 +816,9 @@ static int run_cohort(const hm_args *a)
            o.realizations);
     if (o.nranks > 1 && o.rank == 0)
         printf("all %d ranks: %ld procedures\n", o.nranks, total);
+    if (oog)
+        printf("%ld of %ld library lookups lay outside the grid and were clamped to its edge\n", oog,
+               lookups);
     return 0;
 }
 
@@ -591,8 +845,8 @@ static const hm_cli_cmd dose_cohort = {
     cohort_opts, NULL, run_cohort, NULL, 0
 };
 
-static const hm_cli_cmd *const dose_subs[] = { &dose_rdsr, &dose_event, &dose_skin, &dose_cohort,
-                                               NULL };
+static const hm_cli_cmd *const dose_subs[] = { &dose_rdsr, &dose_event, &dose_skin, &dose_table,
+                                               &dose_cohort, &dose_summary, NULL };
 static const hm_cli_opt group_opts[] = { HM_OPT_END };
 const hm_cli_cmd hm_cli_dose = {
     "dose", "organ doses of irradiation events, procedures and the cohort",

@@ -64,6 +64,22 @@ typedef struct hm_doserun_summary {
 int hm_doserun_cohort(const char *db_url, const hm_doserun_engine *engine,
                       const hm_doserun_opts *o, hm_doserun_summary *s, hm_error *err);
 
+/* Organ dose and E per KAP by age class over a run's tier-1 procedures
+ * (ratios of sums), for the comparison with published values (summary.c). */
+#define HM_DOSERUN_SUMMARY_NORGANS 5
+extern const char *const HM_DOSERUN_SUMMARY_ORGANS[HM_DOSERUN_SUMMARY_NORGANS];  /* lung ... */
+typedef struct hm_doserun_age_row {
+    char   age[16];                 /* "newborn" ... "15y" */
+    long   procedures;
+    double kap_gy_cm2, effective_msv;
+    double organ_mgy[HM_DOSERUN_SUMMARY_NORGANS];
+} hm_doserun_age_row;
+int hm_doserun_summary_by_age(const char *db_url, const char *run_id, hm_doserun_age_row rows[5],
+                              hm_error *err);
+/* E/KAP by age class with data/dosimetry/anchors_e_per_kap.csv, as a PNG. */
+int hm_doserun_plot_anchors(const hm_doserun_age_row rows[5], const char *png, const char *title,
+                            hm_error *err);
+
 /* The organs stored by default: the ICRP 103 tissues with their own weights
  * and the heart and thymus of cardiac work (anchors.md sections 2, 3). */
 extern const char HM_DOSERUN_DEFAULT_ORGANS[];

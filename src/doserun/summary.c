@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef M_PI
+#define M_PI 3.14159265358979323846   /* C11 <math.h> does not promise it */
+#endif
+
 const char *const HM_DOSERUN_SUMMARY_ORGANS[HM_DOSERUN_SUMMARY_NORGANS] = {
     "lung", "heart", "oesophagus", "breast", "red_marrow" };
 

@@ -294,26 +294,34 @@ static char sex_of(const hm_args *a, const char *report_sex)
     return s && (s[0] == 'M' || s[0] == 'F') ? s[0] : 'U';
 }
 
-static int run_rdsr(const hm_args *a)
+/* Reads an RDSR; 0 with *rep, else the exit status (reported). */
+static int read_report(const char *path, hm_rdsr_report **rep)
 {
-    const char *path = a->pos[0];
     hm_error err;
     hm_error_clear(&err);
     hm_rdsr_ctx *ctx = hm_rdsr_ctx_new(&err);
     if (!ctx)
         return hm_cli_report(&err);
-    hm_rdsr_report *rep = NULL;
-    int rc = hm_rdsr_read_file(ctx, path, &rep, &err);
+    *rep = NULL;
+    int rc = hm_rdsr_read_file(ctx, path, rep, &err);
     hm_rdsr_ctx_free(ctx);
+    return rc ? hm_cli_report(&err) : 0;
+}
+
+static int run_rdsr(const hm_args *a)
+{
+    const char *path = a->pos[0];
+    hm_rdsr_report *rep;
+    int rc = read_report(path, &rep);
     if (rc)
-        return hm_cli_report(&err);
+        return rc;
     if (!rep->nevents) {
         hm_rdsr_report_free(rep);
         fprintf(stderr, "harmonic: %s: the report has no irradiation event (TID 10003)\n", path);
         return 1;
     }
     hm_dosimetry_event *ev = calloc(rep->nevents, sizeof *ev);
-    char (*labels)[32] = calloc(rep->nevents, sizeof *labels);
+    char (*labels)[72] = calloc(rep->nevents, sizeof *labels);   /* a UID: 64 */
     const char **lab = calloc(rep->nevents, sizeof *lab);
     if (!ev || !labels || !lab) {
         free(ev); free(labels); free(lab);
@@ -325,15 +333,16 @@ static int run_rdsr(const hm_args *a)
         const hm_rdsr_event *r = &rep->events[i];
         hm_cli_rdsr_event(r, &ev[i]);
         if (json)
-            snprintf(labels[i], sizeof labels[i], "%.31s", r->uid);
-        else
-        {
-            char kv[12] = "?kV", ang[24] = "?/?";
-            if (isfinite(r->kvp_kv))
+            snprintf(labels[i], sizeof labels[i], "%.67s", r->uid);
+        else {
+            /* "Fluoroscopy 72kV +30/-10", "?" for what the event lacks (a label: cut to fit) */
+            char kv[8] = "?kV", ang[12] = "?/?";
+            if (isfinite(r->kvp_kv) && fabs(r->kvp_kv) < 1000)
                 snprintf(kv, sizeof kv, "%.0fkV", r->kvp_kv);
-            if (isfinite(r->primary_angle_deg) && isfinite(r->secondary_angle_deg))
+            if (isfinite(r->primary_angle_deg) && isfinite(r->secondary_angle_deg)
+                && fabs(r->primary_angle_deg) < 1000 && fabs(r->secondary_angle_deg) < 1000)
                 snprintf(ang, sizeof ang, "%+.0f/%+.0f", r->primary_angle_deg, r->secondary_angle_deg);
-            snprintf(labels[i], sizeof labels[i], "%.13s %s %s", r->type, kv, ang);
+            snprintf(labels[i], sizeof labels[i], "%.13s %.7s %.11s", r->type, kv, ang);
         }
         lab[i] = labels[i];
     }
@@ -439,14 +448,10 @@ static int run_skin(const hm_args *a)
     const char *path = a->pos[0], *png = hm_args_str(a, "output", NULL);
     hm_error err;
     hm_error_clear(&err);
-    hm_rdsr_ctx *ctx = hm_rdsr_ctx_new(&err);
-    if (!ctx)
-        return hm_cli_report(&err);
-    hm_rdsr_report *rep = NULL;
-    int rc = hm_rdsr_read_file(ctx, path, &rep, &err);
-    hm_rdsr_ctx_free(ctx);
+    hm_rdsr_report *rep;
+    int rc = read_report(path, &rep);
     if (rc)
-        return hm_cli_report(&err);
+        return rc;
     const char *age = hm_dosimetry_age_class(age_days_of(a, rep->age_years));
     char sex = sex_of(a, rep->sex);
     if (!age) {

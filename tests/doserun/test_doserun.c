@@ -58,8 +58,10 @@ static void sh(const char *cmd)
 static void registry(const char *name, char *url, size_t size)
 {
     snprintf(url, size, T "/%s.db", name);
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "rm -f %s %s-wal %s-shm && cp " T "/base.db %s", url, url, url, url);
+    char cmd[4096];
+    int n = snprintf(cmd, sizeof cmd, "rm -f %s %s-wal %s-shm && cp " T "/base.db %s", url, url, url,
+                     url);
+    assert_true(n > 0 && (size_t)n < sizeof cmd);
     sh(cmd);
 }
 

@@ -235,7 +235,8 @@ static int load_done(run *r, hm_error *err)
     hm_stmt_finalize(st);
     if (rc < 0)
         return rc;
-    qsort(r->done, r->ndone, sizeof *r->done, cmp_str);
+    if (r->ndone > 1)      /* qsort of NULL, even of 0 elements, is undefined */
+        qsort(r->done, r->ndone, sizeof *r->done, cmp_str);
     return HM_OK;
 }
 

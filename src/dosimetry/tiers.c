@@ -166,7 +166,8 @@ int hm_tier2_finish(hm_tier2 *t, long min_n, hm_error *err)
             c->gsd_cls[o] = m > 0 ? exp(sd / sqrt((double)m)) : 1;
         }
     }
-    qsort(t->c, t->n, sizeof *t->c, cmp_t2);
+    if (t->n > 1)          /* qsort of NULL, even of 0 elements, is undefined */
+        qsort(t->c, t->n, sizeof *t->c, cmp_t2);
     t->finished = 1;
     t->min_n = min_n > 0 ? min_n : 1;
     return HM_OK;
@@ -183,7 +184,7 @@ int hm_tier2_lookup(const hm_tier2 *t, const char *age_class, char sex, const ch
     for (int l = 0; l < T2_LEVELS; l++) {
         t2_class probe;
         snprintf(probe.key, sizeof probe.key, "%s", keys[l]);
-        const t2_class *c = bsearch(&probe, t->c, t->n, sizeof *t->c, cmp_t2);
+        const t2_class *c = t->n ? bsearch(&probe, t->c, t->n, sizeof *t->c, cmp_t2) : NULL;
         if (!c || (c->n < t->min_n && l < T2_LEVELS - 1))
             continue;
         for (size_t o = 0; o < t->norgans; o++) {
@@ -306,7 +307,8 @@ int hm_tier3_finish(hm_tier3 *t, long min_n, hm_error *err)
     (void)err;
     for (size_t i = 0; i < t->n; i++)
         qsort(t->c[i].kap, t->c[i].n, sizeof(double), cmp_double);
-    qsort(t->c, t->n, sizeof *t->c, cmp_t3);
+    if (t->n > 1)
+        qsort(t->c, t->n, sizeof *t->c, cmp_t3);
     t->finished = 1;
     t->min_n = min_n > 0 ? min_n : 1;
     return HM_OK;
@@ -324,7 +326,7 @@ int hm_tier3_kap(const hm_tier3 *t, const char *age_class, const char *exam_type
     for (int l = 0; l < T3_LEVELS; l++) {
         t3_class probe;
         snprintf(probe.key, sizeof probe.key, "%s", keys[l]);
-        const t3_class *c = bsearch(&probe, t->c, t->n, sizeof *t->c, cmp_t3);
+        const t3_class *c = t->n ? bsearch(&probe, t->c, t->n, sizeof *t->c, cmp_t3) : NULL;
         if (!c || ((long)c->n < t->min_n && l < T3_LEVELS - 1))
             continue;
         size_t n = c->n;

@@ -130,6 +130,11 @@ static void make_procedure(const sy_params *p, const sy_patient *pt, long date, 
     double median = band_value(p->kap, p->nkap, pr->age_days) * era->kap_factor
                     * p->exams[pr->exam].kap_factor;
     pr->kap_gy_cm2 = median * exp(p->kap_sigma * sy_normal(r));
+    /* The lognormal's far tail (1 in ~10^5 procedures beyond 500 Gy cm2) is
+     * not seen in paediatric series (Kottou 2018 medians 2-14 Gy cm2) and
+     * would break the registry's range (data/dictionary.csv: up to 1000). */
+    if (pr->kap_gy_cm2 > 500)
+        pr->kap_gy_cm2 = 500;
     double age_y = (double)pr->age_days / DAYS_PER_YEAR, w, h;
     growth_at(p, age_y, &w, &h);
     /* Children with heart disease are lighter (params.csv weight_factor_chd);
@@ -140,6 +145,8 @@ static void make_procedure(const sy_params *p, const sy_patient *pt, long date, 
         pr->weight_kg = 0.5;
     pr->fluoro_s = p->fluoro_median_s * pow(pr->kap_gy_cm2 / median, p->fluoro_exponent)
                    * exp(p->fluoro_sigma * sy_normal(r));
+    if (pr->fluoro_s > 18000)            /* 5 hours: the dictionary allows 10 */
+        pr->fluoro_s = 18000;
     pr->cine_frames = (long)(p->cine_per_kap * pr->kap_gy_cm2 * exp(0.3 * sy_normal(r))) + 1;
     pr->air_kerma_mgy = p->air_kerma_per_kap * pr->kap_gy_cm2 * exp(0.2 * sy_normal(r));
     double u = sy_u01(r);

@@ -753,6 +753,9 @@ static int run_cohort(const hm_args *a)
     o.uncertainty = hm_args_str(a, "uncertainty", NULL);
     o.align = !strcmp(hm_args_str(a, "align", "heart"), "table") ? HM_ALIGN_TABLE : HM_ALIGN_HEART;
     o.max_procedures = hm_args_int(a, "max-procedures", 0);
+    o.skin = hm_args_flag(a, "skin");
+    if (hm_args_count(a, "skin-cell-cm"))
+        o.skin_cell_cm = hm_args_num(a, "skin-cell-cm", 2);
     /* Under mpirun (Open MPI sets OMPI_COMM_WORLD_SIZE): this rank's share.
      * MPI is not initialised otherwise, so a plain run needs no MPI runtime. */
     int mpi = 0;
@@ -819,6 +822,8 @@ static int run_cohort(const hm_args *a)
            "realization rows of %d\n", s.run_id, s.procedures, s.seconds, s.skipped_done, s.tier[1],
            s.tier[2], s.tier[3], s.events, s.events_imputed, s.rows_best, s.rows_realizations,
            o.realizations);
+    if (o.skin)
+        printf("skin dose maps: %ld procedures\n", s.skin_maps);
     if (o.nranks > 1 && o.rank == 0)
         printf("all %d ranks: %ld procedures\n", o.nranks, total);
     if (oog)
@@ -835,6 +840,8 @@ static const hm_cli_opt cohort_opts[] = {
     HM_OPT_STR("organs", "LIST", "organs to store, comma separated", "the ICRP 103 tissues, heart, thymus"),
     HM_OPT_PATH("uncertainty", "FILE", "error sources and GSDs", "data/dosimetry/uncertainty.csv"),
     HM_OPT_INT("max-procedures", "N", "stop after N procedures (tests)", "all", 0, 1e12),
+    HM_OPT_FLAG("skin", "also a skin dose map and the peak skin dose of every tier-1 procedure"),
+    HM_OPT_NUM("skin-cell-cm", "CM", "skin map cell size", "2", 0.2, 10),
     HM_OPT_FLAG("quiet", "no progress bar"),
     O_ENGINE,
     HM_OPT_END

@@ -43,6 +43,8 @@ typedef struct hm_doserun_opts {
     int         commit_every;    /* procedures per transaction (default 200) */
     int         rank, nranks;    /* this process computes procedures i % nranks == rank */
     long        max_procedures;  /* stop after this many (0: all): tests and benchmarks */
+    int         skin;            /* 1: tier-1 skin dose map and peak skin dose per procedure */
+    double      skin_cell_cm;    /* map cell (default 2 cm) */
     /* Called after every procedure (and once at the end): rate-limit display. */
     void      (*progress)(void *arg, long done, long total, double seconds);
     void       *progress_arg;
@@ -56,6 +58,7 @@ typedef struct hm_doserun_summary {
     long   tier[4];                      /* procedures per tier used (1..3) */
     long   events, events_imputed;
     long   rows_best, rows_realizations;
+    long   skin_maps;                    /* procedures given a skin map */
     double seconds;
 } hm_doserun_summary;
 

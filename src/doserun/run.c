@@ -33,10 +33,19 @@ void hm_doserun_opts_default(hm_doserun_opts *o)
     o->tier2_min_n = 10;
     o->commit_every = 200;
     o->nranks = 1;
+    o->skin_cell_cm = 2;
 }
 
 static const char *const AGES[] = { "newborn", "1y", "5y", "10y", "15y" };
 enum { NAGES = 5 };
+
+static int age_index(const char *age)
+{
+    for (int i = 0; i < NAGES; i++)
+        if (!strcmp(AGES[i], age))
+            return i;
+    return -1;
+}
 
 typedef struct run {
     const hm_doserun_engine *engine;
@@ -60,15 +69,63 @@ typedef struct run {
     char                   **done;
     size_t                   ndone;
     float                   *real;             /* norgans x R */
+    /* Skin dose: the phantoms' surfaces by age class and sex (H, M, F). */
+    hm_voxel_phantom         skin_v[NAGES][3];
+    hm_skin_map             *skin_m[NAGES][3];
 } run;
 
-static int age_index(const char *age)
+/* The skin map of an age class and sex, its phantom built on first use
+ * (5 mm voxels: the surface, not the organs, matters here). */
+static int skin_map_for(run *r, const char *age, char sex, hm_skin_map **m, hm_error *err)
 {
-    for (int i = 0; i < NAGES; i++)
-        if (!strcmp(AGES[i], age))
-            return i;
-    return -1;
+    int a = age_index(age), s = !strcmp(age, "15y") ? (sex == 'F' ? 2 : 1) : 0;
+    if (a < 0)
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "no phantom for '%s'", age);
+    if (!r->skin_m[a][s]) {
+        hm_phantom *p;
+        int rc = hm_phantom_build(age, "HMF"[s], &p, err);
+        if (rc == HM_OK)
+            rc = hm_phantom_voxelise_cached(p, 5, NULL, &r->skin_v[a][s], NULL, err);
+        if (rc == HM_OK || p)
+            hm_phantom_free(p);
+        if (rc == HM_OK)
+            rc = hm_skin_map_new(&r->skin_v[a][s], r->o->skin_cell_cm, NULL, &r->skin_m[a][s], err);
+        if (rc)
+            return rc;
+    }
+    hm_skin_map_clear(r->skin_m[a][s]);
+    *m = r->skin_m[a][s];
+    return HM_OK;
 }
+
+/* The procedure's skin map (events with a reference-point air kerma or a
+ * KAP), its peak, and the packed map for dose_procedure. */
+static int skin_dose(run *r, const dr_proc *p, const char *age, const hm_dosimetry_device *dev,
+                     double *psd, float **cells, size_t *ncells, hm_error *err)
+{
+    hm_skin_map *m = NULL;
+    int rc = skin_map_for(r, age, p->sex, &m, err);
+    for (size_t i = 0; rc == HM_OK && i < p->nevents; i++) {
+        const hm_dosimetry_event *e = &p->events[i];
+        if (!isfinite(e->rp_air_kerma_mgy) && !isfinite(e->kap_gy_cm2))
+            continue;
+        hm_dosimetry_beam b;
+        unsigned imp;
+        rc = hm_dosimetry_event_beam(e, i ? &p->events[i - 1] : NULL, dev, r->o->align,
+                                     r->o->align == HM_ALIGN_TABLE ? &p->events[0] : NULL, &b, &imp,
+                                     err);
+        if (rc == HM_OK)
+            rc = hm_skin_map_add_event(m, &b, e->rp_air_kerma_mgy, e->kap_gy_cm2, dev, err);
+    }
+    double where[3];
+    hm_skin_grid g;
+    if (rc == HM_OK)
+        rc = hm_skin_map_peak(m, psd, where);
+    if (rc == HM_OK)
+        rc = hm_skin_map_pack(m, cells, ncells, &g, err);
+    return rc;
+}
+
 
 static int engine_for(run *r, const char *age, hm_dosimetry_beam_fn *fn, void **ctx, hm_error *err)
 {
@@ -335,11 +392,19 @@ static int one_procedure(run *r, const dr_proc *p, hm_dose_writer *w, hm_error *
         r->s->events++;
         r->s->events_imputed += imp[0] != 0;
     }
+    double psd = NAN;
+    float *cells = NULL;
+    size_t ncells = 0;
+    if (rc == HM_OK && tier == 1 && r->o->skin) {
+        rc = skin_dose(r, p, age, &dev, &psd, &cells, &ncells, err);
+        r->s->skin_maps += rc == HM_OK;
+    }
     if (rc == HM_OK) {
         hm_dose_procedure_row pr = { p->centre, p->procedure_id, r->run_id, tier,
-                                     best[r->norgans], NAN, NULL, 0 };
+                                     best[r->norgans], psd, cells, ncells * sizeof *cells };
         rc = hm_registry_put_dose_procedure(r->db, &pr, err);
     }
+    free(cells);
     if (rc == HM_OK)
         rc = hm_dose_writer_done(w, p->centre, p->procedure_id, err);
     hm_dosimetry_procedure_free(&t.d);
@@ -464,6 +529,12 @@ int hm_doserun_cohort(const char *db_url, const hm_doserun_engine *engine,
         free(r->done[i]);
     free(r->done);
     free(r->real);
+    for (int a = 0; a < NAGES; a++)
+        for (int k = 0; k < 3; k++)
+            if (r->skin_m[a][k]) {
+                hm_skin_map_free(r->skin_m[a][k]);
+                hm_voxel_phantom_free(&r->skin_v[a][k]);
+            }
     hm_tier2_free(r->t2);
     hm_tier3_free(r->t3);
     dr_devices_free(r->devices);

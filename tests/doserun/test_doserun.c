@@ -171,6 +171,40 @@ static void test_whole_run(void **state)
     assert_int_equal(count(url, "SELECT COUNT(*) FROM dose_run_done WHERE run_id = 'test'"), procs);
 }
 
+/* --skin: every tier-1 procedure with dose data gets a peak skin dose and a
+ * map; the peak, for the reference-point air kerma of its events, is of the
+ * order of that kerma (backscatter x f x table x inverse square: 0.5-1.5 on
+ * the shared RDSRs, docs/dosimetry.md "Skin dose"). */
+static void test_skin(void **state)
+{
+    (void)state;
+    char url[600];
+    registry("skin", url, sizeof url);
+    hm_doserun_opts o;
+    hm_doserun_opts_default(&o);
+    o.run_id = "skin";
+    o.realizations = 2;
+    o.tier2_min_n = 3;
+    o.skin = 1;
+    o.max_procedures = 120;
+    hm_doserun_summary s;
+    hm_error err;
+    assert_int_equal(hm_doserun_cohort(url, &ENGINE, &o, &s, &err), 0);
+    assert_true(s.skin_maps > 0);
+    assert_int_equal(s.skin_maps, s.tier[1]);
+    assert_int_equal(count(url, "SELECT COUNT(*) FROM dose_procedure WHERE tier_used = 1 AND "
+                                "(peak_skin_dose_mgy IS NULL OR skin_map IS NULL)"), 0);
+    assert_int_equal(count(url, "SELECT COUNT(*) FROM dose_procedure WHERE tier_used > 1 AND "
+                                "peak_skin_dose_mgy IS NOT NULL"), 0);
+    /* PSD / total K_rp of each procedure, in tenths, outside 0.2..3: none. */
+    long odd = count(url,
+        "SELECT COUNT(*) FROM dose_procedure d JOIN (SELECT centre_code, procedure_id, "
+        "SUM(air_kerma_rp_mgy) AS k FROM irradiation_event GROUP BY 1, 2) e ON e.centre_code = "
+        "d.centre_code AND e.procedure_id = d.procedure_id WHERE d.run_id = 'skin' AND e.k > 0 AND "
+        "(d.peak_skin_dose_mgy < 0.2 * e.k OR d.peak_skin_dose_mgy > 3 * e.k)");
+    assert_int_equal(odd, 0);
+}
+
 /* Uncertainty files with one source only. */
 static void unc_file(const char *path, const char *source, double gsd)
 {
@@ -369,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_shared_and_unshared),
         cmocka_unit_test(test_ranks_identical),
         cmocka_unit_test(test_kill_and_resume),
+        cmocka_unit_test(test_skin),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -12,6 +12,7 @@
  * back ends see the events of a procedure in one order.
  */
 #include "doserun_int.h"
+#include "hm_pseudo.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -48,27 +49,6 @@ static void text(hm_stmt *st, int col, char *buf, size_t size)
 static int year_of(const char *date)
 {
     return date && strlen(date) >= 4 ? atoi(date) : 0;
-}
-
-/* Days from civil date (Howard Hinnant's days_from_civil, public domain
- * algorithm description): the age from two dates when age_days is absent. */
-static long days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int parse_date(const char *s, long *days)
-{
-    int y, m, d;
-    if (!s || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3)
-        return -1;
-    *days = days_from_civil(y, m, d);
-    return 0;
 }
 
 int dr_reader_open_url(const char *url, int postgres, dr_reader **out, hm_error *err)
@@ -184,7 +164,7 @@ int dr_reader_next(dr_reader *r, dr_proc **out, hm_error *err)
     /* Age: as registered; else days since birth; else from the two dates. */
     long d1, d0;
     p->age_days = isfinite(age_days) ? age_days : isfinite(proc_day) ? proc_day
-                : !parse_date(proc_date, &d1) && !parse_date(birth_date, &d0) ? (double)(d1 - d0)
+                : !hm_date_parse(proc_date, &d1) && !hm_date_parse(birth_date, &d0) ? (double)(d1 - d0)
                 : NAN;
     p->year = year_of(proc_date);
     if (!p->year && isfinite(birth_year) && isfinite(p->age_days))

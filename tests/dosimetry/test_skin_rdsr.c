@@ -20,40 +20,7 @@
 
 #include "hm_dosimetry.h"
 #include "hm_rdsr.h"
-
-/* One RDSR event as a dosimetry event (filters by material). */
-static void event_of(const hm_rdsr_event *r, hm_dosimetry_event *e)
-{
-    hm_dosimetry_event_init(e);
-    e->kvp = r->kvp_kv;
-    for (int i = 0; i < r->nfilters; i++) {
-        const hm_rdsr_filter *f = &r->filters[i];
-        double t = isfinite(f->thickness_max_mm) && isfinite(f->thickness_min_mm)
-                 ? 0.5 * (f->thickness_min_mm + f->thickness_max_mm)
-                 : isfinite(f->thickness_max_mm) ? f->thickness_max_mm : f->thickness_min_mm;
-        if (!isfinite(t))
-            continue;
-        if (strstr(f->material, "opper"))
-            e->filter_cu_mm = (isfinite(e->filter_cu_mm) ? e->filter_cu_mm : 0) + t;
-        else if (strstr(f->material, "lumin"))
-            e->filter_al_mm = (isfinite(e->filter_al_mm) ? e->filter_al_mm : 0) + t;
-    }
-    e->primary_angle_deg = r->primary_angle_deg;
-    e->secondary_angle_deg = r->secondary_angle_deg;
-    e->source_isocentre_mm = r->source_isocentre_mm;
-    e->source_detector_mm = r->source_detector_mm;
-    e->field_width_mm = r->field_width_mm;
-    e->field_height_mm = r->field_height_mm;
-    e->field_area_cm2 = r->field_area_cm2;
-    e->table_lateral_mm = r->table_lateral_mm;
-    e->table_longitudinal_mm = r->table_longitudinal_mm;
-    e->table_height_mm = r->table_height_mm;
-    e->kap_gy_cm2 = r->kap_gy_cm2;
-    e->rp_air_kerma_mgy = r->rp_air_kerma_mgy;
-    e->table_relationship = r->patient_table_relationship;
-    e->orientation = r->patient_orientation;
-    e->orientation_modifier = r->patient_orientation_modifier;
-}
+#include "dose_cli.h"      /* hm_cli_rdsr_event: the command's own RDSR-event reader */
 
 static int cmp(const void *a, const void *b)
 {
@@ -95,7 +62,7 @@ static void test_shared_rdsr(void **state)
         int have_prev = 0, used = 0;
         for (size_t k = 0; k < rep->nevents; k++) {
             hm_dosimetry_event e;
-            event_of(&rep->events[k], &e);
+            hm_cli_rdsr_event(&rep->events[k], &e);
             hm_dosimetry_beam b;
             int rc = hm_dosimetry_event_beam(&e, have_prev ? &prev : NULL, &dev, HM_ALIGN_HEART,
                                              NULL, &b, NULL, &err);

@@ -25,31 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct lib_ctx { const hm_dose_library *lib; const char *age; } lib_ctx;
-
-static int library_fn(void *ctx, const hm_dosimetry_beam *b, char sex, hm_dosimetry_result *r,
-                      hm_error *err)
-{
-    lib_ctx *c = ctx;
-    return hm_dose_library_lookup(c->lib, c->age, sex, b, r, NULL, err);
-}
-
-static const char *const AGES[5] = { "newborn", "1y", "5y", "10y", "15y" };
-static lib_ctx CTX[5];
-
-static int for_age(void *ctx, const char *age, hm_dosimetry_beam_fn *fn, void **fn_ctx, hm_error *err)
-{
-    for (int i = 0; i < 5; i++)
-        if (!strcmp(AGES[i], age)) {
-            CTX[i].lib = ctx;
-            CTX[i].age = AGES[i];
-            *fn = library_fn;
-            *fn_ctx = &CTX[i];
-            return HM_OK;
-        }
-    return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "no phantom for %s", age);
-}
-
 static int sh(const char *cmd)
 {
     int rc = system(cmd);
@@ -154,7 +129,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", library, err.msg);
         return 1;
     }
-    hm_doserun_engine eng = { for_age, L, "library", "bench" };
+    hm_doserun_engine eng;
+    hm_doserun_library le;
+    hm_doserun_library_engine(L, &le, &eng);
     hm_doserun_opts o;
     hm_doserun_opts_default(&o);
     o.realizations = R;

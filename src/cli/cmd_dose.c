@@ -166,25 +166,6 @@ static void print_json(const char *source, const char *age_class, char sex,
 
 /* ---- the library engine ---- */
 
-typedef struct lib_ctx {
-    const hm_dose_library *lib;
-    const char            *age;
-    long                   lookups, out_of_grid;
-} lib_ctx;
-
-static int library_fn(void *ctx, const hm_dosimetry_beam *b, char sex, hm_dosimetry_result *r,
-                      hm_error *err)
-{
-    lib_ctx *c = ctx;
-    unsigned oog = 0;
-    int rc = hm_dose_library_lookup(c->lib, c->age, sex, b, r, &oog, err);
-    c->lookups++;
-    /* An axis clamped (the source distance is only noted: doses per KAP
-     * barely depend on it). */
-    c->out_of_grid += (oog & ~(unsigned)HM_DOSE_SOURCE_DISTANCE) != 0;
-    return rc;
-}
-
 static int lib_progress(const hm_dose_progress *pr, void *user)
 {
     (void)user;
@@ -231,7 +212,7 @@ static int run_events(const hm_args *a, const char *source, const hm_dosimetry_e
     if (hm_args_count(a, "kap-calibration"))
         dev.kap_calibration = hm_args_num(a, "kap-calibration", 1);
     hm_dose_library *lib = NULL;
-    lib_ctx lc = { NULL, age_class, 0, 0 };
+    hm_dose_library_beam lc = { NULL, age_class, 0, 0 };
     if (hm_args_count(a, "library")) {
         if (hm_args_count(a, "height-cm"))
             return hm_cli_usage_error(a, "--height-cm and --mass-kg scale a phantom: they need the "
@@ -255,7 +236,7 @@ static int run_events(const hm_args *a, const char *source, const hm_dosimetry_e
                                                                                   : HM_ALIGN_HEART;
     hm_dosimetry_procedure_dose d;
     int rc = hm_dosimetry_procedure(ev, n, &dev, align, age_class, sex,
-                                    lib ? library_fn : hm_dosimetry_direct_fn,
+                                    lib ? hm_dose_library_beam_fn : hm_dosimetry_direct_fn,
                                     lib ? (void *)&lc : (void *)&direct, &d, &err);
     phantoms_free(&ph);
     if (lc.out_of_grid)
@@ -677,12 +658,9 @@ typedef struct direct_engine {
 static int direct_for_age(void *ctx, const char *age, hm_dosimetry_beam_fn *fn, void **fn_ctx,
                           hm_error *err)
 {
-    static const char *const ages[5] = { "newborn", "1y", "5y", "10y", "15y" };
     direct_engine *de = ctx;
-    int i = 0;
-    while (i < 5 && strcmp(ages[i], age))
-        i++;
-    if (i == 5)
+    int i = hm_dosimetry_age_class_index(age);
+    if (i < 0)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "no phantom for '%s'", age);
     if (!de->built[i]) {
         phantom_spec sp = spec_of(de->a, 0);
@@ -719,28 +697,6 @@ static void cohort_progress(void *arg, long done, long total, double seconds)
     fflush(stderr);
 }
 
-/* The library engine of the cohort: one lookup context per age class. */
-typedef struct library_engine {
-    hm_dose_library *lib;
-    lib_ctx          ctx[5];
-} library_engine;
-
-static int library_for_age(void *ctx, const char *age, hm_dosimetry_beam_fn *fn, void **fn_ctx,
-                           hm_error *err)
-{
-    static const char *const ages[5] = { "newborn", "1y", "5y", "10y", "15y" };
-    library_engine *le = ctx;
-    for (int i = 0; i < 5; i++)
-        if (!strcmp(ages[i], age)) {
-            le->ctx[i].lib = le->lib;
-            le->ctx[i].age = ages[i];
-            *fn = library_fn;
-            *fn_ctx = &le->ctx[i];
-            return HM_OK;
-        }
-    return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "no phantom for '%s'", age);
-}
-
 static int run_cohort(const hm_args *a)
 {
     const char *url = hm_args_str(a, "db", "harmonic.db");
@@ -772,30 +728,20 @@ static int run_cohort(const hm_args *a)
     direct_engine de;
     memset(&de, 0, sizeof de);
     de.a = a;
-    library_engine le;
-    memset(&le, 0, sizeof le);
+    hm_dose_library *lib = NULL;
+    hm_doserun_library le;
     hm_error err;
     hm_error_clear(&err);
     hm_doserun_engine eng = { direct_for_age, &de, "direct", "direct" };
-    char lib_id[64];
     if (hm_args_count(a, "library")) {
-        if (open_library(a, &le.lib, &err))
+        if (open_library(a, &lib, &err))
             return hm_cli_report(&err);
-        snprintf(lib_id, sizeof lib_id, "%s", hm_dose_library_get_info(le.lib)->library_id);
-        /* "fnv1a64:0123..." -> a run id part without the colon */
-        for (char *c = lib_id; *c; c++)
-            if (*c == ':')
-                *c = '-';
-        eng = (hm_doserun_engine){ library_for_age, &le, "library", lib_id };
+        hm_doserun_library_engine(lib, &le, &eng);
     }
     hm_doserun_summary s;
     int rc = hm_doserun_cohort(url, &eng, &o, &s, &err);
-    long lookups = 0, oog = 0;
-    for (int i = 0; i < 5; i++) {
-        lookups += le.ctx[i].lookups;
-        oog += le.ctx[i].out_of_grid;
-    }
-    hm_dose_library_free(le.lib);
+    long lookups = 0, oog = lib ? hm_doserun_library_out_of_grid(&le, &lookups) : 0;
+    hm_dose_library_free(lib);
     for (int i = 0; i < 5; i++)
         if (de.built[i])
             phantoms_free(&de.ph[i]);

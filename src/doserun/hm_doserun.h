@@ -32,6 +32,17 @@ typedef struct hm_doserun_engine {
     const char *id;              /* library id or "direct", for the run's provenance */
 } hm_doserun_engine;
 
+/* The engine of a conversion-coefficient library: one lookup context per
+ * age class (hm_dose_library_beam), filled by hm_doserun_library_engine. */
+typedef struct hm_doserun_library {
+    hm_dose_library_beam age[5];
+    char                 id[48];        /* the library id, usable in a run id */
+} hm_doserun_library;
+void hm_doserun_library_engine(const hm_dose_library *lib, hm_doserun_library *l,
+                               hm_doserun_engine *engine);
+/* Lookups over the age classes, and those with an axis clamped. */
+long hm_doserun_library_out_of_grid(const hm_doserun_library *l, long *lookups);
+
 typedef struct hm_doserun_opts {
     const char *run_id;          /* NULL: derived from the parameters */
     uint64_t    seed;

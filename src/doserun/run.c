@@ -36,16 +36,7 @@ void hm_doserun_opts_default(hm_doserun_opts *o)
     o->skin_cell_cm = 2;
 }
 
-static const char *const AGES[] = { "newborn", "1y", "5y", "10y", "15y" };
-enum { NAGES = 5 };
-
-static int age_index(const char *age)
-{
-    for (int i = 0; i < NAGES; i++)
-        if (!strcmp(AGES[i], age))
-            return i;
-    return -1;
-}
+enum { NAGES = HM_DOSIMETRY_NAGE_CLASSES };
 
 typedef struct run {
     const hm_doserun_engine *engine;
@@ -78,7 +69,7 @@ typedef struct run {
  * (5 mm voxels: the surface, not the organs, matters here). */
 static int skin_map_for(run *r, const char *age, char sex, hm_skin_map **m, hm_error *err)
 {
-    int a = age_index(age), s = !strcmp(age, "15y") ? (sex == 'F' ? 2 : 1) : 0;
+    int a = hm_dosimetry_age_class_index(age), s = !strcmp(age, "15y") ? (sex == 'F' ? 2 : 1) : 0;
     if (a < 0)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "no phantom for '%s'", age);
     if (!r->skin_m[a][s]) {
@@ -129,7 +120,7 @@ static int skin_dose(run *r, const dr_proc *p, const char *age, const hm_dosimet
 
 static int engine_for(run *r, const char *age, hm_dosimetry_beam_fn *fn, void **ctx, hm_error *err)
 {
-    int i = age_index(age);
+    int i = hm_dosimetry_age_class_index(age);
     if (i < 0)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "no phantom for age class '%s'", age);
     if (!r->fn[i]) {

@@ -21,61 +21,61 @@
 const char *const HM_DOSERUN_SUMMARY_ORGANS[HM_DOSERUN_SUMMARY_NORGANS] = {
     "lung", "heart", "oesophagus", "breast", "red_marrow" };
 
-/* Age class in SQL, the thresholds of hm_dosimetry_age_class. */
-#define AGE_SQL                                                                                \
-    "CASE WHEN a < 4 * 30.4375 THEN 0 WHEN a < 31 * 30.4375 THEN 1 WHEN a < 91 * 30.4375 "     \
-    "THEN 2 WHEN a < 211 * 30.4375 THEN 3 ELSE 4 END"
+/* The class of an age in days (hm_dosimetry_age_class), -1 if none. */
+static int class_of(hm_stmt *st, int col)
+{
+    if (hm_stmt_column_isnull(st, col))
+        return -1;
+    return hm_dosimetry_age_class_index(hm_dosimetry_age_class(hm_stmt_column_double(st, col)));
+}
 
 int hm_doserun_summary_by_age(const char *db_url, const char *run_id,
                               hm_doserun_age_row rows[5], hm_error *err)
 {
-    static const char *const ages[5] = { "newborn", "1y", "5y", "10y", "15y" };
     memset(rows, 0, 5 * sizeof *rows);
     for (int i = 0; i < 5; i++)
-        snprintf(rows[i].age, sizeof rows[i].age, "%s", ages[i]);
+        snprintf(rows[i].age, sizeof rows[i].age, "%s", HM_DOSIMETRY_AGE_CLASSES[i]);
     hm_db *db;
     int rc = hm_db_open(db_url, &db, err);
     if (rc)
         return rc;
-    char sql[2048];
-    snprintf(sql, sizeof sql,
-             "SELECT " AGE_SQL ", COUNT(*), SUM(d.effective_dose_msv), SUM(k.kap) FROM (SELECT "
-             "d.centre_code, d.procedure_id, d.effective_dose_msv, COALESCE(p.age_days, p.proc_day) "
-             "AS a FROM dose_procedure d JOIN procedure p ON p.centre_code = d.centre_code AND "
-             "p.procedure_id = d.procedure_id WHERE d.tier_used = 1 AND d.run_id = ?) d JOIN "
-             "(SELECT centre_code, procedure_id, SUM(kap_used_gy_cm2) AS kap FROM dose_event WHERE "
-             "run_id = ? GROUP BY centre_code, procedure_id) k ON k.centre_code = d.centre_code AND "
-             "k.procedure_id = d.procedure_id WHERE d.a IS NOT NULL GROUP BY 1");
+    /* One row per tier-1 procedure: its age, E and calibrated KAP. */
     hm_stmt *st;
-    if ((rc = hm_db_prepare(db, sql, &st, err)) == HM_OK) {
+    rc = hm_db_prepare(db,
+        "SELECT COALESCE(p.age_days, p.proc_day), d.effective_dose_msv, k.kap FROM dose_procedure d "
+        "JOIN procedure p ON p.centre_code = d.centre_code AND p.procedure_id = d.procedure_id "
+        "JOIN (SELECT centre_code, procedure_id, SUM(kap_used_gy_cm2) AS kap FROM dose_event "
+        "WHERE run_id = ? GROUP BY centre_code, procedure_id) k ON k.centre_code = d.centre_code "
+        "AND k.procedure_id = d.procedure_id WHERE d.tier_used = 1 AND d.run_id = ?", &st, err);
+    if (rc == HM_OK) {
         hm_stmt_bind_text(st, 1, run_id);
         hm_stmt_bind_text(st, 2, run_id);
         while ((rc = hm_stmt_step(st, err)) == 1) {
-            int i = (int)hm_stmt_column_int64(st, 0);
-            if (i < 0 || i > 4)
+            int i = class_of(st, 0);
+            if (i < 0)
                 continue;
-            rows[i].procedures = (long)hm_stmt_column_int64(st, 1);
-            rows[i].effective_msv = hm_stmt_column_double(st, 2);
-            rows[i].kap_gy_cm2 = hm_stmt_column_double(st, 3);
+            rows[i].procedures++;
+            rows[i].effective_msv += hm_stmt_column_double(st, 1);
+            rows[i].kap_gy_cm2 += hm_stmt_column_double(st, 2);
         }
         hm_stmt_finalize(st);
     }
-    for (int o = 0; o < HM_DOSERUN_SUMMARY_NORGANS && rc >= 0; o++) {
-        snprintf(sql, sizeof sql,
-                 "SELECT " AGE_SQL ", SUM(o.dose_mgy) FROM (SELECT o.dose_mgy, COALESCE(p.age_days, "
-                 "p.proc_day) AS a FROM organ_dose o JOIN dose_procedure d ON d.centre_code = "
-                 "o.centre_code AND d.procedure_id = o.source_id JOIN procedure p ON p.centre_code = "
-                 "o.centre_code AND p.procedure_id = o.source_id WHERE o.source_type = 'procedure' "
-                 "AND o.method = 'rdsr_mc' AND o.realization = 0 AND o.organ = ? AND d.tier_used = 1 "
-                 "AND d.run_id = ?) o WHERE o.a IS NOT NULL GROUP BY 1");
-        if ((rc = hm_db_prepare(db, sql, &st, err)))
-            break;
-        hm_stmt_bind_text(st, 1, HM_DOSERUN_SUMMARY_ORGANS[o]);
-        hm_stmt_bind_text(st, 2, run_id);
+    /* One row per tier-1 procedure and summary organ: its age, organ and dose. */
+    if (rc >= 0)
+        rc = hm_db_prepare(db,
+            "SELECT COALESCE(p.age_days, p.proc_day), o.organ, o.dose_mgy FROM organ_dose o JOIN "
+            "dose_procedure d ON d.centre_code = o.centre_code AND d.procedure_id = o.source_id "
+            "JOIN procedure p ON p.centre_code = o.centre_code AND p.procedure_id = o.source_id "
+            "WHERE o.source_type = 'procedure' AND o.method = 'rdsr_mc' AND o.realization = 0 AND "
+            "d.tier_used = 1 AND d.run_id = ?", &st, err);
+    if (rc >= 0) {
+        hm_stmt_bind_text(st, 1, run_id);
         while ((rc = hm_stmt_step(st, err)) == 1) {
-            int i = (int)hm_stmt_column_int64(st, 0);
-            if (i >= 0 && i <= 4)
-                rows[i].organ_mgy[o] = hm_stmt_column_double(st, 1);
+            int i = class_of(st, 0);
+            const char *organ = hm_stmt_column_text(st, 1);
+            for (int o = 0; i >= 0 && organ && o < HM_DOSERUN_SUMMARY_NORGANS; o++)
+                if (!strcmp(organ, HM_DOSERUN_SUMMARY_ORGANS[o]))
+                    rows[i].organ_mgy[o] += hm_stmt_column_double(st, 2);
         }
         hm_stmt_finalize(st);
     }

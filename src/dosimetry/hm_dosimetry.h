@@ -205,6 +205,10 @@ int hm_dosimetry_effective_dose(const hm_dosimetry_result *male, const hm_dosime
  * and 15-year phantoms.
  */
 const char *hm_dosimetry_age_class(double age_days);   /* "newborn" ... "15y"; NULL if < 0 */
+#define HM_DOSIMETRY_NAGE_CLASSES 5
+extern const char *const HM_DOSIMETRY_AGE_CLASSES[HM_DOSIMETRY_NAGE_CLASSES];  /* in order */
+/* Index of an age class name in HM_DOSIMETRY_AGE_CLASSES, -1 if none. */
+int hm_dosimetry_age_class_index(const char *age_class);
 
 /* Sources of error (data/dosimetry/uncertainty.csv, which says who shares each). */
 typedef enum hm_unc_source {
@@ -490,6 +494,18 @@ int hm_dose_library_lookup(const hm_dose_library *lib, const char *age, char sex
 int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom,
                               const double x[HM_DOSE_NAXES], hm_dosimetry_result *out,
                               unsigned *out_of_grid, hm_error *err);
+/* A library as a beam function (hm_dosimetry_beam_fn) for one age class:
+ * ctx is a hm_dose_library_beam; it counts the lookups and those with an
+ * axis clamped (the source-distance bit alone is not counted: doses per
+ * KAP barely depend on it). */
+typedef struct hm_dose_library_beam {
+    const hm_dose_library *lib;
+    const char            *age;
+    long                   lookups, out_of_grid;
+} hm_dose_library_beam;
+int hm_dose_library_beam_fn(void *ctx, const hm_dosimetry_beam *b, char sex,
+                            hm_dosimetry_result *out, hm_error *err);
+
 /* Index of the phantom for (age, sex) with the fall-back above, or HM_ENOTFOUND. */
 int hm_dose_library_phantom(const hm_dose_library *lib, const char *age, char sex,
                             size_t *index, hm_error *err);

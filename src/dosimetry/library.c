@@ -536,3 +536,14 @@ int hm_dose_library_lookup(const hm_dose_library *lib, const char *age, char sex
 
 const hm_dose_grid *hm_dose_library_grid(const hm_dose_library *lib) { return &lib->grid; }
 const hm_dose_library_info *hm_dose_library_get_info(const hm_dose_library *lib) { return &lib->info; }
+
+int hm_dose_library_beam_fn(void *ctx, const hm_dosimetry_beam *b, char sex,
+                            hm_dosimetry_result *out, hm_error *err)
+{
+    hm_dose_library_beam *c = ctx;
+    unsigned oog = 0;
+    int rc = hm_dose_library_lookup(c->lib, c->age, sex, b, out, &oog, err);
+    c->lookups++;
+    c->out_of_grid += (oog & ~(unsigned)HM_DOSE_SOURCE_DISTANCE) != 0;
+    return rc;
+}

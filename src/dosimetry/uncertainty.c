@@ -16,14 +16,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const HM_DOSIMETRY_AGE_CLASSES[HM_DOSIMETRY_NAGE_CLASSES] = {
+    "newborn", "1y", "5y", "10y", "15y" };
+
 const char *hm_dosimetry_age_class(double age_days)
 {
     if (!(age_days >= 0))
         return NULL;
     /* Months of 30.4375 days (365.25 / 12). */
     double months = age_days / 30.4375;
-    return months < 4 ? "newborn" : months < 31 ? "1y" : months < 91 ? "5y"
-         : months < 211 ? "10y" : "15y";
+    const char *const *a = HM_DOSIMETRY_AGE_CLASSES;
+    return months < 4 ? a[0] : months < 31 ? a[1] : months < 91 ? a[2] : months < 211 ? a[3] : a[4];
+}
+
+int hm_dosimetry_age_class_index(const char *age_class)
+{
+    for (int i = 0; age_class && i < HM_DOSIMETRY_NAGE_CLASSES; i++)
+        if (!strcmp(age_class, HM_DOSIMETRY_AGE_CLASSES[i]))
+            return i;
+    return -1;
 }
 
 static const char *const source_names[HM_UNC_NSOURCES] = {

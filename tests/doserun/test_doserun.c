@@ -169,6 +169,30 @@ static void test_whole_run(void **state)
         "p.age_days < 5500 AND (o.dose_mgy > 4 * k.kap * 1.000001 OR o.dose_mgy < 4 * k.kap * 0.5)");
     assert_int_equal(bad, 0);
     assert_int_equal(count(url, "SELECT COUNT(*) FROM dose_run_done WHERE run_id = 'test'"), procs);
+    /* The summary by age class: every tier-1 procedure in one class; the
+     * fake heart dose per KAP is 2 (male) or 4 (otherwise) times the table
+     * factor of beams from below (0.5 to 1), so 1 to 4 in every class. */
+    hm_doserun_age_row rows[5];
+    hm_error err;
+    assert_int_equal(hm_doserun_summary_by_age(url, "test", rows, &err), 0);
+    long n = 0;
+    for (int i = 0; i < 5; i++) {
+        n += rows[i].procedures;
+        if (!rows[i].procedures)
+            continue;
+        double heart = rows[i].organ_mgy[1] / rows[i].kap_gy_cm2;
+        assert_string_equal(HM_DOSERUN_SUMMARY_ORGANS[1], "heart");
+        assert_true(heart >= 1 && heart <= 4 * 1.000001);
+        assert_true(rows[i].effective_msv > 0);
+    }
+    assert_int_equal(n, s.tier[1]);
+    assert_int_equal(hm_doserun_plot_anchors(rows, T "/anchors.png", "test", &err), 0);
+    FILE *fp = fopen(T "/anchors.png", "rb");
+    assert_non_null(fp);
+    unsigned char sig[8];
+    assert_int_equal(fread(sig, 1, 8, fp), 8);
+    fclose(fp);
+    assert_memory_equal(sig, "\x89PNG\r\n\x1a\n", 8);
 }
 
 /* --skin: every tier-1 procedure with dose data gets a peak skin dose and a

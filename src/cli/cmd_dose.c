@@ -733,13 +733,26 @@ static int run_cohort(const hm_args *a)
     hm_error err;
     hm_error_clear(&err);
     hm_doserun_engine eng = { direct_for_age, &de, "direct", "direct" };
+    int rc = HM_OK;
     if (hm_args_count(a, "library")) {
-        if (open_library(a, &lib, &err))
-            return hm_cli_report(&err);
-        hm_doserun_library_engine(lib, &le, &eng);
+#ifdef HM_HAVE_MPI
+        /* "default" may have to be built: by rank 0 alone (the ranks would
+         * write one cache file at once), the others wait and then load it. */
+        if (mpi && o.rank != 0)
+            MPI_Barrier(MPI_COMM_WORLD);
+        rc = open_library(a, &lib, &err);
+        if (mpi && o.rank == 0)
+            MPI_Barrier(MPI_COMM_WORLD);
+#else
+        rc = open_library(a, &lib, &err);
+#endif
+        if (rc == HM_OK)
+            hm_doserun_library_engine(lib, &le, &eng);
     }
     hm_doserun_summary s;
-    int rc = hm_doserun_cohort(url, &eng, &o, &s, &err);
+    memset(&s, 0, sizeof s);
+    if (rc == HM_OK)                 /* a rank without its library still joins the reductions */
+        rc = hm_doserun_cohort(url, &eng, &o, &s, &err);
     long lookups = 0, oog = lib ? hm_doserun_library_out_of_grid(&le, &lookups) : 0;
     hm_dose_library_free(lib);
     for (int i = 0; i < 5; i++)

@@ -1,5 +1,5 @@
 /* device.c — an X-ray device's defaults (data/dosimetry/device_defaults.csv). */
-#include "hm_dosimetry.h"
+#include "dos_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -20,14 +20,15 @@ int hm_dosimetry_device_default(hm_dosimetry_device *d, hm_error *err)
         { "table_lateral_sign", &table[0], -1, 1 },
         { "table_longitudinal_sign", &table[1], -1, 1 },
         { "table_height_sign", &table[2], -1, 1 },
-        { "table_transmission_60kv", &d->table_transmission[0], 0.01, 1 },
-        { "table_transmission_80kv", &d->table_transmission[1], 0.01, 1 },
-        { "table_transmission_100kv", &d->table_transmission[2], 0.01, 1 },
-        { "table_transmission_120kv", &d->table_transmission[3], 0.01, 1 },
     };
     size_t nwant = sizeof want / sizeof want[0];
     for (size_t i = 0; i < nwant; i++)
         *want[i].dst = NAN;
+    /* No default transmission per kV: the measured table by kV and copper
+     * (data/dosimetry/table_transmission.csv) stands in for a device that has
+     * none of its own (hm_dosimetry_table_factor). */
+    for (int k = 0; k < 4; k++)
+        d->table_transmission[k] = NAN;
     char path[1024];
     hm_csv *csv;
     int rc = hm_data_csv_open("dosimetry/device_defaults.csv", path, sizeof path, &csv, err);
@@ -79,21 +80,44 @@ int hm_dosimetry_device_default(hm_dosimetry_device *d, hm_error *err)
     return HM_OK;
 }
 
-double hm_dosimetry_table_factor(const hm_dosimetry_device *dev, double kvp,
-                                 double cos_from_vertical)
+int hm_dosimetry_table_factor(const hm_dosimetry_device *dev, double kvp, double cu_mm,
+                              double cos_from_vertical, double *factor, hm_error *err)
 {
+    *factor = 1;
     if (!(cos_from_vertical > 0.5))
-        return 1;
+        return HM_OK;
+    if (!(kvp > 0) || !(cu_mm >= 0))
+        return hm_error_set(err, HM_EINVAL, NULL, 0, !(kvp > 0) ? "kvp" : "filter_cu_mm",
+                            "%g: expected a positive tube voltage and a copper thickness >= 0",
+                            !(kvp > 0) ? kvp : cu_mm);
     static const double kv[4] = { 60, 80, 100, 120 };
-    double t;
-    if (!(kvp > kv[0]))
-        t = dev->table_transmission[0];
-    else if (kvp >= kv[3])
-        t = dev->table_transmission[3];
-    else {
-        int i = kvp < kv[1] ? 0 : kvp < kv[2] ? 1 : 2;
-        double w = (kvp - kv[i]) / (kv[i + 1] - kv[i]);
-        t = (1 - w) * dev->table_transmission[i] + w * dev->table_transmission[i + 1];
+    double own[4];
+    int nown = 0;
+    for (int k = 0; k < 4; k++)
+        nown += isfinite(own[k] = dev->table_transmission[k]);
+    const dos_ttable *tt = NULL;
+    if (nown < 4) {
+        int rc = dos_ttable_default(&tt, err);
+        if (rc)
+            return rc;
     }
-    return pow(t, 1 / cos_from_vertical);
+    double t;
+    if (nown == 0) {
+        t = dos_ttable_at(tt, 1, kvp, cu_mm);
+    } else {
+        for (int k = 0; k < 4; k++)
+            if (!isfinite(own[k]))
+                own[k] = dos_ttable_at(tt, 1, kv[k], cu_mm);
+        if (!(kvp > kv[0]))
+            t = own[0];
+        else if (kvp >= kv[3])
+            t = own[3];
+        else {
+            int i = kvp < kv[1] ? 0 : kvp < kv[2] ? 1 : 2;
+            double w = (kvp - kv[i]) / (kv[i + 1] - kv[i]);
+            t = (1 - w) * own[i] + w * own[i + 1];
+        }
+    }
+    *factor = pow(t, 1 / cos_from_vertical);
+    return HM_OK;
 }

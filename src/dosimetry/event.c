@@ -280,7 +280,9 @@ int hm_dosimetry_event_beam(const hm_dosimetry_event *e, const hm_dosimetry_even
     to_patient(pos, d_dev, b->direction);
     /* The table is below the patient whatever the position: a ray going up
      * (device -y) came from under the table, through it and its mattress. */
-    b->dose_factor = hm_dosimetry_table_factor(dev, b->kvp, -d_dev[1]);
+    int trc = hm_dosimetry_table_factor(dev, b->kvp, b->filter_cu_mm, -d_dev[1], &b->dose_factor, err);
+    if (trc)
+        return trc;
 
     if (align == HM_ALIGN_TABLE) {
         /* The patient moves with the table and the isocentre stays put, so the

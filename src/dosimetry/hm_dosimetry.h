@@ -83,17 +83,22 @@ typedef struct hm_dosimetry_device {
     double kap_calibration;                 /* true KAP / displayed KAP */
     double field_at_detector_mm;            /* square field when none is reported */
     int    table_sign[3];                   /* lateral, longitudinal, height (see the data file) */
-    double table_transmission[4];           /* table + mattress at 60, 80, 100, 120 kV */
+    double table_transmission[4];           /* table + mattress at 60, 80, 100, 120 kV; NAN:
+                                               the measured default table */
 } hm_dosimetry_device;
 
-/* Transmission of the table and mattress for a beam of kvp whose ray leaves
- * the source at angle theta from the vertical below the table: the device's
- * transmission at kvp (linear between its kV points, constant outside),
- * to the power 1/cos(theta) for the longer path (exponential attenuation,
- * Beer-Lambert).  1 for beams whose source is not under the table within
- * 60 degrees of the vertical (they pass beside it). */
-double hm_dosimetry_table_factor(const hm_dosimetry_device *dev, double kvp,
-                                 double cos_from_vertical);
+/* Transmission of the table and mattress for a beam of kvp and cu_mm added
+ * copper whose ray leaves the source at angle theta from the vertical below
+ * the table.  At normal incidence: the device's own transmission at kvp
+ * (linear between its kV points, constant outside) where the device gives
+ * it, else the measured table + mattress of data/dosimetry/table_transmission.csv
+ * at (kvp, cu_mm), the table the skin dose uses too; a device that gives
+ * some of its four kV points has the others filled from that table at the
+ * same copper.  To the power 1/cos(theta) for the longer path (exponential
+ * attenuation, Beer-Lambert).  1 for beams whose source is not under the
+ * table within 60 degrees of the vertical (they pass beside it). */
+int hm_dosimetry_table_factor(const hm_dosimetry_device *dev, double kvp, double cu_mm,
+                              double cos_from_vertical, double *factor, hm_error *err);
 
 int hm_dosimetry_device_default(hm_dosimetry_device *d, hm_error *err);
 

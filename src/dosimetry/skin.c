@@ -64,7 +64,7 @@ void hm_skin_map_free(hm_skin_map *m)
     free(m->pos_cm);
     free(m->normal);
     free(m->has);
-    skin_ttable_free(&m->table);
+    dos_ttable_free(&m->table);
     free(m);
 }
 
@@ -204,8 +204,8 @@ int hm_skin_map_new(const hm_voxel_phantom *v, double cell_cm, const hm_skin_opt
     m->tol_cm = 1.5 * fmax(v->voxel_cm[0], fmax(v->voxel_cm[1], v->voxel_cm[2]));
     table_down(opt->position, m->down);
     if (!m->no_table && !(m->table_fixed > 0)) {
-        rc = opt->table_file ? skin_ttable_load(opt->table_file, &m->table, err)
-                             : skin_ttable_default(&m->table_default, err);
+        rc = opt->table_file ? dos_ttable_load(opt->table_file, &m->table, err)
+                             : dos_ttable_default(&m->table_default, err);
         if (rc) {
             hm_skin_map_free(m);
             return rc;
@@ -447,8 +447,8 @@ static double table_t_normal(const hm_skin_map *m, double kvp, double cu_mm)
         return 1;
     if (m->table_fixed > 0)
         return m->table_fixed;
-    const skin_ttable *t = m->table.nk ? &m->table : m->table_default;
-    return skin_ttable_at(t, !m->no_mattress, kvp, cu_mm);
+    const dos_ttable *t = m->table.nk ? &m->table : m->table_default;
+    return dos_ttable_at(t, !m->no_mattress, kvp, cu_mm);
 }
 
 /* Transmission for the ray s -> p: the table top is the plane body.down =

@@ -194,7 +194,7 @@ int hm_skin_backscatter(double kvp, double hvl_mm_al, double field_side_cm, doub
 
 /* ---- table transmission ------------------------------------------------- */
 
-void skin_ttable_free(skin_ttable *t)
+void dos_ttable_free(dos_ttable *t)
 {
     free(t->kvp);
     free(t->cu);
@@ -226,7 +226,7 @@ static int index_of(const double *list, int n, double x)
 
 enum { TT_MAX = 32 };   /* kVp or Cu values in a table file */
 
-int skin_ttable_load(const char *path, skin_ttable *t, hm_error *err)
+int dos_ttable_load(const char *path, dos_ttable *t, hm_error *err)
 {
     memset(t, 0, sizeof *t);
     hm_csv *csv = hm_csv_open(path, 1, err);
@@ -282,7 +282,7 @@ int skin_ttable_load(const char *path, skin_ttable *t, hm_error *err)
     t->t_table = malloc(sizeof *t->t_table * (size_t)(nk * nc));
     t->t_mat = malloc(sizeof *t->t_mat * (size_t)(nk * nc));
     if (!t->kvp || !t->cu || !t->t_table || !t->t_mat) {
-        skin_ttable_free(t);
+        dos_ttable_free(t);
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
     memcpy(t->kvp, kv, sizeof *kv * (size_t)nk);
@@ -292,7 +292,7 @@ int skin_ttable_load(const char *path, skin_ttable *t, hm_error *err)
     for (int i = 0; i < nrows; i++) {
         int k = index_of(kv, nk, rows[i][0]), c = index_of(cu, nc, rows[i][1]);
         if (!isnan(t->t_table[c * nk + k])) {
-            skin_ttable_free(t);
+            dos_ttable_free(t);
             return hm_error_set(err, HM_EPARSE, path, lines[i], "kvp", "kVp %g with %g mm Cu given twice",
                                 rows[i][0], rows[i][1]);
         }
@@ -303,7 +303,7 @@ int skin_ttable_load(const char *path, skin_ttable *t, hm_error *err)
         for (int k = 0; k < nk; k++)
             if (isnan(t->t_table[c * nk + k])) {
                 double kk = kv[k], cc = cu[c];
-                skin_ttable_free(t);
+                dos_ttable_free(t);
                 return hm_error_set(err, HM_EPARSE, path, 0, "kvp",
                                     "no row for kVp %g with %g mm Cu: the table must be a full "
                                     "grid of kVp by Cu", kk, cc);
@@ -323,7 +323,7 @@ static void bracket(const double *list, int n, double x, int *i0, int *i1, doubl
     *w = *w < 0 ? 0 : *w > 1 ? 1 : *w;
 }
 
-double skin_ttable_at(const skin_ttable *t, int mattress, double kvp, double cu_mm)
+double dos_ttable_at(const dos_ttable *t, int mattress, double kvp, double cu_mm)
 {
     int k0, k1, c0, c1;
     double wk, wc;
@@ -336,7 +336,7 @@ double skin_ttable_at(const skin_ttable *t, int mattress, double kvp, double cu_
 }
 
 static pthread_once_t tt_once = PTHREAD_ONCE_INIT;
-static skin_ttable tt_default;
+static dos_ttable tt_default;
 static hm_error tt_err;
 static int tt_rc;
 
@@ -345,10 +345,10 @@ static void tt_load(void)
     char path[1024];
     tt_rc = hm_data_path("dosimetry/table_transmission.csv", path, sizeof path, &tt_err);
     if (!tt_rc)
-        tt_rc = skin_ttable_load(path, &tt_default, &tt_err);
+        tt_rc = dos_ttable_load(path, &tt_default, &tt_err);
 }
 
-int skin_ttable_default(const skin_ttable **t, hm_error *err)
+int dos_ttable_default(const dos_ttable **t, hm_error *err)
 {
     pthread_once(&tt_once, tt_load);
     if (tt_rc) {
@@ -381,17 +381,17 @@ int hm_skin_table_transmission(const hm_skin_options *opt, double kvp, double cu
     }
     int rc;
     if (opt->table_file) {
-        skin_ttable own;
-        if ((rc = skin_ttable_load(opt->table_file, &own, err)))
+        dos_ttable own;
+        if ((rc = dos_ttable_load(opt->table_file, &own, err)))
             return rc;
-        *t = skin_ttable_at(&own, !opt->no_mattress, kvp, cu_mm);
-        skin_ttable_free(&own);
+        *t = dos_ttable_at(&own, !opt->no_mattress, kvp, cu_mm);
+        dos_ttable_free(&own);
         return HM_OK;
     }
-    const skin_ttable *d;
-    if ((rc = skin_ttable_default(&d, err)))
+    const dos_ttable *d;
+    if ((rc = dos_ttable_default(&d, err)))
         return rc;
-    *t = skin_ttable_at(d, !opt->no_mattress, kvp, cu_mm);
+    *t = dos_ttable_at(d, !opt->no_mattress, kvp, cu_mm);
     return HM_OK;
 }
 

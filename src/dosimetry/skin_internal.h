@@ -6,20 +6,6 @@
 
 #include <stdint.h>
 
-/* A table by kVp and copper (data/dosimetry/table_transmission.csv layout):
- * a full grid, kvp fastest-varying is not required. */
-typedef struct skin_ttable {
-    int     nk, nc;
-    double *kvp, *cu;          /* sorted unique values */
-    double *t_table, *t_mat;   /* [ic * nk + ik] */
-} skin_ttable;
-
-int  skin_ttable_load(const char *path, skin_ttable *t, hm_error *err);
-void skin_ttable_free(skin_ttable *t);
-double skin_ttable_at(const skin_ttable *t, int mattress, double kvp, double cu_mm);
-/* The default table (loaded once per process). */
-int  skin_ttable_default(const skin_ttable **t, hm_error *err);
-
 typedef struct skin_defaults {
     double table_width_cm;
     double min_cos_table;
@@ -47,8 +33,8 @@ struct hm_skin_map {
     /* table */
     int      no_table, no_mattress;
     double   table_fixed;      /* > 0: fixed transmission */
-    skin_ttable table;         /* own table (table_file), else nk == 0 */
-    const skin_ttable *table_default;
+    dos_ttable table;         /* own table (table_file), else nk == 0 */
+    const dos_ttable *table_default;
     double   down[3];          /* unit vector towards the table (phantom frame) */
     double   table_plane;      /* body . down at the table top */
     int      lateral_axis;     /* axis along the table's width */

@@ -163,15 +163,36 @@ static void test_table(void **state)
     hm_dosimetry_procedure_dose p;
     assert_int_equal(hm_dosimetry_procedure(ev, 3, &d, HM_ALIGN_HEART, "5y", 'F', fake_fn, NULL, &p,
                                             &err), 0);
-    double t = d.table_transmission[1];
+    /* The default device has no transmission of its own: the measured table +
+     * mattress of data/dosimetry/table_transmission.csv at 80 kV, no copper
+     * (the row "80,0,0.82,0.68"). */
+    double t = 0.68;
     assert_true(fabs(p.event_dose_mgy[0 * fake_norgans + fake_heart_at] - 4 * t) < 1e-12);
     assert_true(fabs(p.event_dose_mgy[1 * fake_norgans + fake_heart_at] - 4 * pow(t, 1 / cos(30 * 3.14159265358979323846 / 180))) < 1e-12);
     assert_true(fabs(p.event_dose_mgy[2 * fake_norgans + fake_heart_at] - 4) < 1e-12);
     hm_dosimetry_procedure_free(&p);
-    /* Linear in kV between the device's points, constant outside. */
-    assert_true(fabs(hm_dosimetry_table_factor(&d, 70, 1) - 0.5 * (d.table_transmission[0] + d.table_transmission[1])) < 1e-12);
-    assert_true(fabs(hm_dosimetry_table_factor(&d, 150, 1) - d.table_transmission[3]) < 1e-12);
-    assert_true(hm_dosimetry_table_factor(&d, 80, 0.4) == 1);
+    double f;
+    /* Bilinear in kV and copper in the measured table: 70 kV, 0.1 mm Cu lies
+     * between the rows 60/80 kV at 0.1 mm (0.73, 0.75). */
+    assert_int_equal(hm_dosimetry_table_factor(&d, 70, 0.1, 1, &f, &err), 0);
+    assert_true(fabs(f - 0.74) < 1e-12);
+    /* A device's own points: linear in kV between them, constant outside;
+     * a point it lacks comes from the measured table at the event's copper. */
+    d.table_transmission[0] = 0.70;
+    d.table_transmission[1] = 0.80;
+    d.table_transmission[3] = 0.90;
+    assert_int_equal(hm_dosimetry_table_factor(&d, 70, 0, 1, &f, &err), 0);
+    assert_true(fabs(f - 0.75) < 1e-12);
+    assert_int_equal(hm_dosimetry_table_factor(&d, 150, 0, 1, &f, &err), 0);
+    assert_true(fabs(f - 0.90) < 1e-12);
+    /* 100 kV missing: the table at 100 kV, 0 Cu = 0.68 + (0.71 - 0.68) * 20/30 */
+    assert_int_equal(hm_dosimetry_table_factor(&d, 100, 0, 1, &f, &err), 0);
+    assert_true(fabs(f - 0.70) < 1e-12);
+    /* Beside the table: no attenuation; a bad voltage is an error. */
+    assert_int_equal(hm_dosimetry_table_factor(&d, 80, 0, 0.4, &f, &err), 0);
+    assert_true(f == 1);
+    assert_int_equal(hm_dosimetry_table_factor(&d, NAN, 0, 1, &f, &err), HM_EINVAL);
+    assert_string_equal(err.field, "kvp");
 }
 
 int main(void)

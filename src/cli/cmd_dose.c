@@ -212,7 +212,7 @@ static int run_events(const hm_args *a, const char *source, const hm_dosimetry_e
     if (hm_args_count(a, "kap-calibration"))
         dev.kap_calibration = hm_args_num(a, "kap-calibration", 1);
     hm_dose_library *lib = NULL;
-    hm_dose_library_beam lc = { NULL, age_class, 0, 0 };
+    hm_dose_library_beam lc = { .lib = NULL, .age = age_class };
     if (hm_args_count(a, "library")) {
         if (hm_args_count(a, "height-cm"))
             return hm_cli_usage_error(a, "--height-cm and --mass-kg scale a phantom: they need the "

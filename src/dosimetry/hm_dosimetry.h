@@ -370,9 +370,15 @@ enum {
 #define HM_DOSE_MAX_PHANTOMS 16
 
 typedef struct hm_dose_phantom_key {
-    char age[16];                  /* canonical: "newborn", "1y", ..., "adult" */
-    char sex;                      /* 'M', 'F', 'H' */
+    char   age[16];                /* canonical: "newborn", "1y", ..., "adult" */
+    char   sex;                    /* 'M', 'F', 'H' */
+    double lateral_scale;          /* trunk width and depth / the reference's (x and y of
+                                    * hm_phantom_scale; z unchanged); 0 or 1 = reference
+                                    * (grid files store the reference as 0);
+                                    * HM_DOSE_SCALE_MIN..HM_DOSE_SCALE_MAX */
 } hm_dose_phantom_key;
+#define HM_DOSE_SCALE_MIN 0.5
+#define HM_DOSE_SCALE_MAX 2.0
 
 typedef struct hm_dose_grid {
     size_t              nphantoms;
@@ -396,12 +402,13 @@ typedef struct hm_dose_library_params {
 /* "kvp_kv", "filter_al_mm", "filter_cu_mm", "primary_deg", "secondary_deg",
  * "field_cm", "offset_cm"; NULL outside 0..HM_DOSE_NAXES-1. */
 const char *hm_dose_axis_name(int axis);
-/* "5y_H". */
+/* "5y_H" (scale 1), "5y_H_s0.85" (the scale with %g). */
 void   hm_dose_phantom_name(const hm_dose_phantom_key *k, char *buf, size_t size);
 /* Nodes per phantom (product of the axis sizes). */
 size_t hm_dose_grid_nodes(const hm_dose_grid *g);
 int    hm_dose_grid_check(const hm_dose_grid *g, hm_error *err);
-/* A grid file ("key,values" lines, values blank-separated; docs/dosimetry.md);
+/* A grid file ("key,values" lines, values blank-separated; docs/dosimetry.md;
+ * phantoms as AGE:SEX or AGE:SEX:SCALE, e.g. "5y:H:0.85 5y:H 5y:H:1.2");
  * params (may be NULL) takes histories_per_node, seed and voxel_mm when the
  * file has them.  The default: data/dosimetry/library_grid_default.csv. */
 int    hm_dose_grid_read(const char *path, hm_dose_grid *g, hm_dose_library_params *params,
@@ -481,8 +488,11 @@ const hm_dose_library_info *hm_dose_library_get_info(const hm_dose_library *lib)
  * when the isocentre offset had a lateral or antero-posterior part (the
  * library only holds offsets along the body axis); HM_DOSE_SOURCE_DISTANCE
  * when the beam's source-isocentre distance differs from the library's by
- * more than 1 cm (doses per KAP barely depend on it).  0: inside. */
-enum { HM_DOSE_OFF_LATERAL = 1u << 8, HM_DOSE_SOURCE_DISTANCE = 1u << 9 };
+ * more than 1 cm (doses per KAP barely depend on it); HM_DOSE_OFF_SIZE when
+ * hm_dose_library_lookup_sized clamped the patient's lateral scale to the
+ * library's phantoms of the age (or the library has one scale and the
+ * patient's differs from it by more than 0.02).  0: inside. */
+enum { HM_DOSE_OFF_LATERAL = 1u << 8, HM_DOSE_SOURCE_DISTANCE = 1u << 9, HM_DOSE_OFF_SIZE = 1u << 10 };
 
 /*
  * Organ doses per KAP for a beam on the library's phantom (age as
@@ -495,23 +505,43 @@ enum { HM_DOSE_OFF_LATERAL = 1u << 8, HM_DOSE_SOURCE_DISTANCE = 1u << 9 };
 int hm_dose_library_lookup(const hm_dose_library *lib, const char *age, char sex,
                            const hm_dosimetry_beam *b, hm_dosimetry_result *out,
                            unsigned *out_of_grid, hm_error *err);
+/* As hm_dose_library_lookup, for a patient whose trunk is lateral_scale times as wide and
+ * deep as the reference phantom of the age class (sqrt((m/m_ref)/(h/h_ref)); <= 0: 1).
+ * Between the library's phantoms of that age and sex with different scales, the organ doses
+ * are interpolated linearly in log dose against the scale (doses per KAP fall roughly
+ * exponentially with depth: AAPM Report 204, 2011; Turner et al. 2010, Med Phys 37:1816);
+ * outside their range, clamped with HM_DOSE_OFF_SIZE set in *out_of_grid; a library with a
+ * single scale for the phantom sets HM_DOSE_OFF_SIZE when |lateral_scale-1| > 0.02 and
+ * returns the reference doses. */
+int hm_dose_library_lookup_sized(const hm_dose_library *lib, const char *age, char sex,
+                                 double lateral_scale, const hm_dosimetry_beam *b,
+                                 hm_dosimetry_result *out, unsigned *out_of_grid,
+                                 hm_error *err);
+/* Reference height and mass of a built-in phantom (for lateral_scale): those
+ * hm_phantom_scale scales from (the phantom's standing height and analytic
+ * mass; computed once per age and sex, then remembered; thread-safe). */
+int hm_dose_phantom_reference_size(const char *age, char sex, double *height_cm,
+                                   double *mass_kg, hm_error *err);
 /* The same at axis coordinates, for phantom index `phantom` of the grid. */
 int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom,
                               const double x[HM_DOSE_NAXES], hm_dosimetry_result *out,
                               unsigned *out_of_grid, hm_error *err);
 /* A library as a beam function (hm_dosimetry_beam_fn) for one age class:
  * ctx is a hm_dose_library_beam; it counts the lookups and those with an
- * axis clamped (the source-distance bit alone is not counted: doses per
- * KAP barely depend on it). */
+ * axis (or the size) clamped (the source-distance bit alone is not counted:
+ * doses per KAP barely depend on it).  lateral_scale as for
+ * hm_dose_library_lookup_sized (0 = reference). */
 typedef struct hm_dose_library_beam {
     const hm_dose_library *lib;
     const char            *age;
     long                   lookups, out_of_grid;
+    double                 lateral_scale;
 } hm_dose_library_beam;
 int hm_dose_library_beam_fn(void *ctx, const hm_dosimetry_beam *b, char sex,
                             hm_dosimetry_result *out, hm_error *err);
 
-/* Index of the phantom for (age, sex) with the fall-back above, or HM_ENOTFOUND. */
+/* Index of the phantom for (age, sex) with the fall-back above, or HM_ENOTFOUND;
+ * of several scales of it, the one nearest 1. */
 int hm_dose_library_phantom(const hm_dose_library *lib, const char *age, char sex,
                             size_t *index, hm_error *err);
 

@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,19 @@ const char *hm_dose_axis_name(int axis)
 
 void hm_dose_phantom_name(const hm_dose_phantom_key *k, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s_%c", k->age, k->sex);
+    /* Scale 1 keeps the old name, hence the old node seeds and file. */
+    if (lib_key_scale(k) == 1)
+        snprintf(buf, size, "%s_%c", k->age, k->sex);
+    else
+        snprintf(buf, size, "%s_%c_s%g", k->age, k->sex, lib_key_scale(k));
+}
+
+int lib_format_version(const hm_dose_grid *g)
+{
+    for (size_t i = 0; i < g->nphantoms; i++)
+        if (lib_key_scale(&g->phantoms[i]) != 1)
+            return 2;
+    return 1;
 }
 
 size_t hm_dose_grid_nodes(const hm_dose_grid *g)
@@ -77,10 +90,19 @@ int hm_dose_grid_check(const hm_dose_grid *g, hm_error *err)
                                 "'%s' is not a canonical age (newborn, 1y, 5y, 10y, 15y, adult)", k->age);
         if (k->sex != 'M' && k->sex != 'F' && k->sex != 'H')
             return hm_error_set(err, HM_EINVAL, NULL, 0, "phantoms", "sex of %s must be M, F or H", k->age);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(g->phantoms[j].age, k->age) && g->phantoms[j].sex == k->sex)
-                return hm_error_set(err, HM_EINVAL, NULL, 0, "phantoms", "phantom %s:%c listed twice",
-                                    k->age, k->sex);
+        double s = lib_key_scale(k);
+        if (!(s >= HM_DOSE_SCALE_MIN && s <= HM_DOSE_SCALE_MAX))
+            return hm_error_set(err, HM_EINVAL, NULL, 0, "phantoms", "scale %g of %s:%c outside %g..%g", s, k->age,
+                                k->sex, HM_DOSE_SCALE_MIN, HM_DOSE_SCALE_MAX);
+        /* Names key the file's rows and the seeds: they must differ (scales
+         * that print alike with %g would not). */
+        char a[32], b[32];
+        hm_dose_phantom_name(k, a, sizeof a);
+        for (size_t j = 0; j < i; j++) {
+            hm_dose_phantom_name(&g->phantoms[j], b, sizeof b);
+            if (!strcmp(a, b))
+                return hm_error_set(err, HM_EINVAL, NULL, 0, "phantoms", "phantom %s listed twice", a);
+        }
     }
     double nodes = 1;
     for (int a = 0; a < HM_DOSE_NAXES; a++) {
@@ -146,10 +168,18 @@ static int set_phantoms(hm_dose_grid *g, const char *value, const char *file, lo
     snprintf(buf, sizeof buf, "%s", value);
     g->nphantoms = 0;
     for (char *save = NULL, *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-        char *colon = strchr(t, ':');
+        char *colon = strchr(t, ':'), *colon2 = colon ? strchr(colon + 1, ':') : NULL;
+        double scale = 1;
+        if (colon2) {
+            *colon2 = 0;
+            if (!parse_num(colon2 + 1, &scale) || !(scale >= HM_DOSE_SCALE_MIN && scale <= HM_DOSE_SCALE_MAX))
+                return hm_error_set(err, HM_EPARSE, file, line, "phantoms",
+                                    "'%s': the scale after the second colon must be a number %g..%g", colon2 + 1,
+                                    HM_DOSE_SCALE_MIN, HM_DOSE_SCALE_MAX);
+        }
         if (!colon || strlen(colon + 1) != 1 || colon - t >= (long)sizeof g->phantoms[0].age)
             return hm_error_set(err, HM_EPARSE, file, line, "phantoms",
-                                "'%s': expected AGE:SEX, e.g. 5y:H or adult:F", t);
+                                "'%s': expected AGE:SEX or AGE:SEX:SCALE, e.g. 5y:H, adult:F or 5y:H:0.85", t);
         if (g->nphantoms == HM_DOSE_MAX_PHANTOMS)
             return hm_error_set(err, HM_EPARSE, file, line, "phantoms", "at most %d phantoms",
                                 HM_DOSE_MAX_PHANTOMS);
@@ -163,6 +193,9 @@ static int set_phantoms(hm_dose_grid *g, const char *value, const char *file, lo
         hm_dose_phantom_key *k = &g->phantoms[g->nphantoms++];
         snprintf(k->age, sizeof k->age, "%s", canon);
         k->sex = sex;
+        /* The reference is stored as 0 (read as 1), as in a grid made with
+         * memset, so that grids round-trip through a file unchanged. */
+        k->lateral_scale = scale == 1 ? 0 : scale;
     }
     if (!g->nphantoms)
         return hm_error_set(err, HM_EPARSE, file, line, "phantoms", "no phantom listed");
@@ -222,8 +255,12 @@ int lib_grid_line(const hm_dose_grid *g, size_t i, char *buf, size_t size)
 #define ADD(...) (len += (size_t)snprintf(buf + len, len < size ? size - len : 0, __VA_ARGS__))
     if (i == 0) {
         ADD("phantoms,");
-        for (size_t k = 0; k < g->nphantoms; k++)
-            ADD("%s%s:%c", k ? " " : "", g->phantoms[k].age, g->phantoms[k].sex);
+        for (size_t k = 0; k < g->nphantoms; k++) {
+            const hm_dose_phantom_key *p = &g->phantoms[k];
+            ADD("%s%s:%c", k ? " " : "", p->age, p->sex);
+            if (lib_key_scale(p) != 1)   /* scale 1 as before: old files hash the same */
+                ADD(":%.10g", lib_key_scale(p));
+        }
     } else if (i <= HM_DOSE_NAXES) {
         int a = (int)i - 1;
         ADD("%s,", axis_names[a]);
@@ -491,26 +528,72 @@ int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom, const 
     return HM_OK;
 }
 
-int hm_dose_library_phantom(const hm_dose_library *lib, const char *age, char sex, size_t *index,
-                            hm_error *err)
+/* The phantoms of (age, sex) with the fall-back of a sexed request to the
+ * age's hermaphrodite: their indices in idx (up to HM_DOSE_MAX_PHANTOMS),
+ * sorted by lateral scale; 0 when there are none. */
+static size_t phantoms_of(const hm_dose_library *lib, const char *canon, char sex, size_t *idx)
+{
+    size_t n = 0;
+    for (int pass = 0; pass < 2 && !n; pass++) {
+        /* Pass 1: a sexed request falls back to the age's hermaphrodite. */
+        char want = pass ? 'H' : sex;
+        if (pass && sex != 'M' && sex != 'F')
+            break;
+        for (size_t i = 0; i < lib->grid.nphantoms; i++) {
+            const hm_dose_phantom_key *k = &lib->grid.phantoms[i];
+            if (!strcmp(k->age, canon) && k->sex == want)
+                idx[n++] = i;
+        }
+    }
+    for (size_t i = 1; i < n; i++)   /* insertion sort: a handful of scales */
+        for (size_t j = i; j > 0 && lib_key_scale(&lib->grid.phantoms[idx[j]]) <
+                                    lib_key_scale(&lib->grid.phantoms[idx[j - 1]]); j--) {
+            size_t t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    return n;
+}
+
+static int find_phantoms(const hm_dose_library *lib, const char *age, char sex, size_t *idx, size_t *n,
+                         hm_error *err)
 {
     const char *canon = age ? hm_phantom_age_name(age) : NULL;
     if (!canon)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "'%s' is not an age (newborn, 1y, 5y, 10y, 15y, adult)",
                             age ? age : "");
     sex = (char)toupper((unsigned char)sex);
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < lib->grid.nphantoms; i++) {
-            const hm_dose_phantom_key *k = &lib->grid.phantoms[i];
-            /* Pass 1: a sexed request falls back to the age's hermaphrodite. */
-            char want = pass ? 'H' : sex;
-            if (!strcmp(k->age, canon) && k->sex == want && (!pass || sex == 'M' || sex == 'F')) {
-                *index = i;
-                return HM_OK;
-            }
-        }
-    return hm_error_set(err, HM_ENOTFOUND, NULL, 0, "phantom", "the library (%s) has no phantom %s:%c",
-                        lib->info.library_id, canon, sex);
+    if (!(*n = phantoms_of(lib, canon, sex, idx)))
+        return hm_error_set(err, HM_ENOTFOUND, NULL, 0, "phantom", "the library (%s) has no phantom %s:%c",
+                            lib->info.library_id, canon, sex);
+    return HM_OK;
+}
+
+int hm_dose_library_phantom(const hm_dose_library *lib, const char *age, char sex, size_t *index,
+                            hm_error *err)
+{
+    size_t idx[HM_DOSE_MAX_PHANTOMS], n;
+    int rc = find_phantoms(lib, age, sex, idx, &n, err);
+    if (rc)
+        return rc;
+    /* Of several scales, the nearest to the reference. */
+    size_t best = idx[0];
+    for (size_t i = 1; i < n; i++)
+        if (fabs(lib_key_scale(&lib->grid.phantoms[idx[i]]) - 1) < fabs(lib_key_scale(&lib->grid.phantoms[best]) - 1))
+            best = idx[i];
+    *index = best;
+    return HM_OK;
+}
+
+/* The flags of a beam that do not come from the axes. */
+static unsigned beam_flags(const hm_dose_library *lib, const hm_dosimetry_beam *b)
+{
+    unsigned flags = 0;
+    if (fabs(b->offset_cm[0]) > 1e-9 || fabs(b->offset_cm[1]) > 1e-9)
+        flags |= HM_DOSE_OFF_LATERAL;
+    if (fabs(b->source_isocentre_cm - lib->grid.source_isocentre_cm) > 1)
+        flags |= HM_DOSE_SOURCE_DISTANCE;
+    return flags;
 }
 
 int hm_dose_library_lookup(const hm_dose_library *lib, const char *age, char sex, const hm_dosimetry_beam *b,
@@ -525,13 +608,150 @@ int hm_dose_library_lookup(const hm_dose_library *lib, const char *age, char sex
     unsigned flags = 0;
     if ((rc = hm_dose_library_lookup_at(lib, p, x, out, &flags, err)))
         return rc;
-    if (fabs(b->offset_cm[0]) > 1e-9 || fabs(b->offset_cm[1]) > 1e-9)
-        flags |= HM_DOSE_OFF_LATERAL;
-    if (fabs(b->source_isocentre_cm - lib->grid.source_isocentre_cm) > 1)
-        flags |= HM_DOSE_SOURCE_DISTANCE;
     if (out_of_grid)
-        *out_of_grid = flags;
+        *out_of_grid = flags | beam_flags(lib, b);
     return HM_OK;
+}
+
+/*
+ * Between two scales s0 < s1 of a phantom, log dose is linear in the scale:
+ * D = D0^(1-t) D1^t, t = (s - s0)/(s1 - s0).  Doses per KAP fall about
+ * exponentially with the depth of tissue in front of an organ (attenuation;
+ * for patient size: AAPM Report 204, 2011, and Turner et al. 2010, Med Phys
+ * 37:1816, fit organ dose against patient diameter with an exponential), and
+ * the depth scales with s.  A zero dose on either side (an organ the beam
+ * misses) falls back to linear.  Errors propagate as relative errors:
+ * (sigma/D)^2 = ((1-t) sigma0/D0)^2 + (t sigma1/D1)^2.
+ */
+static void blend_log(hm_organ_dose *o, const hm_organ_dose *a, const hm_organ_dose *b, double t)
+{
+    double d0 = a->dose_mgy_per_gy_cm2, d1 = b->dose_mgy_per_gy_cm2;
+    double s0 = a->sigma_mgy_per_gy_cm2, s1 = b->sigma_mgy_per_gy_cm2;
+    o->mass_g = (1 - t) * a->mass_g + t * b->mass_g;
+    if (d0 > 0 && d1 > 0) {
+        double d = exp((1 - t) * log(d0) + t * log(d1));
+        o->dose_mgy_per_gy_cm2 = d;
+        o->sigma_mgy_per_gy_cm2 = d * hypot((1 - t) * s0 / d0, t * s1 / d1);
+    } else {
+        o->dose_mgy_per_gy_cm2 = (1 - t) * d0 + t * d1;
+        o->sigma_mgy_per_gy_cm2 = hypot((1 - t) * s0, t * s1);
+    }
+}
+
+int hm_dose_library_lookup_sized(const hm_dose_library *lib, const char *age, char sex, double lateral_scale,
+                                 const hm_dosimetry_beam *b, hm_dosimetry_result *out, unsigned *out_of_grid,
+                                 hm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!isfinite(lateral_scale))
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "lateral_scale", "not a finite number");
+    double s = lateral_scale > 0 ? lateral_scale : 1;
+    size_t idx[HM_DOSE_MAX_PHANTOMS], n;
+    double x[HM_DOSE_NAXES];
+    int rc = find_phantoms(lib, age, sex, idx, &n, err);
+    if (rc || (rc = hm_dose_beam_coords(b, x, err)))
+        return rc;
+    unsigned flags = beam_flags(lib, b), f0 = 0, f1 = 0;
+    const hm_dose_phantom_key *ph = lib->grid.phantoms;
+    if (n == 1) {
+        /* One scale: the reference doses, flagged for a patient off it. */
+        if (fabs(s - lib_key_scale(&ph[idx[0]])) > 0.02)
+            flags |= HM_DOSE_OFF_SIZE;
+        if ((rc = hm_dose_library_lookup_at(lib, idx[0], x, out, &f0, err)))
+            return rc;
+        if (out_of_grid)
+            *out_of_grid = flags | f0;
+        return HM_OK;
+    }
+    double lo = lib_key_scale(&ph[idx[0]]), hi = lib_key_scale(&ph[idx[n - 1]]);
+    if (s < lo || s > hi) {
+        /* Clamped to the nearest scale (tolerance as for the one-scale case). */
+        if (fabs(s - (s < lo ? lo : hi)) > 1e-9)
+            flags |= HM_DOSE_OFF_SIZE;
+        s = s < lo ? lo : hi;
+    }
+    size_t i = 0;
+    while (i + 2 < n && s > lib_key_scale(&ph[idx[i + 1]]))
+        i++;
+    double s0 = lib_key_scale(&ph[idx[i]]), s1 = lib_key_scale(&ph[idx[i + 1]]);
+    double t = (s - s0) / (s1 - s0);
+    if (t <= 0 || t >= 1) {   /* on a node scale: that phantom alone, bit for bit */
+        if ((rc = hm_dose_library_lookup_at(lib, idx[t <= 0 ? i : i + 1], x, out, &f0, err)))
+            return rc;
+        if (out_of_grid)
+            *out_of_grid = flags | f0;
+        return HM_OK;
+    }
+    hm_dosimetry_result r1;
+    if ((rc = hm_dose_library_lookup_at(lib, idx[i], x, out, &f0, err)))
+        return rc;
+    if ((rc = hm_dose_library_lookup_at(lib, idx[i + 1], x, &r1, &f1, err))) {
+        hm_dosimetry_result_free(out);
+        return rc;
+    }
+    if (r1.n != out->n) {
+        hm_dosimetry_result_free(out);
+        hm_dosimetry_result_free(&r1);
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "organ", "the library's scales %g and %g of %s have %zu and %zu organs",
+                            s0, s1, ph[idx[i]].age, out->n, r1.n);
+    }
+    for (size_t j = 0; j < out->n; j++) {
+        if (strcmp(out->organs[j].organ, r1.organs[j].organ)) {
+            rc = hm_error_set(err, HM_EINVAL, NULL, 0, "organ", "the library's scales %g and %g of %s differ in organ %zu",
+                              s0, s1, ph[idx[i]].age, j);
+            break;
+        }
+        hm_organ_dose a = out->organs[j];
+        blend_log(&out->organs[j], &a, &r1.organs[j], t);
+    }
+    hm_dosimetry_result_free(&r1);
+    if (rc) {
+        hm_dosimetry_result_free(out);
+        return rc;
+    }
+    if (out_of_grid)
+        *out_of_grid = flags | f0 | f1;
+    return HM_OK;
+}
+
+/* The reference sizes, computed once per phantom (building one takes its
+ * masses' integration). */
+static struct { char age[16]; char sex; double height_cm, mass_kg; } ref_sizes[24];
+static size_t n_ref_sizes;
+static pthread_mutex_t ref_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int hm_dose_phantom_reference_size(const char *age, char sex, double *height_cm, double *mass_kg, hm_error *err)
+{
+    const char *canon = age ? hm_phantom_age_name(age) : NULL;
+    if (!canon)
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "'%s' is not an age (newborn, 1y, 5y, 10y, 15y, adult)",
+                            age ? age : "");
+    sex = (char)toupper((unsigned char)sex);
+    pthread_mutex_lock(&ref_lock);
+    int rc = HM_OK;
+    size_t i = 0;
+    while (i < n_ref_sizes && (strcmp(ref_sizes[i].age, canon) || ref_sizes[i].sex != sex))
+        i++;
+    if (i == n_ref_sizes) {
+        hm_phantom *p;
+        if (!(rc = hm_phantom_build(canon, sex, &p, err))) {
+            if (n_ref_sizes < sizeof ref_sizes / sizeof ref_sizes[0]) {
+                snprintf(ref_sizes[i].age, sizeof ref_sizes[i].age, "%s", canon);
+                ref_sizes[i].sex = sex;
+                ref_sizes[i].height_cm = hm_phantom_height_cm(p);
+                ref_sizes[i].mass_kg = hm_phantom_mass_kg(p);
+                n_ref_sizes++;
+            }
+            *height_cm = hm_phantom_height_cm(p);
+            *mass_kg = hm_phantom_mass_kg(p);
+            hm_phantom_free(p);
+        }
+    } else {
+        *height_cm = ref_sizes[i].height_cm;
+        *mass_kg = ref_sizes[i].mass_kg;
+    }
+    pthread_mutex_unlock(&ref_lock);
+    return rc;
 }
 
 const hm_dose_grid *hm_dose_library_grid(const hm_dose_library *lib) { return &lib->grid; }
@@ -542,7 +762,7 @@ int hm_dose_library_beam_fn(void *ctx, const hm_dosimetry_beam *b, char sex,
 {
     hm_dose_library_beam *c = ctx;
     unsigned oog = 0;
-    int rc = hm_dose_library_lookup(c->lib, c->age, sex, b, out, &oog, err);
+    int rc = hm_dose_library_lookup_sized(c->lib, c->age, sex, c->lateral_scale, b, out, &oog, err);
     c->lookups++;
     c->out_of_grid += (oog & ~(unsigned)HM_DOSE_SOURCE_DISTANCE) != 0;
     return rc;

@@ -27,7 +27,7 @@ uint64_t lib_build_key(const hm_dose_grid *g, const hm_dose_library_params *p)
 {
     char buf[4096];
     uint64_t h = LIB_FNV_OFFSET;
-    int v = LIB_FORMAT_VERSION;
+    int v = lib_format_version(g);
     h = lib_fnv1a(h, &v, sizeof v);
     for (size_t i = 0; lib_grid_line(g, i, buf, sizeof buf) > 0; i++)
         h = lib_fnv1a(h, buf, strlen(buf) + 1);
@@ -236,6 +236,14 @@ static int build_phantom(hm_dose_library *lib, size_t p, size_t missing, const h
     int rc = hm_phantom_build(key->age, key->sex, &ph, err);
     if (rc)
         return rc;
+    /* A scaled phantom: x and y by the scale, z unchanged (hm_phantom_scale
+     * with the reference height and the mass times scale^2); the voxel
+     * cache's key includes the scaling (the phantom's parameter hash). */
+    double s = lib_key_scale(key);
+    if (s != 1 && (rc = hm_phantom_scale(ph, hm_phantom_height_cm(ph), hm_phantom_mass_kg(ph) * s * s, err))) {
+        hm_phantom_free(ph);
+        return rc;
+    }
     rc = hm_phantom_voxelise_cached(ph, prm->voxel_mm, prm->cache_dir, &v, NULL, err);
     hm_phantom_free(ph);
     if (rc)

@@ -6,7 +6,10 @@
 
 #include "hm_dosimetry.h"
 
-#define LIB_FORMAT_VERSION 1
+/* Format 2 (phantoms with a lateral scale, AGE:SEX:SCALE) is written only
+ * when a phantom has a scale other than 1, so libraries without scaled
+ * phantoms keep format 1, their id and their cache key. */
+#define LIB_FORMAT_VERSION 2
 #define LIB_MAGIC "# harmonic organ-dose conversion-coefficient library"
 #define LIB_MAX_ORGANS 128
 /* Nodes over all phantoms: keeps a corrupt header from asking for terabytes. */
@@ -26,6 +29,14 @@ struct hm_dose_library {
     size_t               nnodes;   /* per phantom */
     lib_phantom          ph[HM_DOSE_MAX_PHANTOMS];
 };
+
+/* A phantom's lateral scale (0 read as 1). */
+static inline double lib_key_scale(const hm_dose_phantom_key *k)
+{
+    return k->lateral_scale > 0 ? k->lateral_scale : 1;
+}
+/* The format version a grid needs: 1, or 2 with a scaled phantom. */
+int lib_format_version(const hm_dose_grid *g);
 
 /* FNV-1a 64 (Fowler, Noll, Vo; IETF draft-eastlake-fnv) over bytes. */
 uint64_t lib_fnv1a(uint64_t h, const void *data, size_t n);

@@ -85,7 +85,7 @@ int hm_dose_library_create(const hm_dose_grid *g, const hm_dose_library_params *
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     lib->grid = *g;
     lib->nnodes = hm_dose_grid_nodes(g);
-    lib->info.format_version = LIB_FORMAT_VERSION;
+    lib->info.format_version = lib_format_version(g);
     snprintf(lib->info.harmonic_version, sizeof lib->info.harmonic_version, "%s", HM_VERSION_STRING);
     lib_engine_text(lib->info.engine, sizeof lib->info.engine);
     lib->info.histories_per_node = p->histories_per_node;
@@ -424,6 +424,10 @@ static int header_done(reader *rd, hm_error *err)
         snprintf(err->file, sizeof err->file, "%s", rd->name);
         return HM_EPARSE;
     }
+    if (lib->info.format_version < lib_format_version(&lib->grid))
+        return hm_error_set(err, HM_EPARSE, rd->name, rd->line, "format_version",
+                            "format %d has no scaled phantoms (AGE:SEX:SCALE needs format 2)",
+                            lib->info.format_version);
     lib->nnodes = hm_dose_grid_nodes(&lib->grid);
     lib->info.histories_per_node = rd->prm.histories_per_node;
     lib->info.seed = rd->prm.seed;

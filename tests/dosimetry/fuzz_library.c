@@ -27,6 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned oog;
         if (!hm_dose_library_lookup_at(lib, 0, x, &r, &oog, &err))
             hm_dosimetry_result_free(&r);
+        /* And sized lookups between (or beyond) its phantoms' scales. */
+        const hm_dose_grid *g = hm_dose_library_grid(lib);
+        hm_dosimetry_beam b;
+        hm_dosimetry_beam_default(&b);
+        b.direction[1] = -1;
+        for (double s = 0.6; s < 1.6; s += 0.25)
+            if (!hm_dose_library_lookup_sized(lib, g->phantoms[0].age, g->phantoms[0].sex, s, &b, &r, &oog, &err))
+                hm_dosimetry_result_free(&r);
         hm_dose_library_free(lib);
     }
     fclose(fp);

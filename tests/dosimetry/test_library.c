@@ -11,7 +11,10 @@
  *    field;
  *  - a tiny real build: each node equals a direct run with the node's seed,
  *    the file does not depend on threads, an interrupted build resumes to the
- *    same file.
+ *    same file;
+ *  - body-size phantoms (AGE:SEX:SCALE): names, seeds, format 2 round trip,
+ *    lookups between scales exact for doses exponential in the scale,
+ *    clamping flags, reference sizes; the parser's corpus files load.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -426,7 +429,7 @@ static void test_damaged_files(void **state)
         { edit(text, "\n5y_H,2,", "5y_H,2,60", "5y_H,2,61"), HM_EPARSE, "kvp_kv",
           line_of(text, "\n5y_H,2,") + 1 },
         { edit(text, "\n5y_H,3,", "5y_H,3,", "5y_H,4,"), HM_EPARSE, "node", line_of(text, "\n5y_H,3,") + 1 },
-        { edit(text, "# format_version", "version,1", "version,2"), HM_EUNSUPPORTED, "format_version", 2 },
+        { edit(text, "# format_version", "version,1", "version,3"), HM_EUNSUPPORTED, "format_version", 2 },
         { edit(text, "# seed", "# seed", "# sead"), HM_EPARSE, "sead", line_of(text, "# seed") },
         { edit(text, "# kvp_kv", "# kvp_kv,60 80", "# kvp_kv,80 60"), HM_EPARSE, "kvp_kv",
           line_of(text, "\nphantom,node") + 1 },
@@ -591,7 +594,235 @@ static void test_build(void **state)
     unsetenv("SOURCE_DATE_EPOCH");
 }
 
-int main(void)
+/* ---- body-size phantoms ------------------------------------------------------- */
+
+/* Doses that fall exactly exponentially with the lateral scale, which the
+ * log-linear interpolation between scales must reproduce exactly:
+ * D = fsyn(x) exp(-2 (s - 1)). */
+static double fsize(const double x[HM_DOSE_NAXES], int organ, double s)
+{
+    return fsyn(x, organ) * exp(-2 * (s - 1));
+}
+
+static const double sizes[3] = { 0.85, 1, 1.2 };
+
+static hm_dose_library *sized_library(void)
+{
+    hm_dose_grid g = syn_grid();
+    g.nphantoms = 3;
+    for (int i = 0; i < 3; i++) {
+        memset(&g.phantoms[i], 0, sizeof g.phantoms[i]);   /* no "adult" left after the NUL */
+        snprintf(g.phantoms[i].age, sizeof g.phantoms[i].age, "5y");
+        g.phantoms[i].sex = 'H';
+        g.phantoms[i].lateral_scale = i == 1 ? 0 : sizes[i];   /* 0: the reference */
+    }
+    hm_dose_library_params p;
+    hm_dose_library_params_default(&p);
+    hm_dose_library *lib;
+    hm_error err;
+    fail_err(hm_dose_library_create(&g, &p, &lib, &err), &err);
+    hm_organ_dose o[2];
+    memset(o, 0, sizeof o);
+    snprintf(o[0].organ, sizeof o[0].organ, "lung");
+    snprintf(o[1].organ, sizeof o[1].organ, "heart");
+    o[0].present = o[1].present = 1;
+    for (size_t ph = 0; ph < 3; ph++)
+        for (size_t k = 0; k < hm_dose_grid_nodes(&g); k++) {
+            double x[HM_DOSE_NAXES];
+            hm_dose_grid_node_coords(&g, k, x);
+            for (int j = 0; j < 2; j++) {
+                o[j].mass_g = 100 * sizes[ph] * sizes[ph];
+                o[j].dose_mgy_per_gy_cm2 = fsize(x, j, sizes[ph]);
+                o[j].sigma_mgy_per_gy_cm2 = 0.02 * o[j].dose_mgy_per_gy_cm2;   /* 2 % */
+            }
+            hm_dosimetry_result r = { .n = 2, .organs = o };
+            fail_err(hm_dose_library_set_node(lib, ph, k, &r, &err), &err);
+        }
+    return lib;
+}
+
+static void test_sizes(void **state)
+{
+    (void)state;
+    hm_error err;
+    /* Grid files: AGE:SEX and AGE:SEX:SCALE; names; seeds of scale 1 as before. */
+    const char *path = TMP "/grid_sizes.csv";
+    spit(path, "key,values\nphantoms,5y:H:0.85 5y:H 5y:h:1.2 adult:F:1\nkvp_kv,70\nfilter_al_mm,3.5\n"
+               "filter_cu_mm,0.1\nprimary_deg,0\nsecondary_deg,0\nfield_cm,8\noffset_cm,0\n");
+    hm_dose_grid g;
+    fail_err(hm_dose_grid_read(path, &g, NULL, &err), &err);
+    assert_int_equal(g.nphantoms, 4);
+    assert_true(g.phantoms[0].lateral_scale == 0.85 && g.phantoms[2].lateral_scale == 1.2);
+    assert_true(g.phantoms[1].lateral_scale == 0 && g.phantoms[3].lateral_scale == 0);
+    char name[32];
+    const char *names[] = { "5y_H_s0.85", "5y_H", "5y_H_s1.2", "adult_F" };
+    for (int i = 0; i < 4; i++) {
+        hm_dose_phantom_name(&g.phantoms[i], name, sizeof name);
+        assert_string_equal(name, names[i]);
+    }
+    hm_dose_phantom_key ref = { "5y", 'H', 0 }, one = { "5y", 'H', 1 };
+    assert_true(hm_dose_node_seed(9, &ref, 3) == hm_dose_node_seed(9, &one, 3));
+    assert_true(hm_dose_node_seed(9, &ref, 3) == hm_dose_node_seed(9, &g.phantoms[1], 3));
+    assert_true(hm_dose_node_seed(9, &ref, 3) != hm_dose_node_seed(9, &g.phantoms[0], 3));
+    const char *bad[] = { "5y:H:3", "5y:H:x", "5y:H:0.9 5y:H:0.9", "5y:H:1 5y:H" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "key,values\nphantoms,%s\nkvp_kv,70\nfilter_al_mm,3.5\nfilter_cu_mm,0.1\n"
+                 "primary_deg,0\nsecondary_deg,0\nfield_cm,8\noffset_cm,0\n", bad[i]);
+        spit(path, text);
+        hm_error_clear(&err);
+        int rc = hm_dose_grid_read(path, &g, NULL, &err);
+        fprintf(stderr, "bad phantoms '%s': %d %s\n", bad[i], rc, err.msg);
+        assert_true(rc == HM_EPARSE || rc == HM_EINVAL);
+        assert_string_equal(err.field, "phantoms");
+        assert_int_equal(err.line, 2);
+    }
+
+    /* Lookups between scales: exact for exponential doses, relative sigma
+     * propagated, clamped and flagged outside, the reference at 0 and 1. */
+    hm_dose_library *lib = sized_library();
+    hm_dose_grid sg = syn_grid();
+    hm_dosimetry_beam b;
+    fail_err(hm_dose_grid_node_beam(&sg, 7, &b, &err), &err);
+    double x[HM_DOSE_NAXES];
+    hm_dose_grid_node_coords(&sg, 7, x);
+    size_t idx;
+    fail_err(hm_dose_library_phantom(lib, "5y", 'F', &idx, &err), &err);
+    assert_int_equal(idx, 1);   /* of several scales, the reference */
+    const struct { double s, want_s; unsigned flag; } cases[] = {
+        { 0.95, 0.95, 0 }, { 1.1, 1.1, 0 }, { 0.85, 0.85, 0 }, { 0, 1, 0 }, { 1, 1, 0 }, { -1, 1, 0 },
+        { 0.7, 0.85, HM_DOSE_OFF_SIZE }, { 1.35, 1.2, HM_DOSE_OFF_SIZE } };
+    double prev = INFINITY;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hm_dosimetry_result r;
+        unsigned oog = 99;
+        fail_err(hm_dose_library_lookup_sized(lib, "5y", 'M', cases[i].s, &b, &r, &oog, &err), &err);
+        assert_int_equal(oog, cases[i].flag);
+        for (int j = 0; j < 2; j++) {
+            double want = fsize(x, j, cases[i].want_s), d = r.organs[j].dose_mgy_per_gy_cm2;
+            assert_true(fabs(d - want) < 1e-12 * want);
+            /* (sigma/D)^2 = ((1-t) 0.02)^2 + (t 0.02)^2 between scales. */
+            double s = cases[i].want_s, t = s < 1 ? (s - 0.85) / 0.15 : (s - 1) / 0.2;
+            double rel = 0.02 * sqrt((1 - t) * (1 - t) + t * t);
+            assert_true(fabs(r.organs[j].sigma_mgy_per_gy_cm2 / d - rel) < 1e-9);
+        }
+        if (i < 2) {   /* doses fall with the size */
+            assert_true(r.organs[0].dose_mgy_per_gy_cm2 < prev || i == 0);
+            prev = r.organs[0].dose_mgy_per_gy_cm2;
+        }
+        hm_dosimetry_result_free(&r);
+    }
+    /* The beam function carries the size and counts the clamped lookups. */
+    hm_dose_library_beam lb = { .lib = lib, .age = "5y", .lateral_scale = 1.5 };
+    hm_dosimetry_result r;
+    fail_err(hm_dose_library_beam_fn(&lb, &b, 'H', &r, &err), &err);
+    assert_true(fabs(r.organs[1].dose_mgy_per_gy_cm2 - fsize(x, 1, 1.2)) < 1e-12);
+    hm_dosimetry_result_free(&r);
+    lb.lateral_scale = 0.9;
+    fail_err(hm_dose_library_beam_fn(&lb, &b, 'H', &r, &err), &err);
+    assert_true(fabs(r.organs[1].dose_mgy_per_gy_cm2 - fsize(x, 1, 0.9)) < 1e-12);
+    hm_dosimetry_result_free(&r);
+    assert_int_equal(lb.lookups, 2);
+    assert_int_equal(lb.out_of_grid, 1);
+
+    /* The file: format 2, the scales and names round-trip. */
+    const char *lp = TMP "/sized.csv";
+    fail_err(hm_dose_library_save(lib, lp, &err), &err);
+    hm_dose_library *back;
+    fail_err(hm_dose_library_load(lp, &back, &err), &err);
+    assert_int_equal(hm_dose_library_get_info(back)->format_version, 2);
+    assert_true(memcmp(hm_dose_library_grid(back), hm_dose_library_grid(lib), sizeof(hm_dose_grid)) == 0);
+    size_t n;
+    char *text = slurp(lp, &n);
+    assert_non_null(strstr(text, "# phantoms,5y:H:0.85 5y:H 5y:H:1.2\n"));
+    assert_non_null(strstr(text, "\n5y_H_s1.2,0,"));
+    /* A format-1 header cannot hold scaled phantoms. */
+    char *v1 = edit(text, "# format_version", "version,2", "version,1");
+    spit(TMP "/sized_v1.csv", v1);
+    hm_dose_library *l1 = NULL;
+    assert_int_equal(hm_dose_library_load(TMP "/sized_v1.csv", &l1, &err), HM_EPARSE);
+    assert_string_equal(err.field, "format_version");
+    assert_null(l1);
+    free(v1);
+    free(text);
+    hm_dose_library_free(back);
+
+    /* One scale only (the syn library): the reference, flagged beyond 0.02. */
+    hm_dose_library *one_lib = syn_library();
+    unsigned oog;
+    fail_err(hm_dose_library_lookup_sized(one_lib, "5y", 'H', 1.015, &b, &r, &oog, &err), &err);
+    assert_int_equal(oog, 0);
+    hm_dosimetry_result_free(&r);
+    fail_err(hm_dose_library_lookup_sized(one_lib, "5y", 'H', 1.1, &b, &r, &oog, &err), &err);
+    assert_int_equal(oog, HM_DOSE_OFF_SIZE);
+    assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - syn_node(x, 0)) < 1e-12);
+    hm_dosimetry_result_free(&r);
+    hm_dose_library_free(one_lib);
+    hm_dose_library_free(lib);
+
+    /* Reference sizes: those hm_phantom_scale scales from. */
+    double h, m, h2, m2;
+    fail_err(hm_dose_phantom_reference_size("5", 'h', &h, &m, &err), &err);
+    hm_phantom *p;
+    fail_err(hm_phantom_build("5y", 'H', &p, &err), &err);
+    assert_true(h == hm_phantom_height_cm(p) && m == hm_phantom_mass_kg(p));
+    assert_true(fabs(h - 109) < 1e-9 && m > 15 && m < 25);   /* ICRP 89 5-year-old: 109 cm, 19 kg */
+    hm_phantom_free(p);
+    fail_err(hm_dose_phantom_reference_size("5y", 'H', &h2, &m2, &err), &err);
+    assert_true(h2 == h && m2 == m);
+    assert_int_equal(hm_dose_phantom_reference_size("7y", 'H', &h, &m, &err), HM_EINVAL);
+}
+
+/* The parser's corpus (tests/dosimetry/corpus_library, argv[1]): a format-1
+ * library (no scales, as every library before sizes) still loads and answers
+ * sized lookups with its reference doses; the format-2 one has three scales
+ * of the newborn whose doses are (1.5 + organ + k/4)/(1 + phantom). */
+static const char *corpus_dir = "tests/dosimetry/corpus_library";
+
+static void test_corpus_files(void **state)
+{
+    (void)state;
+    char path[1024];
+    hm_error err;
+    hm_dose_library *lib;
+    snprintf(path, sizeof path, "%s/tiny_newborn.csv", corpus_dir);
+    fail_err(hm_dose_library_load(path, &lib, &err), &err);
+    assert_int_equal(hm_dose_library_get_info(lib)->format_version, 1);
+    assert_true(hm_dose_library_grid(lib)->phantoms[0].lateral_scale == 0);
+    double x[HM_DOSE_NAXES] = { 70, 3.5, 0.1, 0, 0, 5, 0 };
+    hm_dosimetry_beam b;
+    fail_err(hm_dose_grid_node_beam(hm_dose_library_grid(lib), 0, &b, &err), &err);
+    hm_dosimetry_result r, at;
+    unsigned oog;
+    fail_err(hm_dose_library_lookup_sized(lib, "newborn", 'H', 1.3, &b, &r, &oog, &err), &err);
+    assert_int_equal(oog, HM_DOSE_OFF_SIZE);
+    fail_err(hm_dose_library_lookup_at(lib, 0, x, &at, &oog, &err), &err);
+    for (size_t j = 0; j < r.n; j++)
+        assert_true(r.organs[j].dose_mgy_per_gy_cm2 == at.organs[j].dose_mgy_per_gy_cm2);
+    hm_dosimetry_result_free(&r);
+    hm_dosimetry_result_free(&at);
+    hm_dose_library_free(lib);
+
+    snprintf(path, sizeof path, "%s/sized_newborn.csv", corpus_dir);
+    fail_err(hm_dose_library_load(path, &lib, &err), &err);
+    assert_int_equal(hm_dose_library_get_info(lib)->format_version, 2);
+    assert_int_equal(hm_dose_library_grid(lib)->nphantoms, 3);
+    fail_err(hm_dose_grid_node_beam(hm_dose_library_grid(lib), 1, &b, &err), &err);
+    const struct { double s; double want; } c[] = {
+        { 1, 1.75 / 2 }, { 0.9, 1.75 }, { 1.15, 1.75 / 3 },
+        /* log-linear: 1.75 * 2^(-(1-t)) * 3^(-t) ... between 0.9 and 1: */
+        { 0.95, 1.75 / sqrt(2) } };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        fail_err(hm_dose_library_lookup_sized(lib, "newborn", 'M', c[i].s, &b, &r, &oog, &err), &err);
+        assert_int_equal(oog, 0);
+        assert_string_equal(r.organs[0].organ, "lung");
+        assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - c[i].want) < 1e-6);
+        hm_dosimetry_result_free(&r);
+    }
+    hm_dose_library_free(lib);
+}
+
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_grid),
@@ -601,6 +832,10 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damaged_files),
         cmocka_unit_test(test_build),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_corpus_files),
     };
+    if (argc > 1)
+        corpus_dir = argv[1];
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

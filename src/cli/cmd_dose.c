@@ -39,11 +39,12 @@ static void phantoms_free(phantoms *p)
 typedef struct phantom_spec {
     double      voxel_mm, height_cm, mass_kg;     /* height 0: not scaled */
     const char *cache;
+    double      lateral_scale;                    /* 0 or 1: not scaled (cohort --size) */
 } phantom_spec;
 
 static phantom_spec spec_of(const hm_args *a, int scaling)
 {
-    phantom_spec s = { hm_args_num(a, "voxel-mm", 3), 0, 0, hm_args_str(a, "cache-dir", NULL) };
+    phantom_spec s = { hm_args_num(a, "voxel-mm", 3), 0, 0, hm_args_str(a, "cache-dir", NULL), 0 };
     if (scaling) {
         s.height_cm = hm_args_num(a, "height-cm", 0);
         s.mass_kg = hm_args_num(a, "mass-kg", 0);
@@ -58,6 +59,11 @@ static int one_phantom(const char *age, char sex, const phantom_spec *sp, hm_vox
     int rc = hm_phantom_build(age, sex, &p, err);
     if (rc == HM_OK && sp->height_cm > 0)
         rc = hm_phantom_scale(p, sp->height_cm, sp->mass_kg, err);
+    /* x and y by lateral_scale, z unchanged: the reference height and the
+     * mass that hm_phantom_scale turns into that factor. */
+    else if (rc == HM_OK && sp->lateral_scale > 0 && sp->lateral_scale != 1)
+        rc = hm_phantom_scale(p, hm_phantom_height_cm(p),
+                              hm_phantom_mass_kg(p) * sp->lateral_scale * sp->lateral_scale, err);
     if (rc == HM_OK)
         rc = hm_phantom_voxelise_cached(p, sp->voxel_mm, sp->cache, v, NULL, err);
     if (rc == HM_OK || p)
@@ -214,9 +220,13 @@ static int run_events(const hm_args *a, const char *source, const hm_dosimetry_e
     hm_dose_library *lib = NULL;
     hm_dose_library_beam lc = { .lib = NULL, .age = age_class };
     if (hm_args_count(a, "library")) {
-        if (hm_args_count(a, "height-cm"))
-            return hm_cli_usage_error(a, "--height-cm and --mass-kg scale a phantom: they need the "
-                                         "direct simulation, not --library");
+        /* The patient's size: between the library's scaled phantoms
+         * (hm_dose_library_lookup_sized), flagged when it has none. */
+        int known = 0;
+        if (hm_args_count(a, "height-cm") &&
+            hm_doserun_lateral_scale(age_class, sex, hm_args_num(a, "height-cm", 0),
+                                     hm_args_num(a, "mass-kg", 0), &lc.lateral_scale, &known, &err))
+            return hm_cli_report(&err);
         if (open_library(a, &lib, &err))
             return hm_cli_report(&err);
         lc.lib = lib;
@@ -647,35 +657,87 @@ static const hm_cli_cmd dose_summary = {
 
 /* ---- dose cohort ---- */
 
-/* The direct engine: the age classes' phantoms, built when first needed. */
+/* The direct engine: the age classes' phantoms, built when first needed;
+ * with --size, phantoms scaled to the patient in steps of SIZE_STEP of the
+ * lateral scale (a 2.5 % step changes in-field doses per KAP by about 1-2 %,
+ * docs/dosimetry.md), the last NSIZED of them kept. */
+#define SIZE_STEP 0.025
+enum { NSIZED = 8 };
+typedef struct direct_phantoms {
+    int                 built, age;         /* age: index of the age class */
+    double              scale;
+    phantoms            ph;
+    hm_dosimetry_direct direct;
+} direct_phantoms;
 typedef struct direct_engine {
-    const hm_args      *a;
-    phantoms            ph[5];
-    int                 built[5];
-    hm_dosimetry_direct direct[5];
+    const hm_args   *a;
+    direct_phantoms  ref[5];
+    direct_phantoms  sized[NSIZED];
+    int              next;                  /* slot of sized[] to reuse */
 } direct_engine;
 
-static int direct_for_age(void *ctx, const char *age, hm_dosimetry_beam_fn *fn, void **fn_ctx,
-                          hm_error *err)
+static int direct_build(const direct_engine *de, const char *age, double scale, direct_phantoms *d,
+                        hm_error *err)
+{
+    phantom_spec sp = spec_of(de->a, 0);
+    sp.lateral_scale = scale;
+    int rc = build_phantoms(age, &sp, &d->ph, err);
+    if (rc)
+        return rc;
+    d->built = 1;
+    d->scale = scale;
+    d->direct = (hm_dosimetry_direct){
+        d->ph.have_h ? &d->ph.h : NULL, d->ph.have_m ? &d->ph.m : NULL, d->ph.have_f ? &d->ph.f : NULL,
+        { hm_args_int(de->a, "histories", 200000), (uint64_t)hm_args_int(de->a, "seed", 1),
+          (int)hm_args_int(de->a, "threads", 1) } };
+    return HM_OK;
+}
+
+static void direct_free(direct_engine *de)
+{
+    for (int i = 0; i < 5; i++)
+        if (de->ref[i].built)
+            phantoms_free(&de->ref[i].ph);
+    for (int i = 0; i < NSIZED; i++)
+        if (de->sized[i].built)
+            phantoms_free(&de->sized[i].ph);
+}
+
+static int direct_for_age(void *ctx, const char *age, double lateral_scale, hm_dosimetry_beam_fn *fn,
+                          void **fn_ctx, hm_error *err)
 {
     direct_engine *de = ctx;
     int i = hm_dosimetry_age_class_index(age);
     if (i < 0)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "no phantom for '%s'", age);
-    if (!de->built[i]) {
-        phantom_spec sp = spec_of(de->a, 0);
-        int rc = build_phantoms(age, &sp, &de->ph[i], err);
+    double step = round(lateral_scale / SIZE_STEP) * SIZE_STEP;
+    direct_phantoms *d = &de->ref[i];
+    if (fabs(step - 1) > 1e-9) {
+        /* The phantom is a function of (age class, scale step): found among
+         * those kept, else built in the oldest slot. */
+        int k = 0;
+        while (k < NSIZED && !(de->sized[k].built && de->sized[k].age == i && de->sized[k].scale == step))
+            k++;
+        if (k < NSIZED) {
+            d = &de->sized[k];
+        } else {
+            d = &de->sized[de->next];
+            de->next = (de->next + 1) % NSIZED;
+            if (d->built)
+                phantoms_free(&d->ph);
+            memset(d, 0, sizeof *d);
+            int rc = direct_build(de, age, step, d, err);
+            if (rc)
+                return rc;
+            d->age = i;
+        }
+    } else if (!d->built) {
+        int rc = direct_build(de, age, 1, d, err);
         if (rc)
             return rc;
-        de->built[i] = 1;
-        de->direct[i] = (hm_dosimetry_direct){
-            de->ph[i].have_h ? &de->ph[i].h : NULL, de->ph[i].have_m ? &de->ph[i].m : NULL,
-            de->ph[i].have_f ? &de->ph[i].f : NULL,
-            { hm_args_int(de->a, "histories", 200000), (uint64_t)hm_args_int(de->a, "seed", 1),
-              (int)hm_args_int(de->a, "threads", 1) } };
     }
     *fn = hm_dosimetry_direct_fn;
-    *fn_ctx = &de->direct[i];
+    *fn_ctx = &d->direct;
     return HM_OK;
 }
 
@@ -710,6 +772,7 @@ static int run_cohort(const hm_args *a)
     o.align = !strcmp(hm_args_str(a, "align", "heart"), "table") ? HM_ALIGN_TABLE : HM_ALIGN_HEART;
     o.max_procedures = hm_args_int(a, "max-procedures", 0);
     o.skin = hm_args_flag(a, "skin");
+    o.size = hm_args_flag(a, "size");
     if (hm_args_count(a, "skin-cell-cm"))
         o.skin_cell_cm = hm_args_num(a, "skin-cell-cm", 2);
     /* Under mpirun (Open MPI sets OMPI_COMM_WORLD_SIZE): this rank's share.
@@ -755,9 +818,7 @@ static int run_cohort(const hm_args *a)
         rc = hm_doserun_cohort(url, &eng, &o, &s, &err);
     long lookups = 0, oog = lib ? hm_doserun_library_out_of_grid(&le, &lookups) : 0;
     hm_dose_library_free(lib);
-    for (int i = 0; i < 5; i++)
-        if (de.built[i])
-            phantoms_free(&de.ph[i]);
+    direct_free(&de);
     /* Every rank reports; the run is complete when all have finished. */
     long total = s.procedures;
 #ifdef HM_HAVE_MPI
@@ -783,6 +844,9 @@ static int run_cohort(const hm_args *a)
            o.realizations);
     if (o.skin)
         printf("skin dose maps: %ld procedures\n", s.skin_maps);
+    if (o.size)
+        printf("phantoms scaled to the patient: %ld tier-1 procedures; %ld without a weight (the "
+               "reference phantom)\n", s.sized, s.size_unknown);
     if (o.nranks > 1 && o.rank == 0)
         printf("all %d ranks: %ld procedures\n", o.nranks, total);
     if (oog)
@@ -800,6 +864,8 @@ static const hm_cli_opt cohort_opts[] = {
     HM_OPT_PATH("uncertainty", "FILE", "error sources and GSDs", "data/dosimetry/uncertainty.csv"),
     HM_OPT_INT("max-procedures", "N", "stop after N procedures (tests)", "all", 0, 1e12),
     HM_OPT_FLAG("skin", "also a skin dose map and the peak skin dose of every tier-1 procedure"),
+    HM_OPT_FLAG("size", "tier-1 doses for each patient's height and weight (a library with scaled "
+                        "phantoms, or scaled phantoms with the direct simulation)"),
     HM_OPT_NUM("skin-cell-cm", "CM", "skin map cell size", "2", 0.2, 10),
     HM_OPT_FLAG("quiet", "no progress bar"),
     O_ENGINE,

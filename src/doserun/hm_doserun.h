@@ -24,9 +24,12 @@ extern "C" {
 /* How beams become organ doses per KAP for one age class: a library lookup
  * or a direct simulation (the caller's; see src/cli/cmd_dose.c). */
 typedef struct hm_doserun_engine {
-    /* Fills *fn and *fn_ctx for age_class ("newborn" ... "15y"). */
-    int (*for_age)(void *ctx, const char *age_class, hm_dosimetry_beam_fn *fn, void **fn_ctx,
-                   hm_error *err);
+    /* Fills *fn and *fn_ctx for age_class ("newborn" ... "15y") and a patient
+     * lateral_scale times as wide and deep as the class's reference phantom
+     * (hm_doserun_lateral_scale; 1: the reference).  The context stays valid
+     * until the next call (the run computes one procedure at a time). */
+    int (*for_age)(void *ctx, const char *age_class, double lateral_scale,
+                   hm_dosimetry_beam_fn *fn, void **fn_ctx, hm_error *err);
     void       *ctx;
     const char *method;          /* "library" or "direct": written on dose_event */
     const char *id;              /* library id or "direct", for the run's provenance */
@@ -56,6 +59,8 @@ typedef struct hm_doserun_opts {
     long        max_procedures;  /* stop after this many (0: all): tests and benchmarks */
     int         skin;            /* 1: tier-1 skin dose map and peak skin dose per procedure */
     double      skin_cell_cm;    /* map cell (default 2 cm) */
+    int         size;            /* 1: tier-1 doses for each patient's height and weight
+                                  * (hm_doserun_lateral_scale), else the reference phantom */
     /* Called after every procedure (and once at the end): rate-limit display. */
     void      (*progress)(void *arg, long done, long total, double seconds);
     void       *progress_arg;
@@ -70,8 +75,19 @@ typedef struct hm_doserun_summary {
     long   events, events_imputed;
     long   rows_best, rows_realizations;
     long   skin_maps;                    /* procedures given a skin map */
+    long   sized, size_unknown;          /* opts.size: tier-1 procedures scaled; without
+                                          * height and weight (the reference phantom) */
     double seconds;
 } hm_doserun_summary;
+
+/* The lateral scale of a patient against the reference phantom of the age
+ * class (below 15 y the hermaphrodite, from 15 y the patient's sex), the
+ * factor hm_phantom_scale applies to x and y: sqrt((m/m_ref)/(h/h_ref)).
+ * With the mass alone, isometric growth (h proportional to m^(1/3)) gives
+ * (m/m_ref)^(1/3).  Without a mass (or with an implausible height or mass:
+ * outside 20-250 cm, 0.3-300 kg) *scale is 1 and *known 0. */
+int hm_doserun_lateral_scale(const char *age_class, char sex, double height_cm, double mass_kg,
+                             double *scale, int *known, hm_error *err);
 
 /* The whole run on the registry at db_url (SQLite path or postgresql://
  * URL; the run opens its own connections: one writer, two readers). */

@@ -118,15 +118,27 @@ static int skin_dose(run *r, const dr_proc *p, const char *age, const hm_dosimet
 }
 
 
-static int engine_for(run *r, const char *age, hm_dosimetry_beam_fn *fn, void **ctx, hm_error *err)
+static int engine_for(run *r, const char *age, double lateral_scale, hm_dosimetry_beam_fn *fn,
+                      void **ctx, hm_error *err)
 {
     int i = hm_dosimetry_age_class_index(age);
     if (i < 0)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "age", "no phantom for age class '%s'", age);
-    if (!r->fn[i]) {
-        int rc = r->engine->for_age(r->engine->ctx, age, &r->fn[i], &r->fn_ctx[i], err);
+    /* The reference phantom's engine is asked for once per class; a sized
+     * one per procedure (the engine keeps what it builds). */
+    if (!r->fn[i] || lateral_scale != 1) {
+        hm_dosimetry_beam_fn f;
+        void *c;
+        int rc = r->engine->for_age(r->engine->ctx, age, lateral_scale, &f, &c, err);
         if (rc)
             return rc;
+        if (lateral_scale != 1) {
+            *fn = f;
+            *ctx = c;
+            return HM_OK;
+        }
+        r->fn[i] = f;
+        r->fn_ctx[i] = c;
     }
     *fn = r->fn[i];
     *ctx = r->fn_ctx[i];
@@ -170,6 +182,7 @@ typedef struct tier1 {
     double kap;                    /* calibrated, over events */
     double dose[DR_MAX_ORGANS + 1];
     int    geometry_imputed;
+    int    size_known;             /* opts.size: 1 scaled, 0 no height/weight; -1 not asked */
 } tier1;
 
 static int dose_tier1(run *r, const dr_proc *p, const char *age, const hm_dosimetry_device *dev,
@@ -178,7 +191,13 @@ static int dose_tier1(run *r, const dr_proc *p, const char *age, const hm_dosime
     memset(t, 0, sizeof *t);
     hm_dosimetry_beam_fn fn = NULL;
     void *ctx = NULL;
-    int rc = engine_for(r, age, &fn, &ctx, err);
+    double scale = 1;
+    int rc = HM_OK;
+    t->size_known = -1;
+    if (r->o->size)
+        rc = hm_doserun_lateral_scale(age, p->sex, p->height_cm, p->weight_kg, &scale, &t->size_known, err);
+    if (rc == HM_OK)
+        rc = engine_for(r, age, scale, &fn, &ctx, err);
     if (rc == HM_OK)
         rc = hm_dosimetry_procedure(p->events, p->nevents, dev, r->o->align, age, p->sex, fn, ctx,
                                     &t->d, err);
@@ -362,9 +381,13 @@ static int one_procedure(run *r, const dr_proc *p, hm_dose_writer *w, hm_error *
             best[k] = coef[k] * kap;
     }
     r->s->tier[tier]++;
-    /* The cohort's phantoms are the age class's, never scaled to the child:
-     * the individual anatomy error keeps its unscaled GSD. */
-    dr_unc_in in = { tier, dev_ent, model_ent, class_ent, cls, proc_ent, known, 0,
+    /* A tier-1 dose for the child's own height and weight: the individual
+     * anatomy error takes its smaller "known" GSD (data/dosimetry/uncertainty.csv);
+     * the reference phantom (no --size, or no weight) keeps the larger one. */
+    int scaled = tier == 1 && t.size_known == 1;
+    if (tier == 1 && t.size_known >= 0)
+        r->s->sized += scaled, r->s->size_unknown += !scaled;
+    dr_unc_in in = { tier, dev_ent, model_ent, class_ent, cls, proc_ent, known, scaled,
                      t.geometry_imputed, coef, gi, gc, r->t3, age, p->exam, p->country,
                      hm_dosimetry_era(p->year) };
     if (r->o->realizations > 0)
@@ -478,8 +501,8 @@ int hm_doserun_cohort(const char *db_url, const hm_doserun_engine *engine,
     if (o->run_id && o->run_id[0])
         snprintf(r->run_id, sizeof r->run_id, "%s", o->run_id);
     else
-        snprintf(r->run_id, sizeof r->run_id, "%s-seed%llu-r%d", engine->id ? engine->id : "engine",
-                 (unsigned long long)o->seed, o->realizations);
+        snprintf(r->run_id, sizeof r->run_id, "%s-seed%llu-r%d%s", engine->id ? engine->id : "engine",
+                 (unsigned long long)o->seed, o->realizations, o->size ? "-sized" : "");
     snprintf(s->run_id, sizeof s->run_id, "%s", r->run_id);
     int rc = parse_organs(r, o->organs, err);
     if (rc == HM_OK)
@@ -502,10 +525,10 @@ int hm_doserun_cohort(const char *db_url, const hm_doserun_engine *engine,
         char params[512];
         snprintf(params, sizeof params,
                  "{\"seed\": %llu, \"realizations\": %d, \"engine\": \"%s\", \"method\": \"%s\", "
-                 "\"organs\": \"%s\", \"align\": \"%s\", \"tier2_min_n\": %ld}",
+                 "\"organs\": \"%s\", \"align\": \"%s\", \"tier2_min_n\": %ld, \"size\": %d}",
                  (unsigned long long)o->seed, o->realizations, engine->id ? engine->id : "",
                  engine->method ? engine->method : "", o->organs ? o->organs : HM_DOSERUN_DEFAULT_ORGANS,
-                 o->align == HM_ALIGN_TABLE ? "table" : "heart", o->tier2_min_n);
+                 o->align == HM_ALIGN_TABLE ? "table" : "heart", o->tier2_min_n, o->size);
         rc = hm_dose_run_open(r->db, r->run_id, params, HM_VERSION_STRING,
                               engine->id ? engine->id : "", NULL, err);
     }

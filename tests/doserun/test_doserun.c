@@ -33,10 +33,11 @@
 #define T HM_TEST_TMPDIR
 #define H HM_HARMONIC_EXE
 
-static int fake_for_age(void *ctx, const char *age, hm_dosimetry_beam_fn *fn, void **fn_ctx,
-                        hm_error *err)
+static int fake_for_age(void *ctx, const char *age, double lateral_scale, hm_dosimetry_beam_fn *fn,
+                        void **fn_ctx, hm_error *err)
 {
     (void)ctx;
+    (void)lateral_scale;
     (void)age;
     (void)err;
     *fn = fake_fn;
@@ -45,6 +46,16 @@ static int fake_for_age(void *ctx, const char *age, hm_dosimetry_beam_fn *fn, vo
 }
 
 static const hm_doserun_engine ENGINE = { fake_for_age, NULL, "direct", "fake" };
+
+static double sized_scale = 1;
+static int fake_fn_sized(void *ctx, const hm_dosimetry_beam *b, char sex, hm_dosimetry_result *r,
+                         hm_error *err)
+{
+    int rc = fake_fn(ctx, b, sex, r, err);
+    for (size_t o = 0; rc == HM_OK && o < r->n; o++)
+        r->organs[o].dose_mgy_per_gy_cm2 /= sized_scale * sized_scale;
+    return rc;
+}
 
 static void sh(const char *cmd)
 {
@@ -138,6 +149,114 @@ static char *dump(const char *url)
     fclose(fp);
     assert_true(n > 1000);
     return buf;
+}
+
+/* A fake engine whose doses per KAP fall as the scale squared: the scale the
+ * run asks for is visible in every tier-1 dose. */
+static int sized_for_age(void *ctx, const char *age, double lateral_scale, hm_dosimetry_beam_fn *fn,
+                         void **fn_ctx, hm_error *err)
+{
+    (void)ctx;
+    (void)age;
+    (void)err;
+    sized_scale = lateral_scale;
+    *fn = fake_fn_sized;
+    *fn_ctx = NULL;
+    return HM_OK;
+}
+
+/* hm_doserun_lateral_scale against hm_phantom_scale's rule on the phantoms'
+ * own reference sizes (built here, not through the library's cache). */
+static void test_lateral_scale(void **state)
+{
+    (void)state;
+    struct { const char *age; char sex, ref_sex; } c[] = { { "5y", 'F', 'H' }, { "15y", 'F', 'F' },
+                                                          { "adult", 'M', 'M' } };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        hm_phantom *p;
+        hm_error err;
+        assert_int_equal(hm_phantom_build(c[i].age, c[i].ref_sex, &p, &err), 0);
+        double h = hm_phantom_height_cm(p), m = hm_phantom_mass_kg(p);
+        hm_phantom_free(p);
+        double sc;
+        int known;
+        /* 10 % taller and 1.1^3 heavier: x and y by sqrt(1.331 / 1.1) = 1.1 */
+        assert_int_equal(hm_doserun_lateral_scale(c[i].age, c[i].sex, 1.1 * h, 1.331 * m, &sc, &known, &err), 0);
+        assert_int_equal(known, 1);
+        assert_true(fabs(sc - 1.1) < 1e-9);
+        /* The mass alone: isometric, (1.331)^(1/3) = 1.1 */
+        assert_int_equal(hm_doserun_lateral_scale(c[i].age, c[i].sex, NAN, 1.331 * m, &sc, &known, &err), 0);
+        assert_true(known == 1 && fabs(sc - 1.1) < 1e-9);
+        /* Same height, 0.81 x the mass: x and y by 0.9 */
+        assert_int_equal(hm_doserun_lateral_scale(c[i].age, c[i].sex, h, 0.81 * m, &sc, &known, &err), 0);
+        assert_true(fabs(sc - 0.9) < 1e-9);
+        /* No (or an implausible) mass: the reference, not known */
+        assert_int_equal(hm_doserun_lateral_scale(c[i].age, c[i].sex, h, NAN, &sc, &known, &err), 0);
+        assert_true(known == 0 && sc == 1);
+        assert_int_equal(hm_doserun_lateral_scale(c[i].age, c[i].sex, h, 1000, &sc, &known, &err), 0);
+        assert_true(known == 0 && sc == 1);
+    }
+}
+
+/* --size: each tier-1 procedure's doses are those of its patient's scale
+ * (the fake engine divides by its square), the others' are unchanged in
+ * kind, and the counts add up. */
+static void test_size(void **state)
+{
+    (void)state;
+    static const hm_doserun_engine SIZED = { sized_for_age, NULL, "direct", "fake" };
+    char ref[600], sized[600];
+    registry("size_ref", ref, sizeof ref);
+    registry("size_on", sized, sizeof sized);
+    hm_doserun_opts o;
+    hm_doserun_opts_default(&o);
+    o.run_id = "test";
+    o.seed = 5;
+    o.realizations = 0;
+    o.tier2_min_n = 3;
+    hm_doserun_summary s0, s1;
+    hm_error err;
+    assert_int_equal(hm_doserun_cohort(ref, &SIZED, &o, &s0, &err), 0);
+    o.size = 1;
+    assert_int_equal(hm_doserun_cohort(sized, &SIZED, &o, &s1, &err), 0);
+    assert_int_equal(s0.sized + s0.size_unknown, 0);
+    assert_int_equal(s1.sized + s1.size_unknown, s1.tier[1]);
+    assert_true(s1.sized > 0);
+    /* Per tier-1 procedure: heart dose sized / reference = 1 / scale^2. */
+    hm_db *db;
+    assert_int_equal(hm_db_open(sized, &db, &err), 0);
+    char sql[1400];
+    snprintf(sql, sizeof sql,
+             "ATTACH DATABASE '%s' AS r", ref);
+    hm_stmt *st;
+    assert_int_equal(hm_db_prepare(db, sql, &st, &err), 0);
+    assert_int_equal(hm_stmt_step(st, &err), 0);
+    hm_stmt_finalize(st);
+    assert_int_equal(hm_db_prepare(db,
+        "SELECT p.age_days, pt.sex, p.weight_kg, p.height_cm, o.dose_mgy, q.dose_mgy FROM organ_dose o "
+        "JOIN r.organ_dose q ON q.centre_code = o.centre_code AND q.source_id = o.source_id AND "
+        "q.organ = o.organ AND q.realization = 0 JOIN procedure p ON p.centre_code = o.centre_code "
+        "AND p.procedure_id = o.source_id JOIN patient pt ON pt.centre_code = p.centre_code AND "
+        "pt.pseudonym = p.pseudonym WHERE o.organ = 'heart' AND o.method = 'rdsr_mc' AND "
+        "o.realization = 0", &st, &err), 0);
+    long n = 0, scaled = 0;
+    while (hm_stmt_step(st, &err) == 1) {
+        const char *age = hm_dosimetry_age_class(hm_stmt_column_double(st, 0));
+        const char *sex = hm_stmt_column_text(st, 1);
+        double w = hm_stmt_column_isnull(st, 2) ? NAN : hm_stmt_column_double(st, 2);
+        double h = hm_stmt_column_isnull(st, 3) ? NAN : hm_stmt_column_double(st, 3);
+        double sc;
+        int known;
+        assert_int_equal(hm_doserun_lateral_scale(age, sex ? sex[0] : 'U', h, w, &sc, &known, &err), 0);
+        double ratio = hm_stmt_column_double(st, 4) / hm_stmt_column_double(st, 5);
+        assert_true(fabs(ratio * sc * sc - 1) < 1e-6);
+        n++;
+        scaled += known;
+    }
+    hm_stmt_finalize(st);
+    hm_db_close(db);
+    assert_int_equal(n, s1.tier[1]);
+    assert_int_equal(scaled, s1.sized);
 }
 
 static void test_whole_run(void **state)
@@ -424,6 +543,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_run),
+        cmocka_unit_test(test_lateral_scale),
+        cmocka_unit_test(test_size),
         cmocka_unit_test(test_shared_and_unshared),
         cmocka_unit_test(test_ranks_identical),
         cmocka_unit_test(test_kill_and_resume),

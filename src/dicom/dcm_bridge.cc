@@ -281,6 +281,22 @@ int check_lengths(const unsigned char *b, size_t size, size_t pos, bool explicit
             sq = DcmTag(DcmTagKey((Uint16)group, (Uint16)elem)).getEVR() == EVR_SQ
                  || len == 0xFFFFFFFFul;
         }
+        if (!sq && len == 0xFFFFFFFFul && group == 0x7FE0 && elem == 0x0010) {
+            /* Encapsulated (compressed) pixel data, PS3.5 A.4: fragment
+             * items of raw bytes up to a sequence delimiter; skip each
+             * fragment by its length instead of parsing it as elements. */
+            pos += header;
+            while (pos + 8 <= size && rd16(b + pos, bigd) == 0xFFFE
+                   && rd16(b + pos + 2, bigd) == 0xE000) {
+                unsigned long flen = rd32(b + pos + 4, bigd);
+                if (flen > size - pos - 8)
+                    return hm_error_set(err, HM_EPARSE, name, 0, NULL,
+                                        "truncated or corrupt DICOM file (pixel data fragment "
+                                        "declares %lu bytes, %zu remain)", flen, size - pos - 8);
+                pos += 8 + flen;
+            }
+            continue;           /* the sequence delimiter is read as an item */
+        }
         if (sq || len == 0xFFFFFFFFul) {
             pos += header;      /* enter the sequence: its items follow */
             continue;

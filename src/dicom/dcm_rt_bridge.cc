@@ -485,6 +485,15 @@ int read_dose(DcmDataset *ds, E_TransferSyntax xfer, hm_rtdcm_dose *d, const cha
     DcmElement *pe = NULL;
     if (ds->findAndGetElement(DCM_PixelData, pe).bad() || !pe)
         return fail(err, HM_EVALIDATE, name, DCM_PixelData, "absent");
+    /* Voxel count in double first: a corrupt size must not wrap size_t. */
+    double nvox_d = (double)d->rows * (double)d->cols * (double)d->nframes;
+    if (nvox_d * (d->bits_allocated / 8) > (double)pe->getLength() + 1) {
+        char need[40];
+        snprintf(need, sizeof need, "%.0f", nvox_d * (d->bits_allocated / 8));
+        return fail(err, HM_EVALIDATE, name, DCM_PixelData,
+                    "holds " + std::to_string(pe->getLength()) + " bytes, Rows x Columns x "
+                        "NumberOfFrames x BitsAllocated/8 = " + need);
+    }
     size_t nvox = (size_t)d->rows * (size_t)d->cols * (size_t)d->nframes;
     size_t want = nvox * (size_t)(d->bits_allocated / 8);
     if (pe->getLength() != want && pe->getLength() != want + 1)

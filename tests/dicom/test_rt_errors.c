@@ -197,7 +197,8 @@ static void set_contour(hm_rtdcm_struct *s, const double *xyz, size_t n)
     c->npoints = n;
     c->xyz_mm = malloc((n ? n : 1) * 3 * sizeof(double));
     assert_non_null(c->xyz_mm);
-    memcpy(c->xyz_mm, xyz, n * 3 * sizeof(double));
+    if (n)
+        memcpy(c->xyz_mm, xyz, n * 3 * sizeof(double));
 }
 
 static void contour_rules(void **state)

@@ -98,6 +98,7 @@ static void ct_geometry(void **state)
         assert_true(r.slices[k].ipp_mm[0] == -8.75 && r.slices[k].ipp_mm[1] == -5);
         assert_int_equal(r.slices[k].instance_number, ct.slices[w].instance_number);
     }
+    hm_rtdcm_ct_free(&r);
     /* A series that is not there. */
     hm_error e;
     assert_int_equal(hm_rtdcm_ct_read_dir(dir, "1.2.3.4", &r, &e), HM_ENOTFOUND);

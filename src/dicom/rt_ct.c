@@ -86,16 +86,16 @@ void hm_rtdcm_ct_free(hm_rtdcm_ct *ct)
     memset(ct, 0, sizeof *ct);
 }
 
-static double g_normal[3];
+/* A slice with its position along the slice normal, for sorting without
+ * global state (qsort passes no context). */
+typedef struct keyed_slice {
+    double            pos_mm;
+    hm_rtdcm_ct_slice s;
+} keyed_slice;
 
-static double along_normal(const hm_rtdcm_ct_slice *s)
+static int cmp_keyed(const void *a, const void *b)
 {
-    return s->ipp_mm[0] * g_normal[0] + s->ipp_mm[1] * g_normal[1] + s->ipp_mm[2] * g_normal[2];
-}
-
-static int cmp_slice(const void *a, const void *b)
-{
-    double da = along_normal(a), db = along_normal(b);
+    double da = ((const keyed_slice *)a)->pos_mm, db = ((const keyed_slice *)b)->pos_mm;
     return da < db ? -1 : da > db;
 }
 
@@ -170,16 +170,27 @@ int hm_rtdcm_ct_read_dir(const char *dir, const char *series_uid, hm_rtdcm_ct *c
     if (rc == 0) {
         /* Slice normal = row cosines x column cosines (C.7.6.2.1.1). */
         const double *r = ct->iop, *c = ct->iop + 3;
-        g_normal[0] = r[1] * c[2] - r[2] * c[1];
-        g_normal[1] = r[2] * c[0] - r[0] * c[2];
-        g_normal[2] = r[0] * c[1] - r[1] * c[0];
-        qsort(ct->slices, ct->nslices, sizeof *ct->slices, cmp_slice);
-        for (size_t i = 1; i < ct->nslices; i++)
-            if (fabs(along_normal(&ct->slices[i]) - along_normal(&ct->slices[i - 1])) < 1e-3)
+        double nrm[3] = { r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2],
+                          r[0] * c[1] - r[1] * c[0] };
+        keyed_slice *k = malloc(ct->nslices * sizeof *k);
+        if (!k)
+            rc = hm_error_set(err, HM_ENOMEM, dir, 0, NULL, "out of memory");
+        for (size_t i = 0; k && i < ct->nslices; i++) {
+            const double *p = ct->slices[i].ipp_mm;
+            k[i].pos_mm = p[0] * nrm[0] + p[1] * nrm[1] + p[2] * nrm[2];
+            k[i].s = ct->slices[i];
+        }
+        if (k)
+            qsort(k, ct->nslices, sizeof *k, cmp_keyed);
+        for (size_t i = 0; k && i < ct->nslices; i++) {
+            ct->slices[i] = k[i].s;
+            if (i && rc == 0 && fabs(k[i].pos_mm - k[i - 1].pos_mm) < 1e-3)
                 rc = hm_error_set(err, HM_EVALIDATE, dir, 0, "ImagePositionPatient (0020,0032)",
                                   "ImagePositionPatient (0020,0032): images %s and %s are at "
                                   "the same position; remove the duplicate",
-                                  ct->slices[i - 1].sop_instance_uid, ct->slices[i].sop_instance_uid);
+                                  k[i - 1].s.sop_instance_uid, k[i].s.sop_instance_uid);
+        }
+        free(k);
     }
     if (rc)
         hm_rtdcm_ct_free(ct);

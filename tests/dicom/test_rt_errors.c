@@ -306,6 +306,24 @@ static void missing_references(void **state)
     hm_rtdcm_dose_free(&d);
 }
 
+static void ct_duplicate_slice(void **state)
+{
+    (void)state;
+    char d2[1100];
+    snprintf(d2, sizeof d2, "%s/../ct_dup", dir);
+    mkdir(d2, 0755);
+    hm_rtdcm_ct w;
+    rtfx_ct(&w);
+    w.slices[3].ipp_mm[2] = w.slices[0].ipp_mm[2];   /* two images at z = 6 */
+    hm_error e;
+    assert_int_equal(hm_rtdcm_ct_write(d2, &w, NULL, &e), 0);
+    hm_rtdcm_ct r;
+    expect(hm_rtdcm_ct_read_dir(d2, NULL, &r, &e), HM_EVALIDATE, &e, d2,
+           "are at the same position", "ImagePositionPatient (0020,0032)");
+    assert_true(all_zero(&r, sizeof r));
+    hm_rtdcm_ct_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +335,7 @@ int main(void)
         cmocka_unit_test(frame_of_reference_mismatch),
         cmocka_unit_test(contour_rules),
         cmocka_unit_test(missing_references),
+        cmocka_unit_test(ct_duplicate_slice),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,6 +7,7 @@
  * fuzz target exercises exactly the code path real files take.
  */
 #include "hm_dicom.h"
+#include "dcm_internal.hh"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
@@ -280,6 +281,22 @@ int check_lengths(const unsigned char *b, size_t size, size_t pos, bool explicit
             sq = DcmTag(DcmTagKey((Uint16)group, (Uint16)elem)).getEVR() == EVR_SQ
                  || len == 0xFFFFFFFFul;
         }
+        if (!sq && len == 0xFFFFFFFFul && group == 0x7FE0 && elem == 0x0010) {
+            /* Encapsulated (compressed) pixel data, PS3.5 A.4: fragment
+             * items of raw bytes up to a sequence delimiter; skip each
+             * fragment by its length instead of parsing it as elements. */
+            pos += header;
+            while (pos + 8 <= size && rd16(b + pos, bigd) == 0xFFFE
+                   && rd16(b + pos + 2, bigd) == 0xE000) {
+                unsigned long flen = rd32(b + pos + 4, bigd);
+                if (flen > size - pos - 8)
+                    return hm_error_set(err, HM_EPARSE, name, 0, NULL,
+                                        "truncated or corrupt DICOM file (pixel data fragment "
+                                        "declares %lu bytes, %zu remain)", flen, size - pos - 8);
+                pos += 8 + flen;
+            }
+            continue;           /* the sequence delimiter is read as an item */
+        }
         if (sq || len == 0xFFFFFFFFul) {
             pos += header;      /* enter the sequence: its items follow */
             continue;
@@ -303,8 +320,12 @@ int check_lengths(const unsigned char *b, size_t size, size_t pos, bool explicit
     return 0;
 }
 
-int read_dataset(const void *data, size_t size, const char *name, hm_dcm_doc *doc,
-                 hm_error *err)
+} // namespace
+
+/* Checks and parses a buffer into ff (shared with dcm_rt_bridge.cc through
+ * dcm_internal.hh): the length pre-pass, then DCMTK's parser. */
+int hm_dcm_parse_buffer(const void *data, size_t size, const char *name, DcmFileFormat &ff,
+                        hm_error *err)
 {
     const unsigned char *b = static_cast<const unsigned char *>(data);
     bool part10 = size >= 132 && memcmp(b + 128, "DICM", 4) == 0;
@@ -324,7 +345,6 @@ int read_dataset(const void *data, size_t size, const char *name, hm_dcm_doc *do
         return lrc;
 
     quiet_dcmtk();
-    DcmFileFormat ff;
     MemStream in(data, size);
     ff.transferInit();
     OFCondition cond = ff.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
@@ -340,6 +360,18 @@ int read_dataset(const void *data, size_t size, const char *name, hm_dcm_doc *do
     if (cond.bad())
         return hm_error_set(err, HM_EPARSE, name, 0, NULL,
                             "truncated or corrupt DICOM file (%s)", cond.text());
+    return 0;
+}
+
+namespace {
+
+int read_dataset(const void *data, size_t size, const char *name, hm_dcm_doc *doc,
+                 hm_error *err)
+{
+    DcmFileFormat ff;
+    int prc = hm_dcm_parse_buffer(data, size, name, ff, err);
+    if (prc)
+        return prc;
     DcmDataset *ds = ff.getDataset();
     E_TransferSyntax xfer = ds->getOriginalXfer();
     DcmXfer xf(xfer);
@@ -585,9 +617,10 @@ int hm_dcm_read_memory(const void *data, size_t size, const char *name, hm_dcm_d
     }
 }
 
-int hm_dcm_read_file(const char *path, hm_dcm_doc *doc, hm_error *err)
+int hm_dcm_slurp(const char *path, unsigned char **out, size_t *outlen, hm_error *err)
 {
-    memset(doc, 0, sizeof *doc);
+    *out = NULL;
+    *outlen = 0;
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return hm_error_set(err, HM_EIO, path, 0, NULL, "cannot open: %s", strerror(errno));
@@ -618,6 +651,21 @@ int hm_dcm_read_file(const char *path, hm_dcm_doc *doc, hm_error *err)
         }
     }
     fclose(fp);
+    if (rc == 0) {
+        *out = buf;
+        *outlen = len;
+    } else {
+        free(buf);
+    }
+    return rc;
+}
+
+int hm_dcm_read_file(const char *path, hm_dcm_doc *doc, hm_error *err)
+{
+    memset(doc, 0, sizeof *doc);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = hm_dcm_slurp(path, &buf, &len, err);
     if (rc == 0)
         rc = hm_dcm_read_memory(buf, len, path, doc, err);
     free(buf);

@@ -54,7 +54,7 @@ static void test_default_grid(void **state)
     assert_int_equal(g.nphantoms, 8);
     assert_string_equal(g.phantoms[0].age, "newborn");
     assert_int_equal(g.phantoms[7].sex, 'F');
-    assert_int_equal(hm_dose_grid_nodes(&g), 3 * 4 * 10 * 3 * 3);
+    assert_int_equal(hm_dose_grid_nodes(&g), 3 * 4 * 14 * 5 * 6);
     assert_int_equal(p.histories_per_node, 100000);
     assert_true(p.voxel_mm == 4);
     assert_true(g.primary_periodic);

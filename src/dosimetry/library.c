@@ -1,12 +1,7 @@
 /*
  * library.c — the grid of a conversion-coefficient library, beams <-> axis
- * coordinates, and multilinear interpolation between nodes.
- *
- * Interpolation is multilinear (tensor-product linear) over the axes with
- * more than one point: the 2^k corners of the cell around a point get
- * weights prod_a (1 - t_a) or t_a.  The nodes are independent Monte Carlo
- * runs (own seeds), so the variance of the weighted sum is
- * sum_i w_i^2 sigma_i^2 (propagation of independent errors).
+ * coordinates, phantoms by age, sex and size, and lookups (the
+ * interpolation between nodes is library_interp.c's).
  */
 #include "library_int.h"
 #include "dos_internal.h"
@@ -416,117 +411,7 @@ int hm_dose_beam_coords(const hm_dosimetry_beam *b, double x[HM_DOSE_NAXES], hm_
     return HM_OK;
 }
 
-/* ---- interpolation --------------------------------------------------------- */
-
-/* Cell of x on axis a: indices i0, i1 and the weight t of i1.  Sets *out when
- * x was clamped. */
-static void locate(const hm_dose_grid *g, int a, double x, size_t *i0, size_t *i1, double *t, int *out)
-{
-    const double *v = g->v[a];
-    size_t n = g->n[a];
-    double tol = 1e-6 * fmax(1, fabs(x));
-    *out = 0;
-    if (n == 1) {
-        *i0 = *i1 = 0;
-        *t = 0;
-        *out = fabs(x - v[0]) > tol;
-        return;
-    }
-    if (a == HM_DOSE_AXIS_PRIMARY && g->primary_periodic) {
-        /* Into [v0, v0 + 360); the last cell closes the circle to v0 + 360. */
-        double y = fmod(x - v[0], 360);
-        if (y < 0)
-            y += 360;
-        y += v[0];
-        size_t i = 0;
-        while (i + 1 < n && y >= v[i + 1])
-            i++;
-        double hi = i + 1 < n ? v[i + 1] : v[0] + 360;
-        *i0 = i;
-        *i1 = i + 1 < n ? i + 1 : 0;
-        *t = (y - v[i]) / (hi - v[i]);
-        return;
-    }
-    if (x <= v[0]) {
-        *i0 = 0; *i1 = 1; *t = 0;
-        *out = x < v[0] - tol;
-        return;
-    }
-    if (x >= v[n - 1]) {
-        *i0 = n - 2; *i1 = n - 1; *t = 1;
-        *out = x > v[n - 1] + tol;
-        return;
-    }
-    size_t i = 0;
-    while (x >= v[i + 1])
-        i++;
-    *i0 = i; *i1 = i + 1;
-    *t = (x - v[i]) / (v[i + 1] - v[i]);
-}
-
-int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom, const double x[HM_DOSE_NAXES],
-                              hm_dosimetry_result *out, unsigned *out_of_grid, hm_error *err)
-{
-    memset(out, 0, sizeof *out);
-    if (phantom >= lib->grid.nphantoms)
-        return hm_error_set(err, HM_EINVAL, NULL, 0, "phantom", "index %zu outside the library's %zu phantoms",
-                            phantom, lib->grid.nphantoms);
-    const hm_dose_grid *g = &lib->grid;
-    const lib_phantom *ph = &lib->ph[phantom];
-    size_t i0[HM_DOSE_NAXES], i1[HM_DOSE_NAXES];
-    double t[HM_DOSE_NAXES];
-    unsigned flags = 0;
-    for (int a = 0; a < HM_DOSE_NAXES; a++) {
-        if (!isfinite(x[a]))
-            return hm_error_set(err, HM_EINVAL, NULL, 0, axis_names[a], "not a finite number");
-        int o;
-        locate(g, a, x[a], &i0[a], &i1[a], &t[a], &o);
-        if (o)
-            flags |= 1u << a;
-    }
-    out->organs = calloc(ph->norgans ? ph->norgans : 1, sizeof *out->organs);
-    double *var = calloc(ph->norgans ? ph->norgans : 1, sizeof *var);
-    if (!out->organs || !var) {
-        free(out->organs);
-        free(var);
-        out->organs = NULL;
-        return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
-    }
-    out->n = ph->norgans;
-    memcpy(out->organs, ph->proto, ph->norgans * sizeof *out->organs);
-    for (size_t j = 0; j < ph->norgans; j++)
-        out->organs[j].dose_mgy_per_gy_cm2 = out->organs[j].sigma_mgy_per_gy_cm2 = 0;
-    /* Corner c: bit a set = the upper index on axis a (one-point axes only
-     * take corner bit 0). */
-    for (unsigned c = 0; c < (1u << HM_DOSE_NAXES); c++) {
-        double w = 1;
-        size_t node = 0;
-        int skip = 0;
-        for (int a = 0; a < HM_DOSE_NAXES && !skip; a++) {
-            int up = (c >> a) & 1;
-            if (up && g->n[a] == 1) {
-                skip = 1;
-                break;
-            }
-            w *= up ? t[a] : 1 - t[a];
-            node = node * g->n[a] + (up ? i1[a] : i0[a]);
-        }
-        if (skip || w == 0)
-            continue;
-        const double *d = &ph->dose[node * ph->norgans], *s = &ph->sigma[node * ph->norgans];
-        for (size_t j = 0; j < ph->norgans; j++) {
-            out->organs[j].dose_mgy_per_gy_cm2 += w * d[j];
-            var[j] += w * w * s[j] * s[j];
-        }
-    }
-    for (size_t j = 0; j < ph->norgans; j++)
-        out->organs[j].sigma_mgy_per_gy_cm2 = sqrt(var[j]);
-    free(var);
-    out->histories = lib->info.histories_per_node;
-    if (out_of_grid)
-        *out_of_grid = flags;
-    return HM_OK;
-}
+/* ---- lookups by age, sex and size (interpolation: library_interp.c) ------ */
 
 /* The phantoms of (age, sex) with the fall-back of a sexed request to the
  * age's hermaphrodite: their indices in idx (up to HM_DOSE_MAX_PHANTOMS),

@@ -6,6 +6,8 @@
 
 #include "hm_dosimetry.h"
 
+#include <pthread.h>
+
 /* Format 2 (phantoms with a lateral scale, AGE:SEX:SCALE) is written only
  * when a phantom has a scale other than 1, so libraries without scaled
  * phantoms keep format 1, their id and their cache key. */
@@ -21,6 +23,8 @@ typedef struct lib_phantom {
     size_t         cap_nodes;      /* nodes allocated in dose/sigma/set */
     double        *dose, *sigma;   /* [node * norgans + organ] */
     unsigned char *set;            /* node filled */
+    double        *d2[HM_DOSE_NAXES]; /* second differences along each curved axis, as dose
+                                       * (library_interp.c; made on the first lookup) */
 } lib_phantom;
 
 struct hm_dose_library {
@@ -28,7 +32,11 @@ struct hm_dose_library {
     hm_dose_library_info info;
     size_t               nnodes;   /* per phantom */
     lib_phantom          ph[HM_DOSE_MAX_PHANTOMS];
+    pthread_mutex_t      d2_lock;  /* guards making d2 (lookups run on many threads) */
+    int                  d2_ready;
 };
+/* Drops the second-difference tables (a node changed). */
+void lib_d2_free(hm_dose_library *lib);
 
 /* A phantom's lateral scale (0 read as 1). */
 static inline double lib_key_scale(const hm_dose_phantom_key *k)

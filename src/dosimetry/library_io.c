@@ -83,6 +83,7 @@ int hm_dose_library_create(const hm_dose_grid *g, const hm_dose_library_params *
     hm_dose_library *lib = calloc(1, sizeof *lib);
     if (!lib)
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+    pthread_mutex_init(&lib->d2_lock, NULL);
     lib->grid = *g;
     lib->nnodes = hm_dose_grid_nodes(g);
     lib->info.format_version = lib_format_version(g);
@@ -118,6 +119,7 @@ int hm_dose_library_set_node(hm_dose_library *lib, size_t phantom, size_t node, 
         ph->sigma[node * ph->norgans + j] = r->organs[j].sigma_mgy_per_gy_cm2;
     }
     ph->set[node] = 1;
+    lib_d2_free(lib);
     return HM_OK;
 }
 
@@ -125,6 +127,8 @@ void hm_dose_library_free(hm_dose_library *lib)
 {
     if (!lib)
         return;
+    lib_d2_free(lib);
+    pthread_mutex_destroy(&lib->d2_lock);
     for (size_t i = 0; i < HM_DOSE_MAX_PHANTOMS; i++) {
         free(lib->ph[i].proto);
         free(lib->ph[i].dose);
@@ -513,6 +517,7 @@ int hm_dose_library_read(FILE *fp, const char *name, hm_dose_library **out, hm_e
     rd.lib = calloc(1, sizeof *rd.lib);
     if (!rd.lib)
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+    pthread_mutex_init(&rd.lib->d2_lock, NULL);
     rd.lib->grid.anode_angle_deg = 12;
     rd.lib->grid.source_isocentre_cm = 75;
     rd.lib->grid.primary_periodic = 1;

@@ -7,6 +7,8 @@
  *    function: exact at nodes, linear between nodes, sigma propagated as
  *    sqrt(sum w^2 sigma^2), clamping flagged per axis, the periodic primary
  *    axis closing the circle, phantom fall-back;
+ *  - the curvature correction: exact for quadratics along each axis (in
+ *    sqrt(Cu) for copper), its size the sigma's interpolation term;
  *  - write/load round trip, and damaged files rejected with file, line and
  *    field;
  *  - a tiny real build: each node equals a direct run with the node's seed,
@@ -52,7 +54,7 @@ static void test_default_grid(void **state)
     assert_int_equal(g.nphantoms, 8);
     assert_string_equal(g.phantoms[0].age, "newborn");
     assert_int_equal(g.phantoms[7].sex, 'F');
-    assert_int_equal(hm_dose_grid_nodes(&g), 3 * 4 * 10 * 3 * 3);
+    assert_int_equal(hm_dose_grid_nodes(&g), 3 * 4 * 14 * 5 * 6);
     assert_int_equal(p.histories_per_node, 100000);
     assert_true(p.voxel_mm == 4);
     assert_true(g.primary_periodic);
@@ -172,12 +174,14 @@ static void test_coords(void **state)
 
 /* ---- a synthetic library ----------------------------------------------------- */
 
-/* f = (1 + kvp/100)(1 + 2 cu)(2 + sin(primary))(1 + field/10)(1 + secondary/100):
- * multilinear interpolation reproduces it exactly only at nodes; along
- * kvp, cu, field, secondary it is linear, so interpolation is exact there. */
+/* f = (1 + kvp/100)(1 + 2 sqrt(cu))(2 + sin(primary))(1 + field/10)(1 + secondary/100):
+ * interpolation reproduces it exactly only at nodes; along kvp, field,
+ * secondary, and sqrt(cu) (copper's interpolation coordinate) it is linear,
+ * and these axes have two points (no curvature correction), so
+ * interpolation is exact there. */
 static double fsyn(const double x[HM_DOSE_NAXES], int organ)
 {
-    return (organ + 1) * (1 + x[0] / 100) * (1 + 2 * x[2]) * (2 + sin(x[3] * 3.14159265358979 / 180)) *
+    return (organ + 1) * (1 + x[0] / 100) * (1 + 2 * sqrt(x[2])) * (2 + sin(x[3] * 3.14159265358979 / 180)) *
            (1 + x[5] / 10) * (1 + x[4] / 100);
 }
 
@@ -280,19 +284,33 @@ static void test_interpolation(void **state)
     fail_err(hm_dose_library_lookup_at(lib, 0, in, &r, &oog, &err), &err);
     assert_true(fabs(r.organs[1].dose_mgy_per_gy_cm2 - fsyn(in, 1)) < 1e-3);
     hm_dosimetry_result_free(&r);
-    /* The periodic axis: 135 lies halfway between 90 and -180 (= 180). */
+    /* The periodic axis: 135 lies halfway between 90 and -180 (= 180); the
+     * primary axis has 4 points, so the curvature correction applies, with
+     * second differences that wrap round the circle: at 90 from 0, 90, 180,
+     * at -180 from 90, 180, 270 (= -90); q = (45)(-45)/2. */
     double a[HM_DOSE_NAXES] = { 60, 3.5, 0, 90, -20, 5, 0 }, b[HM_DOSE_NAXES], m[HM_DOSE_NAXES];
+    double z[HM_DOSE_NAXES], w90[HM_DOSE_NAXES];
     memcpy(b, a, sizeof b);
     b[3] = -180;
+    memcpy(z, a, sizeof z);
+    z[3] = 0;
+    memcpy(w90, a, sizeof w90);
+    w90[3] = -90;
+    double d2_90 = (syn_node(z, 0) - 2 * syn_node(a, 0) + syn_node(b, 0)) / 8100;
+    double d2_180 = (syn_node(a, 0) - 2 * syn_node(b, 0) + syn_node(w90, 0)) / 8100;
+    double want135 = 0.5 * (syn_node(a, 0) + syn_node(b, 0)) + 0.5 * 45 * -45 * 0.5 * (d2_90 + d2_180);
     memcpy(m, a, sizeof m);
     m[3] = 135;
     fail_err(hm_dose_library_lookup_at(lib, 0, m, &r, &oog, &err), &err);
-    assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - 0.5 * (syn_node(a, 0) + syn_node(b, 0))) < 1e-9);
+    assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - want135) < 1e-9);
+    /* Nearer the true 2 + sin(135) than the linear mean (f peaks at 90). */
+    assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - fsyn(m, 0)) <
+                fabs(0.5 * (syn_node(a, 0) + syn_node(b, 0)) - fsyn(m, 0)));
     assert_int_equal(oog, 0);
     hm_dosimetry_result_free(&r);
     m[3] = 135 - 360;   /* the same angle */
     fail_err(hm_dose_library_lookup_at(lib, 0, m, &r, &oog, &err), &err);
-    assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - 0.5 * (syn_node(a, 0) + syn_node(b, 0))) < 1e-9);
+    assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - want135) < 1e-9);
     hm_dosimetry_result_free(&r);
     /* Outside: clamped to the edge, flagged per axis. */
     double out[HM_DOSE_NAXES] = { 50, 4.5, 0.3, 0, 35, 10, 1 }, edge[HM_DOSE_NAXES] = { 60, 3.5, 0.3, 0, 20, 10, 0 };
@@ -317,6 +335,81 @@ static void test_interpolation(void **state)
     hm_dose_grid_node_coords(&g, 5, x);
     assert_true(fabs(r.organs[0].dose_mgy_per_gy_cm2 - round(fsyn(x, 0) * 2 * 1e4) / 1e4) < 1e-9);
     hm_dosimetry_result_free(&r);
+    hm_dose_library_free(lib);
+}
+
+/* The curvature correction: on a grid with three or more points on kVp, Cu
+ * and secondary (uneven spacing), a dose that is a sum of quadratics in
+ * kVp, sqrt(Cu) and secondary plus a bilinear kVp x field term is
+ * reproduced exactly between nodes (multilinear interpolation alone is
+ * not), and the sigma's interpolation part is the size of each axis's
+ * correction, (u - u0)(u - u1)/2 x the known second derivative. */
+static double fquad(const double x[HM_DOSE_NAXES])
+{
+    double k = (x[0] - 75) / 50, u = sqrt(x[2]), s = x[4] / 30;
+    return 3 + k * k + 2 * k + 0.5 * (1 + k) * x[5] / 10 - 4 * (u - 0.4) * (u - 0.4) - s * s + 0.3 * s;
+}
+
+static void test_curvature(void **state)
+{
+    (void)state;
+    hm_dose_grid g;
+    memset(&g, 0, sizeof g);
+    g.nphantoms = 1;
+    snprintf(g.phantoms[0].age, sizeof g.phantoms[0].age, "5y");
+    g.phantoms[0].sex = 'H';
+    double pts[HM_DOSE_NAXES][5] = { { 60, 80, 100 }, { 3.5 }, { 0, 0.1, 0.3, 0.9 }, { 0 }, { -30, -10, 0, 15, 30 },
+                                     { 5, 10 }, { 0 } };
+    size_t n[HM_DOSE_NAXES] = { 3, 1, 4, 1, 5, 2, 1 };
+    for (int a = 0; a < HM_DOSE_NAXES; a++) {
+        g.n[a] = n[a];
+        memcpy(g.v[a], pts[a], sizeof pts[a]);
+    }
+    g.primary_periodic = 0;
+    g.source_isocentre_cm = 75;
+    g.anode_angle_deg = 12;
+    hm_dose_library_params p;
+    hm_dose_library_params_default(&p);
+    hm_dose_library *lib;
+    hm_error err;
+    fail_err(hm_dose_library_create(&g, &p, &lib, &err), &err);
+    hm_organ_dose o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.organ, sizeof o.organ, "lung");
+    o.present = 1;
+    for (size_t k = 0; k < hm_dose_grid_nodes(&g); k++) {
+        double x[HM_DOSE_NAXES];
+        hm_dose_grid_node_coords(&g, k, x);
+        o.dose_mgy_per_gy_cm2 = fquad(x);
+        o.sigma_mgy_per_gy_cm2 = 0;   /* the sigma is then the interpolation term alone */
+        hm_dosimetry_result r = { .n = 1, .organs = &o };
+        fail_err(hm_dose_library_set_node(lib, 0, k, &r, &err), &err);
+    }
+    const double ev[][3] = { { 67, 0.05, -20 }, { 93, 0.5, 7 }, { 80, 0.2, 22 }, { 61, 0.85, -29 }, { 99, 0.01, 1 } };
+    for (size_t e = 0; e < sizeof ev / sizeof ev[0]; e++) {
+        double x[HM_DOSE_NAXES] = { ev[e][0], 3.5, ev[e][1], 0, ev[e][2], 7, 0 };
+        hm_dosimetry_result r;
+        unsigned oog;
+        fail_err(hm_dose_library_lookup_at(lib, 0, x, &r, &oog, &err), &err);
+        assert_int_equal(oog, 0);
+        double want = fquad(x), got = r.organs[0].dose_mgy_per_gy_cm2;
+        /* The cells and the known second derivatives in u. */
+        double u = sqrt(x[2]), cu[] = { 0, sqrt(0.1), sqrt(0.3), sqrt(0.9) };
+        int ic = u < cu[1] ? 0 : u < cu[2] ? 1 : 2;
+        int ik = x[0] < 80 ? 0 : 1, is = 0;
+        while (x[4] >= pts[4][is + 1])
+            is++;
+        double ck = 0.5 * (x[0] - pts[0][ik]) * (x[0] - pts[0][ik + 1]) * 2 / 2500;
+        double cc = 0.5 * (u - cu[ic]) * (u - cu[ic + 1]) * -8;
+        double cs = 0.5 * (x[4] - pts[4][is]) * (x[4] - pts[4][is + 1]) * -2 / 900;
+        double sig = sqrt(ck * ck + cc * cc + cs * cs);
+        fprintf(stderr, "event %zu: %.9f want %.9f, sigma %.6f want %.6f\n", e, got, want,
+                r.organs[0].sigma_mgy_per_gy_cm2, sig);
+        assert_true(fabs(got - want) < 1e-9);
+        assert_true(fabs(r.organs[0].sigma_mgy_per_gy_cm2 - sig) < 1e-9);
+        assert_true(fabs(ck) + fabs(cc) + fabs(cs) > 1e-3);   /* multilinear alone would be off */
+        hm_dosimetry_result_free(&r);
+    }
     hm_dose_library_free(lib);
 }
 
@@ -829,6 +922,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_grid_files),
         cmocka_unit_test(test_coords),
         cmocka_unit_test(test_interpolation),
+        cmocka_unit_test(test_curvature),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damaged_files),
         cmocka_unit_test(test_build),

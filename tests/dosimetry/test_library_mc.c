@@ -2,15 +2,15 @@
  * test_library_mc.c — conversion-coefficient libraries against the engine
  * (release build; label nosan):
  *  - interpolated vs direct (issue 11 "Done means"): a library on the
- *    5-year-old (2 kVp x 2 Cu x 4 primary x 2 secondary x 3 fields, 5e5
- *    histories per node) and direct runs for beams off every node; lungs,
- *    heart and oesophagus (in the field) within 10 % (5 % is the issue's
- *    aim, met on event 0, not on event 1: see the check), E/KAP within 10 %; every
- *    organ's difference in sigma is printed.  Organs at the field edge (adrenals, skin, breast,
- *    liver) can differ by more than their sigma: the library's sigma is
- *    statistical only, the interpolation error is not in it (printed; the
- *    spacing of 15 degrees and 2 cm is what 5 % on in-field organs needs: 30
- *    degrees gave +12 % on the heart, docs/dosimetry.md).
+ *    5-year-old over a box of the default grid's points (3 kVp x 3 Cu x 4
+ *    primary x 3 secondary x 3 fields, 2e5 histories per node) and direct
+ *    runs (2e6 histories) for four beams off every node, in different
+ *    cells: lungs, heart and oesophagus (in the field) within 5 %, E/KAP
+ *    within 5 %, and every organ above 2 % of the lung dose within 3
+ *    combined sigma (the library's sigma with its interpolation term,
+ *    library_interp.c), the skin excepted (see the check); z-scores are
+ *    printed, with how many lie within 1 and 2 sigma (a sigma that is too
+ *    large would show as nearly all within 1).
  *  - E/KAP (ICRP 103) by age for a mixture of cardiac projections, equal
  *    weights of PA, LAO 30/CRA 20, RAO 30 and left lateral (LAO 90) (common
  *    practice), on the cardiac beam per age (data/phantoms/cardiac_beams.csv):
@@ -74,9 +74,13 @@ static void test_interpolated_vs_direct(void **state)
     g.nphantoms = 1;
     snprintf(g.phantoms[0].age, sizeof g.phantoms[0].age, "5y");
     g.phantoms[0].sex = 'H';
-    double pts[HM_DOSE_NAXES][4] = { { 70, 90 }, { 3.5 }, { 0.1, 0.4 }, { -15, 0, 15, 30 }, { 0, 20 }, { 6, 8, 10 },
-                                     { 0 } };
-    size_t n[HM_DOSE_NAXES] = { 2, 1, 2, 4, 2, 3, 1 };
+    /* A box of the default grid (data/dosimetry/library_grid_default.csv):
+     * its kVp, Cu, primary, secondary and field points around the events,
+     * three or more per axis so the curvature correction acts as on the
+     * default library. */
+    double pts[HM_DOSE_NAXES][4] = { { 60, 80, 100 }, { 3.5 }, { 0, 0.1, 0.3 }, { -15, 0, 15, 30 }, { 0, 15, 30 },
+                                     { 5, 7.5, 10 }, { 0 } };
+    size_t n[HM_DOSE_NAXES] = { 3, 1, 3, 4, 3, 3, 1 };
     for (int a = 0; a < HM_DOSE_NAXES; a++) {
         g.n[a] = n[a];
         memcpy(g.v[a], pts[a], sizeof pts[a]);
@@ -86,7 +90,7 @@ static void test_interpolated_vs_direct(void **state)
     g.anode_angle_deg = 12;
     hm_dose_library_params p;
     hm_dose_library_params_default(&p);
-    p.histories_per_node = 500000;
+    p.histories_per_node = 200000;
     p.seed = 77;
     p.threads = 2;
     p.voxel_mm = 4;
@@ -95,16 +99,20 @@ static void test_interpolated_vs_direct(void **state)
     const char *path = TMP "/lib_5y.csv";
     double t0 = hm_now_s();
     ok(hm_dose_library_build(&g, &p, path, NULL, NULL, &err), &err);
-    fprintf(stderr, "library: %zu nodes x %lld histories in %.1f s\n", hm_dose_grid_nodes(&g), p.histories_per_node,
-            hm_now_s() - t0);
+    double build_s = hm_now_s() - t0;
+    fprintf(stderr, "library: %zu nodes x %lld histories in %.1f s (%.2f nodes/s on 2 threads)\n",
+            hm_dose_grid_nodes(&g), p.histories_per_node, build_s, (double)hm_dose_grid_nodes(&g) / build_s);
     hm_dose_library *lib;
     ok(hm_dose_library_load(path, &lib, &err), &err);
     hm_voxel_phantom v;
     voxels("5y", 'H', 4, &v);
-    /* kVp, Cu, primary, secondary, field: off every node. */
-    const double ev[][5] = { { 80, 0.25, 7.5, 10, 7 }, { 75, 0.2, 22, 5, 9 }, { 85, 0.3, -8, 15, 7.5 } };
+    /* kVp, Cu, primary, secondary, field: off every node, in different cells. */
+    const double ev[][5] = { { 70, 0.2, 7.5, 10, 7 }, { 90, 0.15, 22, 5, 9 }, { 65, 0.25, -8, 20, 8 },
+                             { 85, 0.12, 12, 25, 6 } };
     const char *infield[] = { "lung", "heart", "oesophagus" };
-    double worst = 0;
+    const double k_sigma = 3;
+    double worst = 0, worst_z = 0;
+    int nz = 0, within1 = 0, within2 = 0, failures = 0;
     for (size_t e = 0; e < sizeof ev / sizeof ev[0]; e++) {
         hm_dosimetry_beam b;
         hm_dosimetry_beam_default(&b);
@@ -126,6 +134,8 @@ static void test_interpolated_vs_direct(void **state)
                 ev[e][2], ev[e][3], ev[e][4]);
         for (size_t j = 0; j < d.n; j++) {
             const hm_organ_dose *od = &d.organs[j], *ol = &l.organs[j];
+            /* Organs above 2 % of the lung dose: below it the dose is a few
+             * scattered photons and its relative error is large anyway. */
             if (!od->present || od->dose_mgy_per_gy_cm2 < 0.02 * lung)
                 continue;
             double diff = ol->dose_mgy_per_gy_cm2 - od->dose_mgy_per_gy_cm2;
@@ -134,33 +144,50 @@ static void test_interpolated_vs_direct(void **state)
             int in = 0;
             for (int k = 0; k < 3; k++)
                 in |= !strcmp(od->organ, infield[k]);
-            fprintf(stderr, "  %-16s direct %7.4f +- %.4f  library %7.4f +- %.4f  diff %+6.2f %%  %+5.2f sigma%s\n",
+            double z = diff / comb;
+            fprintf(stderr, "  %-16s direct %7.4f +- %.4f  library %7.4f +- %.4f  diff %+6.2f %%  z %+5.2f%s\n",
                     od->organ, od->dose_mgy_per_gy_cm2, od->sigma_mgy_per_gy_cm2, ol->dose_mgy_per_gy_cm2,
-                    ol->sigma_mgy_per_gy_cm2, 100 * diff / od->dose_mgy_per_gy_cm2, diff / comb,
-                    in ? "  (in field)" : "");
-            if (in) {
-                /* The issue asks for 5 %; this grid reaches it on event 0 (all
-                 * in-field organs within 4 %) but not on event 1 (lung -8.8 %:
-                 * the secondary axis peaks at 0 and Cu is concave), so 10 % is
-                 * what is checked until a denser grid is affordable here. */
-                assert_true(fabs(diff) < 0.10 * od->dose_mgy_per_gy_cm2);
+                    ol->sigma_mgy_per_gy_cm2, 100 * diff / od->dose_mgy_per_gy_cm2, z, in ? "  (in field)" : "");
+            /* Every organ: within k combined sigma, the library's sigma
+             * holding its interpolation term (library_interp.c).  Not the
+             * skin: its mean dose over the whole skin layer steps as the
+             * field's edges cross rows of 4 mm surface voxels (on this
+             * library's nodes at primary 15, 60 kV, 0.1 mm Cu: 0.169, 0.140,
+             * 0.222 for fields of 5, 7.5, 10 cm), which neither the nodes'
+             * second differences nor any smooth scheme see; it is printed
+             * (z -4.7 and +5.7 on events 0 and 2), its ICRP 103 weight is
+             * 0.01, and skin doses come from the skin-dose maps (skin.c). */
+            if (!strcmp(od->organ, "skin")) {
+                fprintf(stderr, "    (skin: not checked, see the comment)\n");
+                continue;
+            }
+            nz++;
+            within1 += fabs(z) < 1;
+            within2 += fabs(z) < 2;
+            worst_z = fmax(worst_z, fabs(z));
+            if (fabs(z) >= k_sigma) {
+                fprintf(stderr, "    ^ beyond %g sigma\n", k_sigma);
+                failures++;
+            }
+            if (in) {   /* the issue's 5 % for organs in the field */
+                if (fabs(diff) >= 0.05 * od->dose_mgy_per_gy_cm2) {
+                    fprintf(stderr, "    ^ beyond 5 %%\n");
+                    failures++;
+                }
                 worst = fmax(worst, fabs(diff) / od->dose_mgy_per_gy_cm2);
             }
-            /* Inside the combined sigma only where the dose is flat between
-             * nodes (colon, stomach, gall bladder here): organs at the field
-             * edge (breast, adrenals, skin, liver) differ by 10-90 %, far
-             * beyond it, so that is printed, not checked. */
         }
         double ed, el;
         ok(hm_dosimetry_effective_dose(&d, &d, &ed, &err), &err);
         ok(hm_dosimetry_effective_dose(&l, &l, &el, &err), &err);
         fprintf(stderr, "  E/KAP direct %.4f library %.4f mSv/(Gy cm2) (%+.2f %%)\n", ed, el, 100 * (el - ed) / ed);
-        /* E carries the breast (0.12, at the field edge: -28 % here), hence 10 %. */
-        assert_true(fabs(el - ed) < 0.10 * ed);
+        failures += fabs(el - ed) >= 0.05 * ed;
         hm_dosimetry_result_free(&d);
         hm_dosimetry_result_free(&l);
     }
-    fprintf(stderr, "largest in-field difference: %.2f %%\n", 100 * worst);
+    fprintf(stderr, "largest in-field difference %.2f %%; %d organ doses: |z| < 1 for %d, < 2 for %d, largest %.2f\n",
+            100 * worst, nz, within1, within2, worst_z);
+    assert_int_equal(failures, 0);
     hm_voxel_phantom_free(&v);
     hm_dose_library_free(lib);
 }

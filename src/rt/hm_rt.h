@@ -84,7 +84,7 @@ int hm_rt_roi_add_contour_xyz(hm_rt_roi *roi, const double *xyz_mm, int npoints,
 
 /* ----------------------------------------------------------------- DVH */
 
-#define HM_RT_SUBSAMPLE_DEFAULT 4     /* chosen by measured accuracy: docs/rt.md */
+#define HM_RT_SUBSAMPLE_DEFAULT 8     /* chosen by measured accuracy: docs/rt.md */
 #define HM_RT_NVX 4                   /* V5Gy, V10Gy, V20Gy, V30Gy */
 
 typedef struct hm_rt_dvh_options {

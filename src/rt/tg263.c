@@ -254,11 +254,17 @@ int hm_rt_tg263_load(const char *path, hm_rt_tg263 **out, hm_error *err)
                                   "an empty synonym in '%s'", r->tg263);
                 break;
             }
+            /* The same folded key twice in one row ("Spinal cord", "SpinalCord")
+             * is harmless; in two rows it would make the map ambiguous. */
             const entry *dup = lookup(m, key);
+            if (dup && dup->row == m->nrows) {
+                s = bar ? bar + 1 : NULL;
+                continue;
+            }
             if (dup) {
                 rc = hm_error_set(err, HM_EVALIDATE, full, line, "synonyms",
                                   "'%s' (as '%s') is already a synonym of %s: each synonym "
-                                  "must appear once", s, key, m->rows[dup->row].tg263);
+                                  "must map to one name", s, key, m->rows[dup->row].tg263);
                 break;
             }
             if (m->nentries == m->cap) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "hm_rt.h"
 
@@ -183,6 +184,7 @@ int main(int argc, char **argv)
     hm_rt_dvh_options o = { 0 };
     o.subsample = s;
     double t0 = hm_now_s();
+    clock_t c0 = clock();
     for (int r = 0; r < nroi; r++) {
         hm_rt_dvh d;
         if (hm_rt_dvh_compute(g, rois[r], &o, &d, &err)) {
@@ -192,10 +194,11 @@ int main(int argc, char **argv)
         metrics(&d, mc[r]);
         hm_rt_dvh_free(&d);
     }
-    double tc = hm_now_s() - t0;
+    double tc = hm_now_s() - t0, cc = (double)(clock() - c0) / CLOCKS_PER_SEC;
     printf("grid %d x %d x %d (1 x 1 x 2 mm), %d structures, %d x %d samples per voxel\n",
            nx, ny, nz, nroi, s, s);
-    printf("harmonic hm_rt:      %8.3f s  (all DVHs, one thread)\n", tc);
+    /* CPU seconds too: on a shared machine they are the steadier figure. */
+    printf("harmonic hm_rt:      %8.3f s wall %8.3f s CPU  (all DVHs, one thread)\n", tc, cc);
     if (!with_py)
         return 0;
 
@@ -218,6 +221,7 @@ int main(int argc, char **argv)
     }
     char cmd[8192], path[4096];
     snprintf(cmd, sizeof cmd, "%s %s/dvh_ref.py %s", py, BENCH_DIR, dir);
+    fflush(stdout);   /* our lines before the child's */
     if (system(cmd) != 0) {
         fprintf(stderr, "bench_dvh: the numpy reference failed: %s\n", cmd);
         return 1;
@@ -228,11 +232,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_dvh: no %s\n", path);
         return 1;
     }
-    double tp = 0, maxdiff[NMET] = { 0 };
+    double tp = 0, tpc = 0, maxdiff[NMET] = { 0 };
     int worst[NMET] = { 0 }, rows = 0;
     char line[4096];
     while (fgets(line, sizeof line, fp)) {
-        if (sscanf(line, "seconds %lf", &tp) == 1)
+        if (sscanf(line, "seconds %lf %lf", &tp, &tpc) >= 1)
             continue;
         int r;
         double m[NMET];
@@ -258,8 +262,9 @@ int main(int argc, char **argv)
         }
     }
     fclose(fp);
-    printf("numpy reference:     %8.3f s  (%s, %d structures read back)\n", tp, py, rows);
-    printf("speed-up:            %8.1f x\n", tp / tc);
+    printf("numpy reference:     %8.3f s wall %8.3f s CPU  (%s, %d structures read back)\n",
+           tp, tpc, py, rows);
+    printf("speed-up:            %8.1f x wall %8.1f x CPU\n", tp / tc, cc > 0 ? tpc / cc : 0);
     printf("largest |harmonic - numpy| over the structures:\n");
     for (int q = 0; q < NMET; q++)
         printf("  %-11s %.3g (%s, harmonic %.6g)\n", met_names[q], maxdiff[q],

@@ -11,7 +11,7 @@ the same DVH metrics as hm_rt in the plainest vectorised way:
     extended by half the adjacent spacing) and voxel plane extents (docs/rt.md);
   - nearest-voxel dose; D_V by a weighted sort (the dose at which the volume of the
     hottest part first reaches V), V_D by a sum over dose >= D.
-Writes DIR/results_py.txt: "seconds T", then one line per ROI with its 14 metrics.
+Writes DIR/results_py.txt: "seconds WALL CPU", then one line per ROI with its 14 metrics.
 """
 import sys
 import time
@@ -146,12 +146,12 @@ def main():
     d = sys.argv[1]
     g = read_grid(d)
     rois = read_rois(d)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     lo, hi = extents(g["z"], g["dx"])
     res = [dvh(g, c, lo, hi) for _, c in rois]
-    t = time.perf_counter() - t0
+    t, c = time.perf_counter() - t0, time.process_time() - c0
     with open(d + "/results_py.txt", "w") as f:
-        f.write("seconds %.6f\n" % t)
+        f.write("seconds %.6f %.6f\n" % (t, c))
         for r, m in enumerate(res):
             f.write("%d %s\n" % (r, " ".join("%.17g" % v for v in m)))
 

@@ -48,6 +48,8 @@ extern const hm_cli_cmd hm_cli_mc;
 extern const hm_cli_cmd hm_cli_phantom;
 /* organ doses of events, procedures, the cohort (cmd_dose.c) */
 extern const hm_cli_cmd hm_cli_dose;
+/* radiotherapy courses (cmd_rt.c) */
+extern const hm_cli_cmd hm_cli_rt;
 /* epidemiology (cmd_epi.c) */
 extern const hm_cli_cmd hm_cli_epi;
 

@@ -145,6 +145,9 @@ static const hm_cli_cmd *const root_subs[] = {
 #ifdef HM_HAVE_DOSIMETRY
     &hm_cli_dose,
 #endif
+#ifdef HM_HAVE_RT
+    &hm_cli_rt,
+#endif
 #ifdef HM_HAVE_EPI
     &hm_cli_epi,
 #endif

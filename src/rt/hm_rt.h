@@ -124,6 +124,10 @@ int  hm_rt_dvh_compute(const hm_rt_grid *g, const hm_rt_roi *roi, const hm_rt_dv
 void hm_rt_dvh_free(hm_rt_dvh *d);
 /* D_x: the least dose received by the hottest pct % (or cc) of the volume,
  * from the fine histogram (resolution fine_bin_gy), within [min, max]. */
+/* Cumulative DVHs (volume %% of each ROI against dose) of n ROIs as one PNG
+ * with a legend of names (dvh_png.c).  HM_EIO when the file cannot be written. */
+int hm_rt_dvh_plot_png(const hm_rt_dvh *const *dvh, const char *const *names, int n,
+                       const char *png, const char *title, hm_error *err);
 double hm_rt_dvh_d_pct(const hm_rt_dvh *d, double pct);
 double hm_rt_dvh_d_cc(const hm_rt_dvh *d, double cc);
 

@@ -216,7 +216,7 @@ typedef struct hm_rt_oof_course {
     const char *target_organ;
     double      target_cm[3];      /* phantom coordinates, when no target_organ */
     double      target_radius_cm;
-    double      voxel_mm;          /* phantom voxels; 0 = 5 mm */
+    double      voxel_mm;          /* phantom voxels; 0 = 3 mm (the 5y lens has 8 voxels) */
     const char *cache_dir;         /* hm_phantom_voxelise_cached; NULL = default */
 } hm_rt_oof_course;
 

@@ -25,13 +25,14 @@
 const char *hm_rt_oof_phantom_age(double age_years)
 {
     double months = age_years * 12;
+    /* Classes in whole months: 4-30 is [4, 31) etc. */
     if (months < 4)
         return "newborn";
-    if (months <= 30)
+    if (months < 31)
         return "1y";
-    if (months <= 90)
+    if (months < 91)
         return "5y";
-    if (months <= 210)
+    if (months < 211)
         return "10y";
     return age_years < 21 ? "15y" : "adult";
 }
@@ -263,7 +264,7 @@ int hm_rt_oof_organ_table(const hm_rt_oof_params *p, const hm_rt_oof_course *c,
     hm_rt_oof_organ *out = NULL;
     int rc = hm_phantom_build(age, sex, &ph, err);
     if (!rc)
-        rc = hm_phantom_voxelise_cached(ph, c->voxel_mm > 0 ? c->voxel_mm : 5, c->cache_dir, &v,
+        rc = hm_phantom_voxelise_cached(ph, c->voxel_mm > 0 ? c->voxel_mm : 3, c->cache_dir, &v,
                                         NULL, err);
     double centre[3];
     if (!rc) {

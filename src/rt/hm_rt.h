@@ -153,6 +153,113 @@ int  hm_rt_map_roi(const hm_rt_tg263 *m, const char *name, char *out_code, size_
                    char *out_tg263, size_t tg263_size, hm_error *err);
 const char *hm_rt_map_kind_name(int kind);
 
+/* ------------------------------------------------------ out-of-field dose */
+
+/*
+ * Analytical out-of-field dose (oof.c, oof_organs.c; docs/rt.md "Out-of-field
+ * dose"): dose per prescribed Gy against the distance d from the field edge,
+ * a sum of components amplitude * exp(-d / length) per technique (AAPM TG-158,
+ * Kry et al. 2017), parameters in data/rt/out_of_field.csv with their sources.
+ */
+typedef enum hm_rt_technique {
+    HM_RT_PHOTON_3DCRT = 0,
+    HM_RT_PHOTON_IMRT  = 1,
+    HM_RT_PHOTON_VMAT  = 2,
+    HM_RT_PROTON_PS    = 3,   /* passive scattering */
+    HM_RT_PROTON_PBS   = 4,   /* pencil-beam scanning */
+    HM_RT_NTECHNIQUES  = 5
+} hm_rt_technique;
+
+/* "photon_3dcrt", "photon_imrt", "photon_vmat", "proton_ps", "proton_pbs". */
+const char *hm_rt_technique_name(int technique);
+/* The technique of a name above, or -1. */
+int hm_rt_technique_parse(const char *name);
+
+typedef struct hm_rt_oof_params hm_rt_oof_params;
+
+/* Loads data/rt/out_of_field.csv (path NULL) or the named file.  HM_EPARSE /
+ * HM_EVALIDATE naming line and field; every technique must have components. */
+int  hm_rt_oof_load(const char *path, hm_rt_oof_params **out, hm_error *err);
+void hm_rt_oof_free(hm_rt_oof_params *p);
+/* The technique's default modulation factor M (MU per Gy relative to 3D-CRT). */
+double hm_rt_oof_default_modulation(const hm_rt_oof_params *p, int technique);
+
+typedef struct hm_rt_oof_dose {
+    double photon_mgy_per_gy;    /* scattered / leaked / secondary photons */
+    double neutron_msv_per_gy;   /* neutron dose equivalent (protons; 0 for photons) */
+    double neutron_mgy_per_gy;   /* neutron absorbed dose = H / w_R */
+    double total_mgy_per_gy;     /* photon + neutron absorbed dose */
+} hm_rt_oof_dose;
+
+/* Dose per prescribed Gy at distance_cm >= 0 from the field edge; modulation
+ * <= 0 takes the technique's default.  HM_EINVAL for a bad technique or a
+ * negative or non-finite distance. */
+int hm_rt_oof_dose_at(const hm_rt_oof_params *p, int technique, double modulation,
+                      double distance_cm, hm_rt_oof_dose *out, hm_error *err);
+
+/*
+ * A course for the whole-body table.  Registration rule (docs/rt.md): the
+ * phantom matched to the patient's age (hm_rt_oof_phantom_age) stands for the
+ * patient; the field is a sphere of radius target_radius_cm centred on the
+ * target's position in the phantom, the centroid of target_organ (e.g.
+ * "brain" for a cranial target) or target_cm when target_organ is NULL or "".
+ * target_radius_cm: the PTV's equivalent-sphere radius (hm_rt_oof_radius_cc),
+ * or the >= 50 % isodose extent of the dose grid (hm_rt_oof_field_from_grid).
+ */
+typedef struct hm_rt_oof_course {
+    int         technique;
+    double      modulation;        /* <= 0: the technique's default */
+    double      prescription_gy;
+    double      age_years;         /* picks the phantom when age is NULL */
+    const char *age;               /* phantom age ("5y"...) or NULL */
+    char        sex;               /* 'M', 'F' or 'H' (H below 15 y; 0 = H or M) */
+    const char *target_organ;
+    double      target_cm[3];      /* phantom coordinates, when no target_organ */
+    double      target_radius_cm;
+    double      voxel_mm;          /* phantom voxels; 0 = 3 mm (the 5y lens has 8 voxels) */
+    const char *cache_dir;         /* hm_phantom_voxelise_cached; NULL = default */
+} hm_rt_oof_course;
+
+#define HM_RT_OOF_POINTS_PER_REGION 32   /* sample points of an organ per phantom region */
+#define HM_RT_OOF_TPS_LEVEL_DEFAULT 0.05 /* TPS trusted from 5 % of the prescription (TG-158) */
+
+typedef struct hm_rt_oof_organ {
+    char   organ[32];       /* id of data/organs.csv */
+    char   method[32];      /* "model_photon_scatter", "model_proton_secondary", "tps",
+                               "not_in_phantom" (dose NaN) */
+    double distance_cm;     /* organ centroid to the field edge (0 inside the field) */
+    double dose_gy;         /* mean over the organ's points: photon + neutron absorbed */
+    double photon_gy;
+    double neutron_sv;      /* neutron dose equivalent (protons) */
+    int    npoints;         /* sample points the mean is over (0 for tps) */
+} hm_rt_oof_organ;
+
+/* Phantom age class of an age in years (anchors.md section 1: < 4 months
+ * newborn, 4-30 months 1y, 31-90 5y, 91-210 10y, >= 211 15y, >= 21 y adult). */
+const char *hm_rt_oof_phantom_age(double age_years);
+/* Radius (cm) of the sphere of volume_cc. */
+double hm_rt_oof_radius_cc(double volume_cc);
+/* Centre (patient mm) and equivalent-sphere radius (cm) of the voxels of g at
+ * or above 50 % of prescription_gy.  HM_ENOTFOUND when no voxel is. */
+int hm_rt_oof_field_from_grid(const hm_rt_grid *g, double prescription_gy, double centre_mm[3],
+                              double *radius_cm, hm_error *err);
+/* One row per organ of data/organs.csv, in its order (free *rows). */
+int hm_rt_oof_organ_table(const hm_rt_oof_params *p, const hm_rt_oof_course *c,
+                          hm_rt_oof_organ **rows, int *nrows, hm_error *err);
+
+/* A TPS value: the mean dose of the organ's DVH inside the dose grid. */
+typedef struct hm_rt_tps_organ {
+    const char *organ;
+    double      mean_gy;
+} hm_rt_tps_organ;
+
+/* In place on the model rows: an organ with a TPS mean >= level_frac *
+ * prescription_gy takes the TPS value (method "tps"); the others keep the
+ * model.  level_frac <= 0: HM_RT_OOF_TPS_LEVEL_DEFAULT.  Returns the number
+ * of rows taken from the TPS, or HM_EINVAL. */
+int hm_rt_oof_merge(hm_rt_oof_organ *rows, int nrows, const hm_rt_tps_organ *tps, int ntps,
+                    double prescription_gy, double level_frac, hm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -193,7 +193,7 @@ static void print_table(const course *c, const row *rows, size_t n)
     }
 }
 
-static int print_json(const course *c, const row *rows, size_t n)
+static int print_json(const course *c, const row *rows, size_t n, const hm_rt_oof_organ *wb, int nwb)
 {
     json_t *o = json_object(), *arr = json_array();
     json_object_set_new(o, "plan_label", json_string(c->plan.label));
@@ -227,6 +227,19 @@ static int print_json(const course *c, const row *rows, size_t n)
         json_array_append_new(arr, j);
     }
     json_object_set_new(o, "rois", arr);
+    if (wb) {
+        json_t *w = json_array();
+        for (int i = 0; i < nwb; i++) {
+            json_t *j = json_object();
+            json_object_set_new(j, "organ", json_string(wb[i].organ));
+            json_object_set_new(j, "method", json_string(wb[i].method));
+            json_object_set_new(j, "distance_cm", json_real(wb[i].distance_cm));
+            json_object_set_new(j, "dose_gy", isfinite(wb[i].dose_gy) ? json_real(wb[i].dose_gy) : json_null());
+            json_object_set_new(j, "neutron_sv", json_real(wb[i].neutron_sv));
+            json_array_append_new(w, j);
+        }
+        json_object_set_new(o, "whole_body", w);
+    }
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(o);
     if (!s)
@@ -234,6 +247,83 @@ static int print_json(const course *c, const row *rows, size_t n)
     puts(s);
     free(s);
     return 0;
+}
+
+/* The out-of-field model's technique of a plan's, or -1. */
+static int oof_technique(int t)
+{
+    switch (t) {
+    case HM_RTDCM_TECH_3DCRT: return HM_RT_PHOTON_3DCRT;
+    case HM_RTDCM_TECH_IMRT: return HM_RT_PHOTON_IMRT;
+    case HM_RTDCM_TECH_ARC:
+    case HM_RTDCM_TECH_VMAT: return HM_RT_PHOTON_VMAT;
+    case HM_RTDCM_TECH_ION_PASSIVE:
+    case HM_RTDCM_TECH_ION_UNIFORM: return HM_RT_PROTON_PS;
+    case HM_RTDCM_TECH_ION_PBS: return HM_RT_PROTON_PBS;
+    default: return -1;
+    }
+}
+
+/* Age in years at the plan from the DICOM dates (YYYYMMDD), or NAN. */
+static double plan_age_years(const hm_rtdcm_plan *p)
+{
+    const char *b = p->c.patient_birth_date, *d = p->date[0] ? p->date : p->c.study_date;
+    int by, bm, bd, y, m, dd;
+    if (sscanf(b, "%4d%2d%2d", &by, &bm, &bd) != 3 || sscanf(d, "%4d%2d%2d", &y, &m, &dd) != 3)
+        return NAN;
+    return (y - by) + (m - bm) / 12.0 + (dd - bd) / 365.25;
+}
+
+/* The whole-body table: in field from the RT Dose where the TPS is reliable,
+ * out of field from the model (hm_rt_oof_*, docs/rt.md "Out-of-field dose"). */
+static int whole_body(const hm_args *a, const course *c, const hm_rt_grid *g, const row *rows, size_t n,
+                      hm_rt_oof_organ **out, int *nout, hm_error *err)
+{
+    hm_rt_oof_course oc;
+    memset(&oc, 0, sizeof oc);
+    oc.technique = oof_technique(c->plan.technique);
+    if (oc.technique < 0)
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "technique",
+                            "the out-of-field model has no parameters for a %s plan",
+                            hm_rtdcm_technique_name(c->plan.technique));
+    oc.prescription_gy = hm_args_count(a, "prescription-gy") ? hm_args_num(a, "prescription-gy", 0)
+                                                             : c->plan.rx_dose_gy;
+    if (!(oc.prescription_gy > 0))
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "prescription-gy",
+                            "the plan gives no target prescription dose: give --prescription-gy");
+    oc.age_years = hm_args_count(a, "age-years") ? hm_args_num(a, "age-years", 0) : plan_age_years(&c->plan);
+    if (!(oc.age_years >= 0))
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "age-years",
+                            "no birth and plan dates in the files: give --age-years");
+    const char *sex = c->plan.c.patient_sex;
+    oc.sex = sex[0] == 'M' || sex[0] == 'F' ? sex[0] : 0;
+    oc.target_organ = hm_args_str(a, "target", NULL);
+    /* The field: the sphere of the first target ROI's volume, else the
+     * dose grid's >= 50 % isodose. */
+    for (size_t i = 0; i < n && !(oc.target_radius_cm > 0); i++)
+        if (rows[i].ok && rows[i].kind == HM_RT_MAP_TARGET)
+            oc.target_radius_cm = hm_rt_oof_radius_cc(rows[i].dvh.volume_cc);
+    if (!(oc.target_radius_cm > 0)) {
+        double centre[3];
+        int rc = hm_rt_oof_field_from_grid(g, oc.prescription_gy, centre, &oc.target_radius_cm, err);
+        if (rc)
+            return rc;
+    }
+    hm_rt_oof_params *prm;
+    int rc = hm_rt_oof_load(NULL, &prm, err);
+    if (rc)
+        return rc;
+    rc = hm_rt_oof_organ_table(prm, &oc, out, nout, err);
+    hm_rt_oof_free(prm);
+    if (rc)
+        return rc;
+    hm_rt_tps_organ tps[256];
+    int ntps = 0;
+    for (size_t i = 0; i < n && ntps < 256; i++)
+        if (rows[i].ok && rows[i].kind == HM_RT_MAP_ORGAN)
+            tps[ntps++] = (hm_rt_tps_organ){ rows[i].code, rows[i].dvh.mean_gy };
+    rc = hm_rt_oof_merge(*out, *nout, tps, ntps, oc.prescription_gy, hm_args_num(a, "tps-level", 0), err);
+    return rc < 0 ? rc : HM_OK;
 }
 
 static int run_show(const hm_args *a)
@@ -302,16 +392,29 @@ static int run_show(const hm_args *a)
                  hm_rtdcm_technique_name(c.plan.technique));
         rc = hm_rt_dvh_plot_png(dv, names, k, png, title, &err);
     }
+    hm_rt_oof_organ *wb = NULL;
+    int nwb = 0;
+    if (rc == HM_OK && hm_args_count(a, "target"))
+        rc = whole_body(a, &c, g, rows, n, &wb, &nwb, &err);
     int status = 0;
     if (rc)
         status = hm_cli_report(&err);
     else if (hm_args_flag(a, "json"))
-        status = print_json(&c, rows, n);
+        status = print_json(&c, rows, n, wb, nwb);
     else {
         print_table(&c, rows, n);
         if (png)
             printf("DVH plot: %s\n", png);
+        if (wb) {
+            printf("\nwhole-body organ doses (in field from the RT Dose, out of field from the model):\n");
+            printf("%-16s %-24s %12s %10s %12s\n", "organ", "method", "distance_cm", "dose_Gy",
+                   "neutron_Sv");
+            for (int i = 0; i < nwb; i++)
+                printf("%-16s %-24s %12.1f %10.4g %12.3g\n", wb[i].organ, wb[i].method,
+                       wb[i].distance_cm, wb[i].dose_gy, wb[i].neutron_sv);
+        }
     }
+    free(wb);
     for (size_t i = 0; i < n; i++)
         if (rows[i].ok)
             hm_rt_dvh_free(&rows[i].dvh);
@@ -327,6 +430,12 @@ static const hm_cli_opt show_opts[] = {
     HM_OPT_PATH("png", "FILE", "also draw the cumulative DVHs (PNG)", NULL),
     HM_OPT_INT("subsample", "S", "S x S sample points per voxel in the plane", "8", 1, 64),
     HM_OPT_FLAG("trilinear", "trilinear dose between voxel centres (default: nearest voxel)"),
+    HM_OPT_STR("target", "ORGAN", "also the whole-body organ table, the field centred on this organ "
+                                  "of the age's phantom (e.g. brain)", NULL),
+    HM_OPT_NUM("age-years", "Y", "age at the plan for the phantom", "from the DICOM dates", 0, 30),
+    HM_OPT_NUM("prescription-gy", "GY", "prescribed dose", "the plan's target prescription", 0.01, 200),
+    HM_OPT_NUM("tps-level", "F", "RT Dose trusted from this fraction of the prescription (TG-158)",
+               "0.05", 0.001, 1),
     HM_OPT_END
 };
 static const hm_cli_pos show_pos[] = {

@@ -189,6 +189,45 @@ static void test_show(void **state)
     free(out);
 }
 
+/* --target: the whole-body table; the heart's 10 Gy mean lies above 5 % of
+ * the plan's 45 Gy, so it comes from the RT Dose; the rest from the model,
+ * falling with the distance from a cranial field (thyroid > bladder). */
+static void test_whole_body(void **state)
+{
+    (void)state;
+    write_course(T "/wb", 0, 0);
+    int st;
+    char *out = run(H " rt show " T "/wb --json --target brain --age-years 6", &st);
+    assert_int_equal(st, 0);
+    json_t *j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    json_t *wb = json_object_get(j, "whole_body");
+    assert_true(json_array_size(wb) > 20);
+    double thyroid = NAN, bladder = NAN, heart = NAN;
+    const char *heart_method = "", *thyroid_method = "";
+    for (size_t i = 0; i < json_array_size(wb); i++) {
+        json_t *r = json_array_get(wb, i);
+        const char *o = json_string_value(json_object_get(r, "organ"));
+        double d = json_real_value(json_object_get(r, "dose_gy"));
+        if (!strcmp(o, "thyroid")) {
+            thyroid = d;
+            thyroid_method = json_string_value(json_object_get(r, "method"));
+        }
+        if (!strcmp(o, "bladder"))
+            bladder = d;
+        if (!strcmp(o, "heart")) {
+            heart = d;
+            heart_method = json_string_value(json_object_get(r, "method"));
+        }
+    }
+    assert_string_equal(heart_method, "tps");
+    assert_true(fabs(heart - 10) < 0.1);
+    assert_string_equal(thyroid_method, "model_photon_scatter");
+    assert_true(thyroid > bladder && bladder > 0);
+    json_decref(j);
+    free(out);
+}
+
 static void test_bad_courses(void **state)
 {
     (void)state;
@@ -213,6 +252,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_show),
+        cmocka_unit_test(test_whole_body),
         cmocka_unit_test(test_bad_courses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

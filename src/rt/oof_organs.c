@@ -15,7 +15,7 @@
  * of active marrow at the age (hm_phantom_marrow_share), bone surface over
  * the skeletal regions by mass.
  */
-#include "hm_rt.h"
+#include "rt_int.h"
 #include "hm_phantom.h"
 
 #include <math.h>
@@ -77,48 +77,6 @@ int hm_rt_oof_field_from_grid(const hm_rt_grid *g, double presc_gy, double c_mm[
         c_mm[d] = s[d] / vol_mm3;
     *radius_cm = hm_rt_oof_radius_cc(vol_mm3 / 1000);
     return HM_OK;
-}
-
-typedef struct organ_id {
-    char id[32];
-} organ_id;
-
-static int load_organ_ids(organ_id **ids, int *n, hm_error *err)
-{
-    char path[4096];
-    hm_csv *csv;
-    int rc = hm_data_csv_open("organs.csv", path, sizeof path, &csv, err);
-    if (rc)
-        return rc;
-    char **f;
-    size_t nf;
-    int header = 1, cap = 0;
-    *ids = NULL;
-    *n = 0;
-    while ((rc = hm_csv_next(csv, &f, &nf, err)) == 1) {
-        if (header) {
-            header = 0;
-            continue;
-        }
-        if (nf < 1 || !f[0][0])
-            continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 64;
-            organ_id *t = realloc(*ids, sizeof *t * (size_t)cap);
-            if (!t) {
-                rc = hm_error_set(err, HM_ENOMEM, path, 0, NULL, "out of memory");
-                break;
-            }
-            *ids = t;
-        }
-        snprintf((*ids)[(*n)++].id, sizeof(organ_id), "%s", f[0]);
-    }
-    hm_csv_close(csv);
-    if (rc < 0) {
-        free(*ids);
-        *ids = NULL;
-    }
-    return rc < 0 ? rc : HM_OK;
 }
 
 /* Per region: voxel count and up to HM_RT_OOF_POINTS_PER_REGION strided centres. */
@@ -259,7 +217,7 @@ int hm_rt_oof_organ_table(const hm_rt_oof_params *p, const hm_rt_oof_course *c,
     hm_voxel_phantom v;
     memset(&v, 0, sizeof v);
     region_pts *rp = NULL;
-    organ_id *ids = NULL;
+    char ids[HM_RT_MAX_ORGANS][32];
     int nids = 0;
     hm_rt_oof_organ *out = NULL;
     int rc = hm_phantom_build(age, sex, &ph, err);
@@ -276,14 +234,13 @@ int hm_rt_oof_organ_table(const hm_rt_oof_params *p, const hm_rt_oof_course *c,
     if (!rc)
         rc = sample_regions(&v, &rp, err);
     if (!rc)
-        rc = load_organ_ids(&ids, &nids, err);
+        rc = hm_rt__organ_ids(ids, HM_RT_MAX_ORGANS, &nids, err);
     if (!rc && !(out = calloc((size_t)(nids > 0 ? nids : 1), sizeof *out)))
         rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     for (int i = 0; !rc && i < nids; i++) {
-        snprintf(out[i].organ, sizeof out[i].organ, "%s", ids[i].id);
+        snprintf(out[i].organ, sizeof out[i].organ, "%s", ids[i]);
         rc = organ_row(p, c, &v, rp, age, centre, &out[i], err);
     }
-    free(ids);
     free(rp);
     hm_voxel_phantom_free(&v);
     hm_phantom_free(ph);

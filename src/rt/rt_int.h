@@ -15,6 +15,11 @@ double hm_rt_trilinear(const hm_rt_grid *g, double fi, double fj, double fk);
 
 
 
+/* The organ ids of data/organs.csv, in its order (tg263.c): the TG-263 map
+ * checks its codes against them, the out-of-field table has a row for each. */
+#define HM_RT_MAX_ORGANS 128
+int hm_rt__organ_ids(char ids[][32], int max, int *n, hm_error *err);
+
 /* ---- rasterisation (raster.c) ---- */
 
 /* One contour slice of an ROI and its slab [lo, hi] in z (docs/rt.md). */

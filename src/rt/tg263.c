@@ -17,7 +17,7 @@
  *     rt, right, d, droit, droite, re, rechts, rechte, rechter, rechtes) and
  *     the rest looked up: a paired organ then gets its "_L"/"_R" name.
  */
-#include "hm_rt.h"
+#include "rt_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -150,7 +150,7 @@ static int organ_known(char ids[][32], int n, const char *id)
     return 0;
 }
 
-static int load_organs(char ids[][32], int max, int *n, hm_error *err)
+int hm_rt__organ_ids(char ids[][32], int max, int *n, hm_error *err)
 {
     char path[4096];
     hm_csv *csv;
@@ -176,8 +176,8 @@ static int load_organs(char ids[][32], int max, int *n, hm_error *err)
 int hm_rt_tg263_load(const char *path, hm_rt_tg263 **out, hm_error *err)
 {
     *out = NULL;
-    char ids[128][32];
-    int nids = 0, rc = load_organs(ids, 128, &nids, err);
+    char ids[HM_RT_MAX_ORGANS][32];
+    int nids = 0, rc = hm_rt__organ_ids(ids, HM_RT_MAX_ORGANS, &nids, err);
     if (rc)
         return rc;
     char full[4096];

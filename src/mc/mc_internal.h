@@ -188,6 +188,101 @@ static inline double mc_sample_v(const float *q, double e_kev, double u1, double
 /* ---- geometry ---- */
 typedef enum { MC_EL_SOLID = 0, MC_EL_VOXELS = 1 } mc_el_kind;
 
+/* Local majorants of a voxel grid (majorant_tree.c): a k-d tree over the
+ * grid box whose leaves carry a majorant class. */
+typedef struct mc_mtnode {
+    double  plane;        /* split coordinate, cm (inner node) */
+    int32_t axis;         /* 0..2; -1: leaf */
+    int32_t child;        /* inner: left child (right = child + 1); leaf: leaf index */
+} mc_mtnode;
+
+typedef struct mc_mtleaf {
+    double lo[3], hi[3];  /* cm, the same doubles as the split planes and grid faces */
+    int    cls;           /* majorant class */
+    int    rope[6];       /* per face (2 axis + 1 on the hi side): the deepest node
+                           * holding everything across that face (Havran, Bittner,
+                           * Zara 1998, "Ray tracing with rope trees"); 0 (the root)
+                           * on the grid's faces */
+    int    vlo[3], vhi[3];/* voxel index box [vlo, vhi) */
+} mc_mtleaf;
+
+typedef struct mc_mtree {
+    int        nnode, nleaf, ncls;
+    mc_mtnode *node;      /* node 0 is the root */
+    mc_mtleaf *leaf;
+    float     *maj;       /* (MC_NE - 1) x ncls, energy-major: the class majorant
+                           * (1/cm) bounding mu on [k, k + 1] of the energy grid */
+    int        cell_voxels;  /* candidate-plane spacing used */
+    double     cost;         /* model cost of the partition (per unit flux) */
+} mc_mtree;
+
+typedef struct mc_mtree_params {
+    double kappa;         /* leaf crossing cost / tentative collision cost */
+    int    cell_voxels;   /* candidate planes every this many voxels */
+} mc_mtree_params;
+
+/* Defaults (the measured kappa and cell, docs/mc.md), overridden for
+ * tuning by HM_MC_GRID_TREE_KAPPA and HM_MC_GRID_TREE_CELL. */
+void mc_mtree_params_default(mc_mtree_params *p);
+/* 0 when HM_MC_GRID_TREE=0: the single grid majorant, for comparisons */
+int  mc_grid_tree_enabled(void);
+struct mc_element;
+int  mc_mtree_build(const struct hm_mc_scene *s, const struct mc_element *el,
+                    const mc_mtree_params *prm, mc_mtree **out, hm_error *err);
+void mc_mtree_free(mc_mtree *t);
+
+/* The leaf of tree T holding the flight p + t d just after t (in the
+ * direction of travel): its exit distance into *tl (at most t1, the grid's
+ * exit) and its majorant at energy row ke into *maj; returns the node the
+ * next locate starts from (the rope of the face it leaves by).
+ *
+ * A node's side is decided by comparing t with the plane's crossing distance
+ * (plane - p) inv, the very expression the exit distances come from, and
+ * the planes are the same doubles in nodes, leaves and the grid's faces: at
+ * t = a leaf's exit the descent takes the neighbour across that face, whose
+ * exit lies beyond t, so the walk always advances.  A descent from a rope
+ * that misses (the flight leaves through an edge or a corner) is caught by
+ * the entry test and repeated from the root. */
+static inline int mc_mtree_descend(const mc_mtnode *nd, int i, const double p[3], const double inv[3],
+                                   double t)
+{
+    while (nd[i].axis >= 0) {
+        int a = nd[i].axis;
+        double tp = (nd[i].plane - p[a]) * inv[a];
+        i = nd[i].child + ((t >= tp) ^ (inv[a] < 0));
+    }
+    return nd[i].child;
+}
+
+static inline int mc_mtree_locate(const mc_mtree *T, int start, const double p[3], const double inv[3],
+                                  double t, double t1, int ke, double *tl, float *maj)
+{
+    const mc_mtleaf *L = &T->leaf[mc_mtree_descend(T->node, start, p, inv, t)];
+    double x[3], xin = -INFINITY, xo = t1;
+    for (int a = 0; a < 3; a++) {
+        double ta = (L->lo[a] - p[a]) * inv[a], tb = (L->hi[a] - p[a]) * inv[a];
+        x[a] = mc_max(ta, tb);
+        xin = mc_max(mc_min(ta, tb), xin);
+        xo = mc_min(x[a], xo);
+    }
+    if (!(xin <= t && xo > t) && start != 0) {
+        L = &T->leaf[mc_mtree_descend(T->node, 0, p, inv, t)];
+        xo = t1;
+        for (int a = 0; a < 3; a++) {
+            x[a] = mc_max((L->lo[a] - p[a]) * inv[a], (L->hi[a] - p[a]) * inv[a]);
+            xo = mc_min(x[a], xo);
+        }
+    }
+    /* xo > t always (see above); the select only guards the walk against a
+     * rounding case that would otherwise never advance */
+    *tl = xo > t ? xo : t1;
+    *maj = T->maj[(size_t)ke * T->ncls + L->cls];
+    /* the face left by: the axis of the smallest exit (selects, no branches) */
+    int a = x[1] < x[0];
+    a = x[2] < x[a] ? 2 : a;
+    return L->rope[2 * a + (inv[a] > 0)];
+}
+
 typedef struct mc_voxgrid {
     int       nx, ny, nz;
     double    d[3], inv_d[3], origin[3];
@@ -197,6 +292,7 @@ typedef struct mc_voxgrid {
     int       region_default;
     int       score;
     float    *maj;        /* MC_NE majorant linear attenuation (1/cm) */
+    mc_mtree *tree;       /* local majorants (NULL: the single one, maj) */
 } mc_voxgrid;
 
 typedef struct mc_element {

@@ -278,6 +278,7 @@ typedef struct hm_mc_stats {
     /* the majorant tree last built (of the last grid of the last run) */
     int       grid_leaves, grid_classes;
     double    grid_tree_seconds;       /* its build time */
+    double    cpu_seconds;             /* CPU time of the worker threads (transport only) */
 } hm_mc_stats;
 void hm_mc_stats_get(hm_mc_stats *out);
 void hm_mc_stats_reset(void);

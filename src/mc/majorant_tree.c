@@ -21,8 +21,8 @@
  *
  *     sum over leaves of   M_i V_i  +  kappa A_i / 4,
  *
- * kappa being the time of one leaf crossing (descent, exit distance, a new
- * distance sample) in units of one tentative collision; its value was
+ * kappa being the time of one leaf crossing (cell-map look-up and exit
+ * distance) in units of one tentative collision; its value was
  * measured on the phantoms and the slab (docs/mc.md).  The tree is grown top
  * down, each node cut by the plane that minimises the cost of its two
  * children as leaves, on candidate planes every `cell` voxels; a node stops
@@ -39,7 +39,7 @@
  */
 #include "mc_internal.h"
 
-#include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +59,7 @@ typedef struct build {
     int       nw;                /* weight levels, descending */
     double   *wv;                /* their weights, 1/cm */
     int32_t  *sat;               /* nw x (cn+1)^3 summed counts */
+    double   *lb;                /* (cn+1)^3 summed (largest weight in the cell x cell volume) */
     size_t    sat_stride;
     bnode    *node;
     int       nnode, capnode;
@@ -116,6 +117,25 @@ static double leaf_cost(const build *B, const int lo[3], const int hi[3], double
     return w * v + B->kappa * a * 0.25;
 }
 
+/* The cost a box is expected to reach in the split search: the cheaper of
+ * keeping it as one leaf and refining it completely (every cell with its own
+ * majorant, the sum of the lb table, plus the box's own faces).  Judging the
+ * children as leaves alone would see no gain in any single cut through a
+ * region where the densest material is scattered (ribs, spine: every large
+ * box holds some bone), and the search would peel thin slabs. */
+static double est_cost(const build *B, const int lo[3], const int hi[3], double w)
+{
+    const double *S = B->lb;
+    double lb = S[sat_at(B, hi[0], hi[1], hi[2])] - S[sat_at(B, lo[0], hi[1], hi[2])] -
+                S[sat_at(B, hi[0], lo[1], hi[2])] - S[sat_at(B, hi[0], hi[1], lo[2])] +
+                S[sat_at(B, lo[0], lo[1], hi[2])] + S[sat_at(B, lo[0], hi[1], lo[2])] +
+                S[sat_at(B, hi[0], lo[1], lo[2])] - S[sat_at(B, lo[0], lo[1], lo[2])];
+    double v, a;
+    box_geom(B, lo, hi, &v, &a);
+    double leaf = w * v + B->kappa * a * 0.25, fine = lb + B->kappa * a * 0.25;
+    return leaf < fine ? leaf : fine;
+}
+
 static int new_nodes(build *B, int k)
 {
     if (B->nnode + k > B->capnode) {
@@ -152,7 +172,9 @@ static double grow(build *B, int at, const int lo[3], const int hi[3])
             h[a] = cut;
             l[a] = cut;
             double wl = box_weight(B, lo, h, NULL), wr = box_weight(B, l, hi, NULL);
-            double c = leaf_cost(B, lo, h, wl) + leaf_cost(B, l, hi, wr);
+            double c = est_cost(B, lo, h, wl) + est_cost(B, l, hi, wr);
+            /* among equal costs, the most central cut (balanced subtrees) */
+            c *= 1.0 + 1e-9 * fabs(2.0 * cut - lo[a] - hi[a]) / (hi[a] - lo[a]);
             if (c < best) { best = c; ba = a; bc = cut; }
         }
     if (ba < 0) return cost;
@@ -206,7 +228,7 @@ static uint64_t hash_doubles(const double *x, int n)
 void mc_mtree_free(mc_mtree *t)
 {
     if (!t) return;
-    free(t->node); free(t->leaf); free(t->maj);
+    free(t->node); free(t->leaf); free(t->maj); free(t->cell_leaf);
     free(t);
 }
 
@@ -304,6 +326,26 @@ int mc_mtree_build(const hm_mc_scene *s, const mc_element *el, const mc_mtree_pa
                     for (int x = 1; x <= B.cn[0]; x++) S[sat_at(&B, x, y, z)] += S[sat_at(&B, x, y, z - 1)];
         }
     }
+    /* lb: per cell the largest weight present times the cell's volume */
+    B.lb = calloc(B.sat_stride, sizeof(double));
+    if (!B.lb) goto oom;
+    for (int z = 1; z <= B.cn[2]; z++)
+        for (int y = 1; y <= B.cn[1]; y++)
+            for (int x = 1; x <= B.cn[0]; x++) {
+                int lo[3] = { x - 1, y - 1, z - 1 }, hi[3] = { x, y, z };
+                double v, a;
+                box_geom(&B, lo, hi, &v, &a);
+                B.lb[sat_at(&B, x, y, z)] = box_weight(&B, lo, hi, NULL) * v;
+            }
+    for (int z = 1; z <= B.cn[2]; z++)
+        for (int y = 1; y <= B.cn[1]; y++)
+            for (int x = 1; x <= B.cn[0]; x++) B.lb[sat_at(&B, x, y, z)] += B.lb[sat_at(&B, x - 1, y, z)];
+    for (int z = 1; z <= B.cn[2]; z++)
+        for (int y = 1; y <= B.cn[1]; y++)
+            for (int x = 1; x <= B.cn[0]; x++) B.lb[sat_at(&B, x, y, z)] += B.lb[sat_at(&B, x, y - 1, z)];
+    for (int z = 1; z <= B.cn[2]; z++)
+        for (int y = 1; y <= B.cn[1]; y++)
+            for (int x = 1; x <= B.cn[0]; x++) B.lb[sat_at(&B, x, y, z)] += B.lb[sat_at(&B, x, y, z - 1)];
     {
         int lo[3] = { 0, 0, 0 };
         if (new_nodes(&B, 1) < 0) goto oom;
@@ -318,6 +360,13 @@ int mc_mtree_build(const hm_mc_scene *s, const mc_element *el, const mc_mtree_pa
     if (!T->node) goto oom;
     for (int i = 0; i < T->nnode; i++) T->nleaf += B.node[i].axis < 0;
     T->leaf = calloc((size_t)T->nleaf, sizeof *T->leaf);
+    T->cell_leaf = malloc((size_t)B.cn[0] * B.cn[1] * B.cn[2] * sizeof(int32_t));
+    if (!T->cell_leaf) goto oom;
+    for (int k = 0; k < 3; k++) {
+        T->cn[k] = B.cn[k];
+        T->origin[k] = g->origin[k];
+        T->inv_cell[k] = 1.0 / (B.c * g->d[k]);
+    }
     key = calloc((size_t)nm, sizeof(double));
     keys = malloc((size_t)T->nleaf * nm * sizeof(double));
     khash = malloc((size_t)T->nleaf * sizeof(uint64_t));
@@ -342,7 +391,13 @@ int mc_mtree_build(const hm_mc_scene *s, const mc_element *el, const mc_mtree_pa
             L->hi[k] = vhi[k] == B.n[k] ? el->hi[k] : g->origin[k] + vhi[k] * g->d[k];
             L->vlo[k] = vlo[k];
             L->vhi[k] = vhi[k];
+            L->clo[k] = bn->box[k];
+            L->chi[k] = bn->box[3 + k];
         }
+        for (int z = L->clo[2]; z < L->chi[2]; z++)
+            for (int y = L->clo[1]; y < L->chi[1]; y++)
+                for (int x = L->clo[0]; x < L->chi[0]; x++)
+                    T->cell_leaf[x + (size_t)B.cn[0] * (y + (size_t)B.cn[1] * z)] = nl;
         /* the largest density of each material in the leaf: its class key */
         memset(key, 0, (size_t)nm * sizeof(double));
         for (int z = vlo[2]; z < vhi[2]; z++)
@@ -365,29 +420,6 @@ int mc_mtree_build(const hm_mc_scene *s, const mc_element *el, const mc_mtree_pa
         L->cls = c;
         nd->child = nl;
         nl++;
-    }
-    /* ropes: for each leaf face, descend from the root while one child holds
-     * the whole slab of cells across the face */
-    for (int i = 0; i < T->nleaf; i++) {
-        mc_mtleaf *L = &T->leaf[i];
-        for (int f = 0; f < 6; f++) {
-            int a = f / 2, clo[3], chi[3];
-            for (int k = 0; k < 3; k++) {
-                clo[k] = L->vlo[k] / B.c;
-                chi[k] = (L->vhi[k] + B.c - 1) / B.c;
-            }
-            if (f & 1) { clo[a] = chi[a]; chi[a] = clo[a] + 1; }
-            else { chi[a] = clo[a]; clo[a] = chi[a] - 1; }
-            int at = 0;
-            if (clo[a] >= 0 && chi[a] <= B.cn[a])
-                while (B.node[at].axis >= 0) {
-                    int ax = B.node[at].axis, cut = B.node[at].cut;
-                    if (chi[ax] <= cut) at = B.node[at].child;
-                    else if (clo[ax] >= cut) at = B.node[at].child + 1;
-                    else break;
-                }
-            L->rope[f] = at;
-        }
     }
     /* class tables, energy-major so that one flight (one energy) reads one
      * row: entry k bounds the linear interpolation between grid points k and
@@ -416,7 +448,7 @@ oom:
     rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory for the voxel grid's majorant tree");
 done:
     mc_mtree_free(T);
-    free(B.node); free(B.sat); free(B.wv);
+    free(B.node); free(B.sat); free(B.lb); free(B.wv);
     free(rmax); free(wm); free(level); free(ord);
     free(key); free(keys); free(khash);
     return rc;

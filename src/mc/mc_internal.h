@@ -199,20 +199,21 @@ typedef struct mc_mtnode {
 typedef struct mc_mtleaf {
     double lo[3], hi[3];  /* cm, the same doubles as the split planes and grid faces */
     int    cls;           /* majorant class */
-    int    rope[6];       /* per face (2 axis + 1 on the hi side): the deepest node
-                           * holding everything across that face (Havran, Bittner,
-                           * Zara 1998, "Ray tracing with rope trees"); 0 (the root)
-                           * on the grid's faces */
     int    vlo[3], vhi[3];/* voxel index box [vlo, vhi) */
+    int    clo[3], chi[3];/* the same in cells [clo, chi) */
 } mc_mtleaf;
 
 typedef struct mc_mtree {
     int        nnode, nleaf, ncls;
-    mc_mtnode *node;      /* node 0 is the root */
+    mc_mtnode *node;      /* node 0 is the root (the build's tree; the tracking
+                           * locates through cell_leaf) */
     mc_mtleaf *leaf;
     float     *maj;       /* (MC_NE - 1) x ncls, energy-major: the class majorant
                            * (1/cm) bounding mu on [k, k + 1] of the energy grid */
-    int        cell_voxels;  /* candidate-plane spacing used */
+    int        cell_voxels;  /* candidate-plane spacing used (the cell, c voxels a side) */
+    int        cn[3];        /* cells per axis (the last one may be partial) */
+    double     origin[3], inv_cell[3];   /* grid origin (cm), 1 / cell size (1/cm) */
+    int32_t   *cell_leaf;    /* per cell, x fastest: the leaf holding it */
     double     cost;         /* model cost of the partition (per unit flux) */
 } mc_mtree;
 
@@ -231,56 +232,57 @@ int  mc_mtree_build(const struct hm_mc_scene *s, const struct mc_element *el,
                     const mc_mtree_params *prm, mc_mtree **out, hm_error *err);
 void mc_mtree_free(mc_mtree *t);
 
-/* The leaf of tree T holding the flight p + t d just after t (in the
- * direction of travel): its exit distance into *tl (at most t1, the grid's
- * exit) and its majorant at energy row ke into *maj; returns the node the
- * next locate starts from (the rope of the face it leaves by).
+/* The leaf holding the flight p + t d (direction d, inv = 1/d, 1e300 for 0)
+ * just after t: its exit distance into *tl (at most t1, the grid's exit) and
+ * its majorant at energy row ke into *maj.
  *
- * A node's side is decided by comparing t with the plane's crossing distance
- * (plane - p) inv, the very expression the exit distances come from, and
- * the planes are the same doubles in nodes, leaves and the grid's faces: at
- * t = a leaf's exit the descent takes the neighbour across that face, whose
- * exit lies beyond t, so the walk always advances.  A descent from a rope
- * that misses (the flight leaves through an edge or a corner) is caught by
- * the entry test and repeated from the root. */
-static inline int mc_mtree_descend(const mc_mtnode *nd, int i, const double p[3], const double inv[3],
-                                   double t)
+ * The point's cell gives a leaf through the cell map (one load); the leaf
+ * holds the flight at t exactly when its entry distance is <= t and its exit
+ * > t, both from the expression (plane - p) inv, the same doubles for leaf
+ * faces and grid faces (so a flight at a leaf's exit is never in that leaf).
+ * Where the rounded cell index disagrees (the point lies on a face), the walk
+ * steps to the cell across the offending face of the leaf found, at most a
+ * few times; should that fail, the grid's single majorant (gmaj) up to the
+ * grid's exit is used, which is still a majorant: exact either way. */
+static inline void mc_mtree_locate(const mc_mtree *T, const double p[3], const double d[3],
+                                   const double inv[3], double t, double t1, int ke, float gmaj,
+                                   double *tl, float *maj)
 {
-    while (nd[i].axis >= 0) {
-        int a = nd[i].axis;
-        double tp = (nd[i].plane - p[a]) * inv[a];
-        i = nd[i].child + ((t >= tp) ^ (inv[a] < 0));
+    int c[3];
+    for (int k = 0; k < 3; k++) {
+        double f = (p[k] + t * d[k] - T->origin[k]) * T->inv_cell[k];
+        c[k] = (int)mc_min(mc_max(f, 0.0), T->cn[k] - 1.0);
     }
-    return nd[i].child;
-}
-
-static inline int mc_mtree_locate(const mc_mtree *T, int start, const double p[3], const double inv[3],
-                                  double t, double t1, int ke, double *tl, float *maj)
-{
-    const mc_mtleaf *L = &T->leaf[mc_mtree_descend(T->node, start, p, inv, t)];
-    double x[3], xin = -INFINITY, xo = t1;
-    for (int a = 0; a < 3; a++) {
-        double ta = (L->lo[a] - p[a]) * inv[a], tb = (L->hi[a] - p[a]) * inv[a];
-        x[a] = mc_max(ta, tb);
-        xin = mc_max(mc_min(ta, tb), xin);
-        xo = mc_min(x[a], xo);
-    }
-    if (!(xin <= t && xo > t) && start != 0) {
-        L = &T->leaf[mc_mtree_descend(T->node, 0, p, inv, t)];
-        xo = t1;
+    for (int it = 0; it < 4; it++) {
+        const mc_mtleaf *L = &T->leaf[T->cell_leaf[c[0] + T->cn[0] * (c[1] + T->cn[1] * c[2])]];
+        double x[3], y[3], xin = -INFINITY, xo = t1;
         for (int a = 0; a < 3; a++) {
-            x[a] = mc_max((L->lo[a] - p[a]) * inv[a], (L->hi[a] - p[a]) * inv[a]);
+            double ta = (L->lo[a] - p[a]) * inv[a], tb = (L->hi[a] - p[a]) * inv[a];
+            x[a] = mc_max(ta, tb);
+            y[a] = mc_min(ta, tb);
+            xin = mc_max(y[a], xin);
             xo = mc_min(x[a], xo);
         }
+        if (xin <= t && xo > t) {
+            *tl = xo;
+            *maj = T->maj[(size_t)ke * T->ncls + L->cls];
+            return;
+        }
+        int a, fwd;
+        if (xo <= t) {     /* already past this leaf: the cell across its exit face */
+            a = x[1] < x[0];
+            a = x[2] < x[a] ? 2 : a;
+            fwd = inv[a] > 0;
+        } else {           /* not yet in it: the cell across its entry face */
+            a = y[1] > y[0];
+            a = y[2] > y[a] ? 2 : a;
+            fwd = !(inv[a] > 0);
+        }
+        c[a] = fwd ? L->chi[a] : L->clo[a] - 1;
+        if (c[a] < 0 || c[a] >= T->cn[a]) break;
     }
-    /* xo > t always (see above); the select only guards the walk against a
-     * rounding case that would otherwise never advance */
-    *tl = xo > t ? xo : t1;
-    *maj = T->maj[(size_t)ke * T->ncls + L->cls];
-    /* the face left by: the axis of the smallest exit (selects, no branches) */
-    int a = x[1] < x[0];
-    a = x[2] < x[a] ? 2 : a;
-    return L->rope[2 * a + (inv[a] > 0)];
+    *tl = t1;
+    *maj = gmaj;
 }
 
 typedef struct mc_voxgrid {

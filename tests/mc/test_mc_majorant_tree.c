@@ -163,10 +163,11 @@ static void check_tree(int densities)
         }
         double t = 0, tl;
         float M;
-        int start = 0, steps = 0;
+        int steps = 0;
         while (t < t1) {
-            start = mc_mtree_locate(T, start, p, inv, t, t1, energy_row(60), &tl, &M);
-            assert_true(tl > t);
+            /* -1 for the grid majorant: the fallback, which must not be needed */
+            mc_mtree_locate(T, p, d, inv, t, t1, energy_row(60), -1.0f, &tl, &M);
+            assert_true(tl > t && M >= 0);
             /* the midpoint of the stretch lies in a voxel the majorant covers */
             double tm = 0.5 * (t + tl), q[3];
             int ix[3];

@@ -115,7 +115,7 @@ int main(int argc, char **argv)
            "thread (the tree build is in build_s), ratio = median over pairs of new/old; wall = the same\n"
            "ratio in histories per wall-second of whole calls (scene, tables, tree, masses included)\n", n, reps);
     printf("%-8s %10s %10s %6s %11s %6s %7s %7s %7s %8s %7s %6s %8s %7s\n", "case", "old h/s", "new h/s", "ratio",
-           "range", "wall", "tent/h", "tent/h", "real/h", "locate/h", "leaves", "class", "build_s", "max|z|");
+           "range", "wall", "tent/h", "tent/h", "real/h", "locate/h", "leaves", "cost", "build_s", "max|z|");
     printf("%-8s %10s %10s %6s %11s %6s %7s %7s %7s %8s %7s %6s %8s %7s\n", "", "", "", "", "", "", "old", "new", "",
            "new", "", "", "", "");
     int status = 0;
@@ -191,10 +191,10 @@ int main(int argc, char **argv)
         char range[32];
         snprintf(range, sizeof range, "%.2f-%.2f", rlo, rhi);
         double rmed = median(ratio, reps);
-        printf("%-8s %10.4g %10.4g %6.3f %11s %6.3f %7.2f %7.2f %7.2f %8.2f %7d %6d %8.3f %7.2f\n", c, median(ow, reps),
+        printf("%-8s %10.4g %10.4g %6.3f %11s %6.3f %7.2f %7.2f %7.2f %8.2f %7d %6.3f %8.3f %7.2f\n", c, median(ow, reps),
                median(nw, reps), rmed, range, median(wratio, reps), (double)so->tentative / so->histories,
                (double)sn->tentative / sn->histories, (double)sn->real / sn->histories,
-               (double)sn->leaf_locates / sn->histories, sn->grid_leaves, sn->grid_classes,
+               (double)sn->leaf_locates / sn->histories, sn->grid_leaves, sn->grid_tree_cost_ratio,
                sn->grid_tree_seconds, zmax);
         fflush(stdout);
     }

@@ -278,6 +278,8 @@ typedef struct hm_mc_stats {
     /* the majorant tree last built (of the last grid of the last run) */
     int       grid_leaves, grid_classes;
     double    grid_tree_seconds;       /* its build time */
+    double    grid_tree_cost_ratio;    /* its model cost / that of the grid as one leaf; a tree
+                                        * is used only below HM_MC_GRID_TREE_KEEP, default 0.8 (grid_leaves 0 if not) */
     double    cpu_seconds;             /* CPU time of the worker threads (transport only) */
 } hm_mc_stats;
 void hm_mc_stats_get(hm_mc_stats *out);

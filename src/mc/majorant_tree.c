@@ -199,11 +199,15 @@ static double grow(build *B, int at, const int lo[3], const int hi[3])
 /* Measured on the built-in phantoms and the voxelised slab (docs/mc.md). */
 #define MC_MTREE_KAPPA 1.0
 #define MC_MTREE_CELL  2
+#define MC_MTREE_KEEP  0.8
 
 void mc_mtree_params_default(mc_mtree_params *p)
 {
     p->kappa = MC_MTREE_KAPPA;
     p->cell_voxels = MC_MTREE_CELL;
+    p->keep = MC_MTREE_KEEP;
+    const char *k = getenv("HM_MC_GRID_TREE_KEEP");
+    if (k && atof(k) > 0) p->keep = atof(k);
     const char *e = getenv("HM_MC_GRID_TREE_KAPPA");
     if (e && atof(e) > 0) p->kappa = atof(e);
     e = getenv("HM_MC_GRID_TREE_CELL");
@@ -349,6 +353,7 @@ int mc_mtree_build(const hm_mc_scene *s, const mc_element *el, const mc_mtree_pa
     {
         int lo[3] = { 0, 0, 0 };
         if (new_nodes(&B, 1) < 0) goto oom;
+        T->root_cost = leaf_cost(&B, lo, B.cn, box_weight(&B, lo, B.cn, NULL));
         T->cost = grow(&B, 0, lo, B.cn);
         if (B.oom) goto oom;
     }

@@ -215,15 +215,20 @@ typedef struct mc_mtree {
     double     origin[3], inv_cell[3];   /* grid origin (cm), 1 / cell size (1/cm) */
     int32_t   *cell_leaf;    /* per cell, x fastest: the leaf holding it */
     double     cost;         /* model cost of the partition (per unit flux) */
+    double     root_cost;    /* the same for the grid as one leaf */
 } mc_mtree;
 
 typedef struct mc_mtree_params {
     double kappa;         /* leaf crossing cost / tentative collision cost */
     int    cell_voxels;   /* candidate planes every this many voxels */
+    double keep;          /* a tree is used only if the model cost of its partition is
+                           * below keep x that of the grid as one leaf: each flight in a
+                           * grid then pays a leaf look-up, which the model does not
+                           * count (docs/mc.md) */
 } mc_mtree_params;
 
-/* Defaults (the measured kappa and cell, docs/mc.md), overridden for
- * tuning by HM_MC_GRID_TREE_KAPPA and HM_MC_GRID_TREE_CELL. */
+/* Defaults (the measured kappa, cell and keep, docs/mc.md), overridden for
+ * tuning by HM_MC_GRID_TREE_KAPPA, HM_MC_GRID_TREE_CELL, HM_MC_GRID_TREE_KEEP. */
 void mc_mtree_params_default(mc_mtree_params *p);
 /* 0 when HM_MC_GRID_TREE=0: the single grid majorant, for comparisons */
 int  mc_grid_tree_enabled(void);

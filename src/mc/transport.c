@@ -47,11 +47,6 @@ typedef struct mc_run {
     int         *solid_mats;     /* materials of the world and the solids (not voxels) */
     int          nsolid_mats;
     int          carry_tau;      /* a grid has local majorants: carry the optical depth */
-    int          grid_mu;        /* with local majorants, when the grids hold few materials
-                                  * and no per-voxel densities: their mu is computed once
-                                  * per flight (in solid_mats) instead of per tentative
-                                  * collision, which shortens the dependent chain of loads
-                                  * a rejection costs; the same float value either way */
     int          status;
 } mc_run;
 
@@ -78,6 +73,7 @@ typedef struct mc_walk {
  * reads them through hm_mc_stats_get). */
 static atomic_llong g_stat_hist, g_stat_tent, g_stat_real, g_stat_locate, g_stat_tree_ns, g_stat_cpu_ns;
 static atomic_int g_stat_leaves, g_stat_classes;
+static atomic_llong g_stat_cost_ppm;   /* model cost of the last tree / grid as one leaf, x 1e6 */
 
 void hm_mc_stats_get(hm_mc_stats *out)
 {
@@ -89,6 +85,7 @@ void hm_mc_stats_get(hm_mc_stats *out)
     out->grid_classes = atomic_load(&g_stat_classes);
     out->grid_tree_seconds = 1e-9 * (double)atomic_load(&g_stat_tree_ns);
     out->cpu_seconds = 1e-9 * (double)atomic_load(&g_stat_cpu_ns);
+    out->grid_tree_cost_ratio = 1e-6 * (double)atomic_load(&g_stat_cost_ppm);
 }
 
 void hm_mc_stats_reset(void)
@@ -101,6 +98,7 @@ void hm_mc_stats_reset(void)
     atomic_store(&g_stat_classes, 0);
     atomic_store(&g_stat_tree_ns, 0);
     atomic_store(&g_stat_cpu_ns, 0);
+    atomic_store(&g_stat_cost_ppm, 0);
 }
 
 static long long thread_cpu_ns(void)
@@ -360,7 +358,7 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
                     else {
                         m = &s->mat[mi];
                         rho = g->density ? g->density[voxel] : m->density_g_cm3;
-                        mu = R->grid_mu ? W->mu_mat[mi] : (float)(rho * mc_mu_tot(m->xs, e));
+                        mu = (float)(rho * mc_mu_tot(m->xs, e));
                     }
                 } else {
                     int mi = el->s.material;
@@ -538,6 +536,13 @@ int mc_scene_prepare(hm_mc_scene *s, hm_error *err)
             atomic_store(&g_stat_tree_ns, (long long)(1e9 * (hm_now_s() - t0)));
             atomic_store(&g_stat_leaves, g->tree->nleaf);
             atomic_store(&g_stat_classes, g->tree->ncls);
+            atomic_store(&g_stat_cost_ppm, (long long)(1e6 * g->tree->cost / g->tree->root_cost));
+            if (!(g->tree->cost < prm.keep * g->tree->root_cost)) {
+                /* no partition worth its crossings: the single majorant, as before */
+                mc_mtree_free(g->tree);
+                g->tree = NULL;
+                atomic_store(&g_stat_leaves, 0);
+            }
         }
     }
     return 0;
@@ -627,28 +632,6 @@ int hm_mc_run(hm_mc_scene *s, const hm_mc_run_params *p, hm_mc_results *out, hm_
     }
     for (int i = 0; i < s->nel; i++)
         if (s->el[i].vox && s->el[i].vox->tree) R->carry_tau = 1;
-    if (R->carry_tau) {
-        /* the grids' materials, if few and without per-voxel densities */
-        int ok = 1, ng = 0, *add = calloc((size_t)s->nmat + 1, sizeof(int));
-        if (!add) { rc = HM_ENOMEM; ok = 0; }
-        for (int i = 0; i < s->nel && ok; i++) {
-            const mc_voxgrid *g = s->el[i].vox;
-            if (!g) continue;
-            if (g->density) { ok = 0; break; }
-            size_t nv = (size_t)g->nx * g->ny * g->nz;
-            for (size_t v = 0; v < nv; v++)
-                if (g->mat[v] && !add[g->mat[v] - 1]) { add[g->mat[v] - 1] = 1; ng++; }
-        }
-        if (ok && ng <= 16) {
-            for (int m = 0; m < s->nmat; m++) {
-                int have = 0;
-                for (int j = 0; j < R->nsolid_mats; j++) have |= R->solid_mats[j] == m;
-                if (add[m] && !have) R->solid_mats[R->nsolid_mats++] = m;
-            }
-            R->grid_mu = 1;
-        }
-        free(add);
-    }
     for (int i = 0; i < s->nel; i++)
         if (s->el[i].vox && s->el[i].vox->score) {
             R->vox_el = i;

@@ -103,7 +103,7 @@ static int energy_row(double e)
 static void check_tree(int densities)
 {
     setenv("HM_MC_GRID_TREE", "1", 1);
-    hm_mc_scene *s = body_scene(densities, 60);
+    hm_mc_scene *s = body_scene(densities, 30);
     const mc_element *el;
     const mc_voxgrid *g = prepared_grid(s, &el);
     const mc_mtree *T = g->tree;
@@ -201,6 +201,9 @@ static void test_partition_and_bounds(void **state)
 static void run_regions(int tree, double e_kev, double *edep, double *sig, hm_mc_stats *st)
 {
     setenv("HM_MC_GRID_TREE", tree ? "1" : "0", 1);
+    /* at 80 keV the model sees little gain in this small body (ratio 0.99): keep the
+     * tree anyway, to test its transport there too */
+    setenv("HM_MC_GRID_TREE_KEEP", "1", 1);
     hm_mc_scene *s = body_scene(1, e_kev);
     hm_mc_run_params p;
     hm_mc_run_params_default(&p);
@@ -237,10 +240,11 @@ static void test_transport_agrees(void **state)
         printf("%g keV: tentative/history %.3f -> %.3f, real %.3f -> %.3f, leaf locates %.3f\n", energies[ie], t0, t1,
                r0, r1, (double)st1.leaf_locates / st1.histories);
         assert_true(st0.leaf_locates == 0 && st1.leaf_locates > 0);
-        assert_true(t1 < 0.8 * t0);
+        assert_true(t1 < 0.8 * t0);   /* 30 keV: 19.0 -> 3.1; 80 keV: 5.0 -> 3.6 */
         assert_true(fabs(r1 - r0) < 0.01 * r0);
     }
     unsetenv("HM_MC_GRID_TREE");
+    unsetenv("HM_MC_GRID_TREE_KEEP");
 }
 
 int main(void)

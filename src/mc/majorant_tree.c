@@ -5,9 +5,10 @@
  * tissue and in the air around the body most tentative collisions are then
  * rejected.  Here the grid box is cut into axis-aligned leaf boxes by a k-d
  * tree, each leaf with the majorant of the materials it holds; the tracking
- * (transport.c) samples with the majorant of the leaf it is in and draws a
- * fresh distance at each leaf face (the exponential is memoryless, so this is
- * exact).
+ * (transport.c) samples with the majorant of the leaf it is in, finds the
+ * leaf through a map from cells to leaves (one load) and carries the optical
+ * depth left across each leaf face (exact: the path to the next tentative
+ * collision is exponential in optical depth).
  *
  * Cost model (Yue, Iwasaki, Chen, Dobashi, Nishita 2010, "Toward optimal
  * space partitioning for unbiased, adaptive free path sampling of
@@ -24,10 +25,14 @@
  * kappa being the time of one leaf crossing (cell-map look-up and exit
  * distance) in units of one tentative collision; its value was
  * measured on the phantoms and the slab (docs/mc.md).  The tree is grown top
- * down, each node cut by the plane that minimises the cost of its two
- * children as leaves, on candidate planes every `cell` voxels; a node stops
+ * down, each node cut by the plane that minimises the estimated cost of its
+ * two children, on candidate planes every `cell` voxels; a node stops
  * when it is one cell or its materials all carry the same weight; afterwards
  * every subtree that costs more than its root as a single leaf is collapsed.
+ * The children of a cut are judged by the cheaper of "one leaf" and "fully
+ * refined" (est_cost), since in the phantoms no single cut removes the
+ * scattered bone from a large box.  A grid keeps its tree only when the
+ * partition's cost is below `keep` x that of the grid as one leaf.
  *
  * The split search reads the materials present in a box from summed-volume
  * tables (Crow 1984, SIGGRAPH 18(3):207) of per-cell voxel counts, one per

@@ -9,6 +9,10 @@
  * probability mu(r)/majorant (Woodcock et al. 1965; delta tracking as in
  * MC-GPU, Badal & Badano, Med Phys 36:4878, 2009).  Inside a uniform solid
  * on top, mu = majorant and every collision is real: exact tracking.
+ * A voxel grid with a majorant tree (majorant_tree.c) contributes the
+ * majorant of the leaf the flight is in, changing at each leaf face, where
+ * the optical depth left is carried over; HM_MC_GRID_TREE=0 gives the single
+ * grid majorant and the engine exactly as it was before the tree.
  *
  * Interactions: photoelectric absorption (energy deposited locally),
  * Compton (Klein–Nishina × S, E' = E / (1 + E/mc^2 (1 - cos theta)), or with

@@ -205,6 +205,7 @@ static double grow(build *B, int at, const int lo[3], const int hi[3])
 #define MC_MTREE_KAPPA 1.0
 #define MC_MTREE_CELL  2
 #define MC_MTREE_KEEP  0.8
+#define MC_MTREE_MAXCELLS 32768.0
 
 void mc_mtree_params_default(mc_mtree_params *p)
 {
@@ -242,10 +243,11 @@ void mc_mtree_free(mc_mtree *t)
 }
 
 int mc_mtree_build(const hm_mc_scene *s, const mc_element *el, const mc_mtree_params *prm,
-                   mc_mtree **out, hm_error *err)
+                   mc_mtree **out, double *cost_ratio, hm_error *err)
 {
     const mc_voxgrid *g = el->vox;
     *out = NULL;
+    *cost_ratio = 1.0;
     build B;
     memset(&B, 0, sizeof B);
     B.n[0] = g->nx; B.n[1] = g->ny; B.n[2] = g->nz;
@@ -301,26 +303,31 @@ int mc_mtree_build(const hm_mc_scene *s, const mc_element *el, const mc_mtree_pa
     B.wv[B.nw++] = 0;
     for (int m = 0; m < nm; m++)
         if (level[m] < 0) level[m] = B.nw - 1;
-    /* candidate cell: the requested size, coarser if the tables would
-     * exceed 64 MB (many weights on a fine grid) */
+    /* candidate cell: the requested size, coarser for grids of more than
+     * MC_MTREE_MAXCELLS cells (the build time grows with the cells; a 4 mm
+     * adult has 3.5e6 voxels) or tables above 64 MB */
     B.c = prm->cell_voxels < 1 ? 1 : prm->cell_voxels;
     for (;;) {
         for (int k = 0; k < 3; k++) B.cn[k] = (B.n[k] + B.c - 1) / B.c;
         B.sat_stride = (size_t)(B.cn[0] + 1) * (B.cn[1] + 1) * (B.cn[2] + 1);
-        if ((double)B.sat_stride * B.nw * sizeof(int32_t) <= 64e6) break;
+        if ((double)B.sat_stride * B.nw * sizeof(int32_t) <= 64e6 &&
+            (double)B.cn[0] * B.cn[1] * B.cn[2] <= MC_MTREE_MAXCELLS) break;
         B.c++;
     }
     {
         B.sat = calloc(B.sat_stride * (size_t)B.nw, sizeof(int32_t));
         if (!B.sat) goto oom;
+        /* cell of each x (no division per voxel) */
+        int *cx = malloc((size_t)g->nx * sizeof(int));
+        if (!cx) goto oom;
+        for (int x = 0; x < g->nx; x++) cx[x] = x / B.c + 1;
         for (int z = 0; z < g->nz; z++)
             for (int y = 0; y < g->ny; y++) {
                 const uint16_t *row = g->mat + (size_t)g->nx * ((size_t)y + (size_t)g->ny * z);
-                for (int x = 0; x < g->nx; x++) {
-                    int j = level[row[x]];
-                    B.sat[(size_t)j * B.sat_stride + sat_at(&B, x / B.c + 1, y / B.c + 1, z / B.c + 1)]++;
-                }
+                int32_t *cell = B.sat + sat_at(&B, 0, y / B.c + 1, z / B.c + 1);
+                for (int x = 0; x < g->nx; x++) cell[(size_t)level[row[x]] * B.sat_stride + cx[x]]++;
             }
+        free(cx);
         /* prefix sums along x, then y, then z */
         for (int j = 0; j < B.nw; j++) {
             int32_t *S = B.sat + (size_t)j * B.sat_stride;
@@ -361,6 +368,8 @@ int mc_mtree_build(const hm_mc_scene *s, const mc_element *el, const mc_mtree_pa
         T->root_cost = leaf_cost(&B, lo, B.cn, box_weight(&B, lo, B.cn, NULL));
         T->cost = grow(&B, 0, lo, B.cn);
         if (B.oom) goto oom;
+        *cost_ratio = T->root_cost > 0 ? T->cost / T->root_cost : 1.0;
+        if (!(T->cost < prm->keep * T->root_cost)) goto done;   /* not worth it: no tree */
     }
     /* number the leaves, turn cell planes into coordinates: the same doubles
      * as the grid's faces and the voxel boundaries origin + i d, so that the

@@ -233,8 +233,10 @@ void mc_mtree_params_default(mc_mtree_params *p);
 /* 0 when HM_MC_GRID_TREE=0: the single grid majorant, for comparisons */
 int  mc_grid_tree_enabled(void);
 struct mc_element;
+/* *out NULL (and 0 returned) when the partition is not worth it (keep);
+ * *cost_ratio: the partition's model cost / that of one leaf. */
 int  mc_mtree_build(const struct hm_mc_scene *s, const struct mc_element *el,
-                    const mc_mtree_params *prm, mc_mtree **out, hm_error *err);
+                    const mc_mtree_params *prm, mc_mtree **out, double *cost_ratio, hm_error *err);
 void mc_mtree_free(mc_mtree *t);
 
 /* The leaf holding the flight p + t d (direction d, inv = 1/d, 1e300 for 0)

@@ -534,19 +534,15 @@ int mc_scene_prepare(hm_mc_scene *s, hm_error *err)
         if (mc_grid_tree_enabled()) {
             mc_mtree_params prm;
             mc_mtree_params_default(&prm);
-            double t0 = hm_now_s();
-            int rc = mc_mtree_build(s, &s->el[i], &prm, &g->tree, err);
+            double t0 = hm_now_s(), ratio;
+            int rc = mc_mtree_build(s, &s->el[i], &prm, &g->tree, &ratio, err);
             if (rc) return rc;
+            /* g->tree stays NULL when no partition is worth its crossings:
+             * the single majorant, as before */
             atomic_store(&g_stat_tree_ns, (long long)(1e9 * (hm_now_s() - t0)));
-            atomic_store(&g_stat_leaves, g->tree->nleaf);
-            atomic_store(&g_stat_classes, g->tree->ncls);
-            atomic_store(&g_stat_cost_ppm, (long long)(1e6 * g->tree->cost / g->tree->root_cost));
-            if (!(g->tree->cost < prm.keep * g->tree->root_cost)) {
-                /* no partition worth its crossings: the single majorant, as before */
-                mc_mtree_free(g->tree);
-                g->tree = NULL;
-                atomic_store(&g_stat_leaves, 0);
-            }
+            atomic_store(&g_stat_leaves, g->tree ? g->tree->nleaf : 0);
+            atomic_store(&g_stat_classes, g->tree ? g->tree->ncls : 0);
+            atomic_store(&g_stat_cost_ppm, (long long)(1e6 * ratio));
         }
     }
     return 0;

@@ -267,6 +267,23 @@ typedef struct hm_mc_results {
 } hm_mc_results;
 
 int  hm_mc_run(hm_mc_scene *s, const hm_mc_run_params *p, hm_mc_results *out, hm_error *err);
+
+/* Tracking counts summed over every run of the process since the last reset
+ * (for benchmarks): histories, tentative collisions (distance samples that
+ * end inside the flight), real interactions, and voxel-grid leaf look-ups
+ * (one per grid entry and leaf crossing; 0 with HM_MC_GRID_TREE=0, which
+ * makes a run use one majorant for the whole grid, as before the tree). */
+typedef struct hm_mc_stats {
+    long long histories, tentative, real, leaf_locates;
+    /* the majorant tree last built (of the last grid of the last run) */
+    int       grid_leaves, grid_classes;
+    double    grid_tree_seconds;       /* its build time */
+    double    grid_tree_cost_ratio;    /* its model cost / that of the grid as one leaf; a tree
+                                        * is used only below HM_MC_GRID_TREE_KEEP, default 0.8 (grid_leaves 0 if not) */
+    double    cpu_seconds;             /* CPU time of the worker threads (transport only) */
+} hm_mc_stats;
+void hm_mc_stats_get(hm_mc_stats *out);
+void hm_mc_stats_reset(void);
 void hm_mc_results_free(hm_mc_results *r);
 
 /* ---------------------------------------------------------------------------

@@ -188,6 +188,110 @@ static inline double mc_sample_v(const float *q, double e_kev, double u1, double
 /* ---- geometry ---- */
 typedef enum { MC_EL_SOLID = 0, MC_EL_VOXELS = 1 } mc_el_kind;
 
+/* Local majorants of a voxel grid (majorant_tree.c): a k-d tree over the
+ * grid box whose leaves carry a majorant class. */
+typedef struct mc_mtnode {
+    double  plane;        /* split coordinate, cm (inner node) */
+    int32_t axis;         /* 0..2; -1: leaf */
+    int32_t child;        /* inner: left child (right = child + 1); leaf: leaf index */
+} mc_mtnode;
+
+typedef struct mc_mtleaf {
+    double lo[3], hi[3];  /* cm, the same doubles as the split planes and grid faces */
+    int    cls;           /* majorant class */
+    int    vlo[3], vhi[3];/* voxel index box [vlo, vhi) */
+    int    clo[3], chi[3];/* the same in cells [clo, chi) */
+} mc_mtleaf;
+
+typedef struct mc_mtree {
+    int        nnode, nleaf, ncls;
+    mc_mtnode *node;      /* node 0 is the root (the build's tree; the tracking
+                           * locates through cell_leaf) */
+    mc_mtleaf *leaf;
+    float     *maj;       /* (MC_NE - 1) x ncls, energy-major: the class majorant
+                           * (1/cm) bounding mu on [k, k + 1] of the energy grid */
+    int        cell_voxels;  /* candidate-plane spacing used (the cell, c voxels a side) */
+    int        cn[3];        /* cells per axis (the last one may be partial) */
+    double     origin[3], inv_cell[3];   /* grid origin (cm), 1 / cell size (1/cm) */
+    int32_t   *cell_leaf;    /* per cell, x fastest: the leaf holding it */
+    double     cost;         /* model cost of the partition (per unit flux) */
+    double     root_cost;    /* the same for the grid as one leaf */
+} mc_mtree;
+
+typedef struct mc_mtree_params {
+    double kappa;         /* leaf crossing cost / tentative collision cost */
+    int    cell_voxels;   /* candidate planes every this many voxels */
+    double keep;          /* a tree is used only if the model cost of its partition is
+                           * below keep x that of the grid as one leaf: each flight in a
+                           * grid then pays a leaf look-up, which the model does not
+                           * count (docs/mc.md) */
+} mc_mtree_params;
+
+/* Defaults (the measured kappa, cell and keep, docs/mc.md), overridden for
+ * tuning by HM_MC_GRID_TREE_KAPPA, HM_MC_GRID_TREE_CELL, HM_MC_GRID_TREE_KEEP. */
+void mc_mtree_params_default(mc_mtree_params *p);
+/* 0 when HM_MC_GRID_TREE=0: the single grid majorant, for comparisons */
+int  mc_grid_tree_enabled(void);
+struct mc_element;
+/* *out NULL (and 0 returned) when the partition is not worth it (keep);
+ * *cost_ratio: the partition's model cost / that of one leaf. */
+int  mc_mtree_build(const struct hm_mc_scene *s, const struct mc_element *el,
+                    const mc_mtree_params *prm, mc_mtree **out, double *cost_ratio, hm_error *err);
+void mc_mtree_free(mc_mtree *t);
+
+/* The leaf holding the flight p + t d (direction d, inv = 1/d, 1e300 for 0)
+ * just after t: its exit distance into *tl (at most t1, the grid's exit) and
+ * its majorant at energy row ke into *maj.
+ *
+ * The point's cell gives a leaf through the cell map (one load); the leaf
+ * holds the flight at t exactly when its entry distance is <= t and its exit
+ * > t, both from the expression (plane - p) inv, the same doubles for leaf
+ * faces and grid faces (so a flight at a leaf's exit is never in that leaf).
+ * Where the rounded cell index disagrees (the point lies on a face), the walk
+ * steps to the cell across the offending face of the leaf found, at most a
+ * few times; should that fail, the grid's single majorant (gmaj) up to the
+ * grid's exit is used, which is still a majorant: exact either way. */
+static inline void mc_mtree_locate(const mc_mtree *T, const double p[3], const double d[3],
+                                   const double inv[3], double t, double t1, int ke, float gmaj,
+                                   double *tl, float *maj)
+{
+    int c[3];
+    for (int k = 0; k < 3; k++) {
+        double f = (p[k] + t * d[k] - T->origin[k]) * T->inv_cell[k];
+        c[k] = (int)mc_min(mc_max(f, 0.0), T->cn[k] - 1.0);
+    }
+    for (int it = 0; it < 4; it++) {
+        const mc_mtleaf *L = &T->leaf[T->cell_leaf[c[0] + T->cn[0] * (c[1] + T->cn[1] * c[2])]];
+        double x[3], y[3], xin = -INFINITY, xo = t1;
+        for (int a = 0; a < 3; a++) {
+            double ta = (L->lo[a] - p[a]) * inv[a], tb = (L->hi[a] - p[a]) * inv[a];
+            x[a] = mc_max(ta, tb);
+            y[a] = mc_min(ta, tb);
+            xin = mc_max(y[a], xin);
+            xo = mc_min(x[a], xo);
+        }
+        if (xin <= t && xo > t) {
+            *tl = xo;
+            *maj = T->maj[(size_t)ke * T->ncls + L->cls];
+            return;
+        }
+        int a, fwd;
+        if (xo <= t) {     /* already past this leaf: the cell across its exit face */
+            a = x[1] < x[0];
+            a = x[2] < x[a] ? 2 : a;
+            fwd = inv[a] > 0;
+        } else {           /* not yet in it: the cell across its entry face */
+            a = y[1] > y[0];
+            a = y[2] > y[a] ? 2 : a;
+            fwd = !(inv[a] > 0);
+        }
+        c[a] = fwd ? L->chi[a] : L->clo[a] - 1;
+        if (c[a] < 0 || c[a] >= T->cn[a]) break;
+    }
+    *tl = t1;
+    *maj = gmaj;
+}
+
 typedef struct mc_voxgrid {
     int       nx, ny, nz;
     double    d[3], inv_d[3], origin[3];
@@ -197,6 +301,7 @@ typedef struct mc_voxgrid {
     int       region_default;
     int       score;
     float    *maj;        /* MC_NE majorant linear attenuation (1/cm) */
+    mc_mtree *tree;       /* local majorants (NULL: the single one, maj) */
 } mc_voxgrid;
 
 typedef struct mc_element {

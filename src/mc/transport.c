@@ -9,6 +9,10 @@
  * probability mu(r)/majorant (Woodcock et al. 1965; delta tracking as in
  * MC-GPU, Badal & Badano, Med Phys 36:4878, 2009).  Inside a uniform solid
  * on top, mu = majorant and every collision is real: exact tracking.
+ * A voxel grid with a majorant tree (majorant_tree.c) contributes the
+ * majorant of the leaf the flight is in, changing at each leaf face, where
+ * the optical depth left is carried over; HM_MC_GRID_TREE=0 gives the single
+ * grid majorant and the engine exactly as it was before the tree.
  *
  * Interactions: photoelectric absorption (energy deposited locally),
  * Compton (Klein–Nishina × S, E' = E / (1 + E/mc^2 (1 - cos theta)), or with
@@ -46,6 +50,7 @@ typedef struct mc_run {
     mc_sbindex   sbi;            /* score-box lookup */
     int         *solid_mats;     /* materials of the world and the solids (not voxels) */
     int          nsolid_mats;
+    int          carry_tau;      /* a grid has local majorants: carry the optical depth */
     int          status;
 } mc_run;
 
@@ -54,12 +59,58 @@ typedef struct mc_walk {
     int    n;
     int   *idx;
     double *t0, *t1;
+    double *tl;               /* where the interval's majorant next changes: t1 for
+                               * a solid or a grid without a tree; for a grid with
+                               * one, the exit of the current leaf (t0 until the
+                               * flight first reaches the grid: locate on entry) */
+    const mc_mtree **tree;
+    float  *gmaj;             /* the grid's single majorant at this energy */
     float  *maj;
     float  *mu_mat;           /* nmat + 1: linear attenuation (1/cm) of the solids'
                                * materials at the current energy; [nmat] = 0 */
     const mc_material *first_m;   /* where the previous photon first interacted */
     double *edep, *dk, *df;   /* the current batch's tallies */
+    long long n_tent, n_real, n_locate;   /* counts for hm_mc_stats */
 } mc_walk;
+
+/* Process-wide counts, summed by the workers when they finish (the bench
+ * reads them through hm_mc_stats_get). */
+static atomic_llong g_stat_hist, g_stat_tent, g_stat_real, g_stat_locate, g_stat_tree_ns, g_stat_cpu_ns;
+static atomic_int g_stat_leaves, g_stat_classes;
+static atomic_llong g_stat_cost_ppm;   /* model cost of the last tree / grid as one leaf, x 1e6 */
+
+void hm_mc_stats_get(hm_mc_stats *out)
+{
+    out->histories = atomic_load(&g_stat_hist);
+    out->tentative = atomic_load(&g_stat_tent);
+    out->real = atomic_load(&g_stat_real);
+    out->leaf_locates = atomic_load(&g_stat_locate);
+    out->grid_leaves = atomic_load(&g_stat_leaves);
+    out->grid_classes = atomic_load(&g_stat_classes);
+    out->grid_tree_seconds = 1e-9 * (double)atomic_load(&g_stat_tree_ns);
+    out->cpu_seconds = 1e-9 * (double)atomic_load(&g_stat_cpu_ns);
+    out->grid_tree_cost_ratio = 1e-6 * (double)atomic_load(&g_stat_cost_ppm);
+}
+
+void hm_mc_stats_reset(void)
+{
+    atomic_store(&g_stat_hist, 0);
+    atomic_store(&g_stat_tent, 0);
+    atomic_store(&g_stat_real, 0);
+    atomic_store(&g_stat_locate, 0);
+    atomic_store(&g_stat_leaves, 0);
+    atomic_store(&g_stat_classes, 0);
+    atomic_store(&g_stat_tree_ns, 0);
+    atomic_store(&g_stat_cpu_ns, 0);
+    atomic_store(&g_stat_cost_ppm, 0);
+}
+
+static long long thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)) return 0;
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static inline void rotate(double d[3], double mu, double phi)
 {
@@ -193,16 +244,17 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
         /* intervals of this flight; boxes are entered without a branch on
          * hit or miss (n advances by the outcome) */
         int n = 0;
+        int ke = (int)(e * (1.0 / MC_DE_KEV));
+        if (ke >= MC_NE - 1) ke = MC_NE - 2;
         for (int i = 0; i < s->nel; i++) {
             double a, b;
             const mc_element *ei = &s->el[i];
             float maj;
+            const mc_mtree *tree = NULL;
             if (ei->kind == MC_EL_VOXELS) {
                 const float *mj = ei->vox->maj;
-                double x = e * (1.0 / MC_DE_KEV);
-                int k = (int)x;
-                if (k >= MC_NE - 1) k = MC_NE - 2;
-                maj = mj[k] > mj[k + 1] ? mj[k] : mj[k + 1];
+                maj = mj[ke] > mj[ke + 1] ? mj[ke] : mj[ke + 1];
+                tree = ei->vox->tree;
             } else {
                 maj = W->mu_mat[ei->s.material >= 0 ? ei->s.material : s->nmat];
             }
@@ -216,11 +268,13 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
                     b = mc_min(mc_max(ta, tb), b);
                 }
                 W->idx[n] = i; W->t0[n] = a; W->t1[n] = b; W->maj[n] = maj;
+                W->tree[n] = tree; W->tl[n] = tree ? a : b; W->gmaj[n] = maj;
                 n += b > a;
                 continue;
             }
             if (!mc_ray_interval(ei, p, d, &a, &b) || a >= tw) continue;
             W->idx[n] = i; W->t0[n] = a; W->t1[n] = b; W->maj[n] = maj;
+            W->tree[n] = NULL; W->tl[n] = b;
             n++;
         }
         {
@@ -238,6 +292,7 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
             }
         }
         double t = 0;
+        float tau = -1.0f;
         int top = -1;
         const mc_material *m = wm;
         double rho = wm ? wm->density_g_cm3 : 0;
@@ -251,15 +306,28 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
             top = -1;
             for (int k = 0; k < n; k++) {
                 if (W->t0[k] <= t && t < W->t1[k]) {
+                    if (t >= W->tl[k]) {     /* a grid leaf face (or the grid's entry) */
+                        mc_mtree_locate(W->tree[k], p, d, inv, t, W->t1[k], ke, W->gmaj[k], &W->tl[k],
+                                        &W->maj[k]);
+                        W->n_locate++;
+                    }
                     if (W->maj[k] > M) M = W->maj[k];
-                    if (W->t1[k] < tb) tb = W->t1[k];
+                    if (W->tl[k] < tb) tb = W->tl[k];
                     top = k;
                 } else if (W->t0[k] > t && W->t0[k] < tb) {
                     tb = W->t0[k];
                 }
             }
-            double step = M > 0 ? -logf((float)mc_rng_u(rng)) / M : INFINITY;
+            /* tau: the optical depth left to the next tentative collision.  With
+             * local grid majorants it is carried across every majorant boundary
+             * (exact: the path to a collision is exponential in optical depth),
+             * which saves a logarithm and a uniform per leaf face; without, a
+             * fresh one is drawn at each boundary, as before the tree (tau < 0:
+             * draw), so that HM_MC_GRID_TREE=0 reproduces that engine. */
+            if (tau < 0) tau = -logf((float)mc_rng_u(rng));
+            double step = M > 0 ? tau / M : INFINITY;
             if (t + step >= tb) {
+                tau = R->carry_tau ? tau - (float)((tb - t) * M) : -1.0f;
                 t = tb;
                 if (tb >= tw) {   /* leaves the world */
                     if (s->ndiscs) score_discs(R, dk, df, p, d, tw, e);
@@ -268,6 +336,8 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
                 continue;
             }
             t += step;
+            tau = -1.0f;
+            W->n_tent++;
             q[0] = p[0] + t * d[0]; q[1] = p[1] + t * d[1]; q[2] = p[2] + t * d[2];
             /* the medium at q: the topmost element covering t, else the world */
             float mu;
@@ -305,6 +375,7 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
             if (mc_rng_u(rng) * M < mu) break;     /* real collision */
         }
         /* a real interaction at q in material m */
+        W->n_real++;
         if (s->ndiscs) score_discs(R, dk, df, p, d, t, e);
         p[0] = q[0]; p[1] = q[1]; p[2] = q[2];
         W->first_m = first ? m : W->first_m;   /* a select, not a branch */
@@ -375,6 +446,11 @@ static void *worker(void *arg)
     W.t0 = malloc(cap * sizeof(double));
     W.t1 = malloc(cap * sizeof(double));
     W.maj = malloc(cap * sizeof(float));
+    W.tl = malloc(cap * sizeof(double));
+    W.tree = malloc(cap * sizeof(*W.tree));
+    W.gmaj = malloc(cap * sizeof(float));
+    W.n_tent = W.n_real = W.n_locate = 0;
+    long long nhist = 0, cpu0 = thread_cpu_ns();
     W.mu_mat = calloc((size_t)s->nmat + 1, sizeof(float));
     W.first_m = NULL;
     size_t nd = s->ndiscs ? s->ndiscs : 1;
@@ -382,7 +458,7 @@ static void *worker(void *arg)
     W.dk = malloc(nd * sizeof(double));
     W.df = malloc(nd * sizeof(double));
     double *vox = R->thread_vox ? R->thread_vox[a->tid] : NULL;
-    if (!W.idx || !W.t0 || !W.t1 || !W.maj || !W.mu_mat || !W.edep || !W.dk || !W.df) {
+    if (!W.idx || !W.t0 || !W.t1 || !W.maj || !W.tl || !W.tree || !W.gmaj || !W.mu_mat || !W.edep || !W.dk || !W.df) {
         R->status = HM_ENOMEM;
     } else {
         long long per = R->histories / R->nbatches, rem = R->histories % R->nbatches;
@@ -397,6 +473,7 @@ static void *worker(void *arg)
                 mc_rng rng;
                 mc_rng_init(&rng, R->seed, (uint64_t)(h0 + h), 0);
                 history(R, &W, &rng, W.edep, W.dk, W.df, vox);
+                nhist++;
                 if ((h & 4095) == 4095) atomic_fetch_add(&R->done, 4096);
             }
             memcpy(R->batch_edep + (size_t)b * R->nreg, W.edep, (size_t)R->nreg * sizeof(double));
@@ -405,7 +482,12 @@ static void *worker(void *arg)
             atomic_fetch_add(&R->done, nb & 4095);
         }
     }
-    free(W.idx); free(W.t0); free(W.t1); free(W.maj); free(W.mu_mat);
+    atomic_fetch_add(&g_stat_hist, nhist);
+    atomic_fetch_add(&g_stat_cpu_ns, thread_cpu_ns() - cpu0);
+    atomic_fetch_add(&g_stat_tent, W.n_tent);
+    atomic_fetch_add(&g_stat_real, W.n_real);
+    atomic_fetch_add(&g_stat_locate, W.n_locate);
+    free(W.idx); free(W.t0); free(W.t1); free(W.maj); free(W.mu_mat); free(W.tl); free(W.tree); free(W.gmaj);
     free(W.edep); free(W.dk); free(W.df);
     atomic_fetch_add(&R->finished, 1);
     return NULL;
@@ -446,6 +528,22 @@ int mc_scene_prepare(hm_mc_scene *s, hm_error *err)
             g->maj[k] = (float)(mx * (1.0 + 1e-6));
         }
         free(rmax);
+        /* local majorants (majorant_tree.c) unless HM_MC_GRID_TREE=0 */
+        mc_mtree_free(g->tree);
+        g->tree = NULL;
+        if (mc_grid_tree_enabled()) {
+            mc_mtree_params prm;
+            mc_mtree_params_default(&prm);
+            double t0 = hm_now_s(), ratio;
+            int rc = mc_mtree_build(s, &s->el[i], &prm, &g->tree, &ratio, err);
+            if (rc) return rc;
+            /* g->tree stays NULL when no partition is worth its crossings:
+             * the single majorant, as before */
+            atomic_store(&g_stat_tree_ns, (long long)(1e9 * (hm_now_s() - t0)));
+            atomic_store(&g_stat_leaves, g->tree ? g->tree->nleaf : 0);
+            atomic_store(&g_stat_classes, g->tree ? g->tree->ncls : 0);
+            atomic_store(&g_stat_cost_ppm, (long long)(1e6 * ratio));
+        }
     }
     return 0;
 }
@@ -532,6 +630,8 @@ int hm_mc_run(hm_mc_scene *s, const hm_mc_run_params *p, hm_mc_results *out, hm_
             used = s->el[i].kind != MC_EL_VOXELS && s->el[i].s.material == m;
         if (used) R->solid_mats[R->nsolid_mats++] = m;
     }
+    for (int i = 0; i < s->nel; i++)
+        if (s->el[i].vox && s->el[i].vox->tree) R->carry_tau = 1;
     for (int i = 0; i < s->nel; i++)
         if (s->el[i].vox && s->el[i].vox->score) {
             R->vox_el = i;

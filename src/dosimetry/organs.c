@@ -13,6 +13,7 @@
 #include "hm_dosimetry.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,7 @@ typedef struct tissue {
     char   sex;        /* 'M', 'F' or 0 */
 } tissue;
 
-static int load_tissues(tissue **out, size_t *n, hm_error *err)
+static int read_tissues(tissue **out, size_t *n, hm_error *err)
 {
     char path[1024];
     hm_csv *csv;
@@ -92,6 +93,33 @@ static int load_tissues(tissue **out, size_t *n, hm_error *err)
     return HM_OK;
 }
 
+/* The tissue table, read once per process: the cohort run asks for an
+ * effective dose per event (half a million for the cardiac cohort), and
+ * reading data/organs.csv each time cost more than the dose itself. */
+static pthread_once_t tissues_once = PTHREAD_ONCE_INIT;
+static tissue *tissues_t;
+static size_t tissues_n;
+static hm_error tissues_err;
+static int tissues_rc;
+
+static void tissues_load(void)
+{
+    tissues_rc = read_tissues(&tissues_t, &tissues_n, &tissues_err);
+}
+
+static int load_tissues(const tissue **t, size_t *n, hm_error *err)
+{
+    pthread_once(&tissues_once, tissues_load);
+    if (tissues_rc) {
+        if (err)
+            *err = tissues_err;
+        return tissues_rc;
+    }
+    *t = tissues_t;
+    *n = tissues_n;
+    return HM_OK;
+}
+
 const hm_organ_dose *hm_dosimetry_find(const hm_dosimetry_result *r, const char *organ)
 {
     for (size_t i = 0; i < r->n; i++)
@@ -103,14 +131,13 @@ const hm_organ_dose *hm_dosimetry_find(const hm_dosimetry_result *r, const char 
 int hm_dosimetry_gather(const hm_voxel_phantom *v, const double *dose, const double *sigma,
                         double marrow_factor, hm_dosimetry_result *out, hm_error *err)
 {
-    tissue *t;
+    const tissue *t;
     size_t nt;
     int rc = load_tissues(&t, &nt, err);
     if (rc)
         return rc;
     out->organs = calloc(nt, sizeof *out->organs);
     if (!out->organs) {
-        free(t);
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
     out->n = nt;
@@ -148,10 +175,8 @@ int hm_dosimetry_gather(const hm_voxel_phantom *v, const double *dose, const dou
             double w;
             if (marrow) {
                 double share;
-                if ((rc = hm_phantom_marrow_share(age, v->regions[r].site, &share, err))) {
-                    free(t);
+                if ((rc = hm_phantom_marrow_share(age, v->regions[r].site, &share, err)))
                     return rc;
-                }
                 w = share * v->regions[r].mass_g / site_mass;
             } else {
                 w = v->regions[r].mass_g;
@@ -166,14 +191,13 @@ int hm_dosimetry_gather(const hm_voxel_phantom *v, const double *dose, const dou
             o->present = 1;
         }
     }
-    free(t);
     return HM_OK;
 }
 
 int hm_dosimetry_effective_dose(const hm_dosimetry_result *male, const hm_dosimetry_result *female,
                                 double *e, hm_error *err)
 {
-    tissue *t;
+    const tissue *t;
     size_t nt;
     int rc = load_tissues(&t, &nt, err);
     if (rc)
@@ -206,7 +230,6 @@ int hm_dosimetry_effective_dose(const hm_dosimetry_result *male, const hm_dosime
             }
         }
     }
-    free(t);
     if (rc)
         return rc;
     if (!nrem[0] || !nrem[1])

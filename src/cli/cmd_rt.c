@@ -37,13 +37,12 @@ static void course_free(course *c)
         hm_rtdcm_dose_free(&c->dose);
 }
 
-/* The dose of a course: the plan's summed dose (summation type PLAN) when
- * there is one, else the first; beam and fraction doses are parts of it. */
+/* The dose of a course: the first RT Dose that references the plan (the
+ * folder scan reads headers only, without the summation type, so a course
+ * sent with beam or fraction doses beside the plan dose should be sent
+ * with the plan dose alone). */
 static const hm_rtdcm_object *course_dose(const hm_rtdcm_group *g)
 {
-    for (int i = 0; i < g->ndoses; i++)
-        if (!strcmp(g->doses[i]->c.sop_class_uid, HM_RTDCM_SOP_DOSE))
-            return g->doses[i];
     return g->ndoses ? g->doses[0] : NULL;
 }
 

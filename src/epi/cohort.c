@@ -112,6 +112,7 @@ void hm_epi_cohort_free(hm_epi_cohort *c)
     free(c->hash);
     free(c->doses);
     free(c->events);
+    free(c->treats);
     free(c->proc_day);
     free(c->proc_dose);
     free(c->proc_mean);
@@ -213,6 +214,37 @@ int hm_epi_cohort_add_event(hm_epi_cohort *c, const char *id, double day, const 
     return HM_OK;
 }
 
+int hm_epi_cohort_add_treatment(hm_epi_cohort *c, const char *id, double day, double ced_mg_m2,
+                                double die_mg_m2, int sct, hm_error *err)
+{
+    long i = epi_cohort_find(c, id);
+    if (i < 0)
+        return hm_error_set(err, HM_EVALIDATE, NULL, 0, "id", "treatment for unknown person '%s'", id);
+    if (!(ced_mg_m2 >= 0) || !(die_mg_m2 >= 0) || !isfinite(ced_mg_m2) || !isfinite(die_mg_m2))
+        return hm_error_set(err, HM_EVALIDATE, NULL, 0, "ced_mg_m2",
+                            "person '%s': expected CED and DIE >= 0 mg/m2, found %g and %g", id,
+                            ced_mg_m2, die_mg_m2);
+    if (c->nt == c->capt) {
+        size_t cap = c->capt ? 2 * c->capt : 256;
+        epi_treat *t = realloc(c->treats, cap * sizeof *t);
+        if (!t)
+            return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+        c->treats = t;
+        c->capt = cap;
+    }
+    c->treats[c->nt++] = (epi_treat){ (size_t)i, isfinite(day) ? day : -INFINITY, ced_mg_m2,
+                                      die_mg_m2, sct != 0 };
+    return HM_OK;
+}
+
+static int cmp_treat(const void *a, const void *b)
+{
+    const epi_treat *x = a, *y = b;
+    if (x->person != y->person)
+        return x->person < y->person ? -1 : 1;
+    return (x->day > y->day) - (x->day < y->day);
+}
+
 static int cmp_dose(const void *a, const void *b)
 {
     const epi_dose *x = a, *y = b;
@@ -240,6 +272,8 @@ int hm_epi_cohort_finish(hm_epi_cohort *c, hm_error *err)
         qsort(c->doses, c->nd, sizeof *c->doses, cmp_dose);
     if (c->ne)
         qsort(c->events, c->ne, sizeof *c->events, cmp_event);
+    if (c->nt)
+        qsort(c->treats, c->nt, sizeof *c->treats, cmp_treat);
     int maxr = 0, has0 = 0;
     for (size_t k = 0; k < c->nd; k++) {
         maxr = c->doses[k].real > maxr ? c->doses[k].real : maxr;
@@ -297,6 +331,14 @@ int hm_epi_cohort_finish(hm_epi_cohort *c, hm_error *err)
         if (p->nevent == 0)
             p->event0 = k;
         p->nevent++;
+    }
+    for (size_t i = 0; i < c->np; i++)
+        c->p[i].ntreat = 0;
+    for (size_t k = 0; k < c->nt; k++) {
+        epi_person *p = &c->p[c->treats[k].person];
+        if (p->ntreat == 0)
+            p->treat0 = k;
+        p->ntreat++;
     }
     c->finished = 1;
     return HM_OK;

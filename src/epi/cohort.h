@@ -10,10 +10,15 @@ typedef struct epi_person {
     double birth_day, end_day, transplant_day;  /* since 1970-01-01; transplant NaN if none */
     size_t proc0, nproc;             /* procedures proc0 .. proc0+nproc-1, by day */
     size_t event0, nevent;           /* events, by day */
+    size_t treat0, ntreat;           /* treatments (chemotherapy, SCT), by day */
 } epi_person;
 
 typedef struct epi_dose { size_t person; double day; int real; double dose; } epi_dose;
 typedef struct epi_event { size_t person; double day; char morph[16], topo[16]; } epi_event;
+/* A treatment counted from `day` on (-INFINITY: day not known, counted from
+ * the start of follow-up): CED and DIE in mg/m2, sct 1 for a stem-cell
+ * transplant. */
+typedef struct epi_treat { size_t person; double day, ced, die; int sct; } epi_treat;
 
 struct hm_epi_cohort {
     epi_person *p;
@@ -24,6 +29,8 @@ struct hm_epi_cohort {
     size_t nd, capd;
     epi_event *events;
     size_t ne, cape;
+    epi_treat *treats;
+    size_t nt, capt;
     /* After hm_epi_cohort_finish: procedures. */
     int     nreal;
     double *proc_day, *proc_mean, *proc_dose;  /* proc_dose[q * nreal + r] */

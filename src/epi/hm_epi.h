@@ -182,13 +182,22 @@ int  hm_epi_cohort_add_dose(hm_epi_cohort *c, const char *id, double day, int re
                             double dose_mgy, hm_error *err);
 int  hm_epi_cohort_add_event(hm_epi_cohort *c, const char *id, double day, const char *morphology,
                              const char *topography, hm_error *err);
+/* A treatment other than radiation (docs/epi.md "Treatment covariates"):
+ * its cyclophosphamide-equivalent dose and doxorubicin isotoxic equivalent
+ * (mg/m2; 0 when it adds none) and sct = 1 for a stem-cell transplant,
+ * counted from `day` on; day NaN (not known) counts from the start of
+ * follow-up.  They become the tabulation's ced_mg_m2, die_mg_m2 and sct. */
+int  hm_epi_cohort_add_treatment(hm_epi_cohort *c, const char *id, double day, double ced_mg_m2,
+                                 double die_mg_m2, int sct, hm_error *err);
 /* Sorts histories; call once after the last add. */
 int  hm_epi_cohort_finish(hm_epi_cohort *c, hm_error *err);
 
 #ifdef HM_EPI_HAVE_REGISTRY
 /* From the registry (SQLite path or postgresql:// URL): patients with a
  * followup row, their procedures' doses to `organ` (realization 0, or 1..N
- * when `realizations`), cancers (outcome.kind = 'cancer').  The 0/1
+ * when `realizations`), cancers (outcome.kind = 'cancer'), their
+ * chemotherapy (CED, DIE from data/rt/chemo_agents.csv) and stem-cell
+ * transplants as treatments (hm_epi_cohort_add_treatment).  The 0/1
  * syndrome covariate is 1 for the patient.syndrome codes listed in
  * syndrome_codes (comma separated; NULL: "down"). */
 int hm_epi_cohort_from_registry(const char *db_url, const char *organ, int realizations,
@@ -224,8 +233,10 @@ int hm_epi_cuts_parse(const char *s, hm_epi_cuts *c, const char *what, hm_error 
 
 /* Person-year table: one row per non-empty cell with columns for each split
  * factor (labels), pyr, cases_<group>, dose_mgy (PY-weighted mean lagged
- * cumulative dose), age/calendar/tsfe/afe means, and dose_mgy_r<k> per
- * realization when the cohort has several. */
+ * cumulative dose), age/calendar/tsfe/afe means, the PY-weighted means of
+ * the treatment covariates ced_mg_m2, die_mg_m2 (cumulative, mg/m2) and sct
+ * (0/1; a share in grouped cells), and dose_mgy_r<k> per realization when
+ * the cohort has several. */
 typedef struct hm_epi_tab_summary {
     size_t persons;             /* in the cohort */
     size_t followed;            /* contributing person-years */

@@ -9,7 +9,11 @@
  * per procedure, realization and organ, by the priority rdsr_mc,
  * kap_coefficient, tier3_sample, synthetic, tps, other.  Realizations come
  * from organ_dose_real (packed float32 per procedure and organ) when it holds
- * the organ, else from organ_dose rows with realization > 0.
+ * the organ, else from organ_dose rows with realization > 0.  Treatments:
+ * each chemotherapy row with its CED and DIE (hm_chemo_row_exposure, factors
+ * of data/rt/chemo_agents.csv) from start_date/start_day, each stem-cell
+ * transplant from sct_date/sct_day; without a day, from the start of
+ * follow-up (docs/epi.md "Treatment covariates").
  */
 #include "cohort.h"
 #include "hm_registry.h"
@@ -227,6 +231,53 @@ static int read_outcomes(hm_db *db, hm_epi_cohort *c, hm_error *err)
     return rc < 0 ? rc : HM_OK;
 }
 
+static int read_treatments(hm_db *db, hm_epi_cohort *c, hm_error *err)
+{
+    hm_chemo_factors *f;
+    int rc = hm_chemo_factors_load(NULL, &f, err);
+    if (rc < 0)
+        return rc;
+    hm_stmt *st = NULL;
+    rc = query(db, "SELECT centre_code, pseudonym, agent, cumulative_dose_mg_m2, start_date, start_day "
+                   "FROM chemotherapy", &st, err);
+    long row = 0;
+    while (rc >= 0 && (rc = hm_stmt_step(st, err)) == 1) {
+        row++;
+        char id[160];
+        make_id(id, sizeof id, hm_stmt_column_text(st, 0), hm_stmt_column_text(st, 1));
+        long pi = epi_cohort_find(c, id);
+        if (pi < 0)
+            continue;  /* patient without follow-up */
+        double ced, die;
+        if ((rc = hm_chemo_row_exposure(f, hm_stmt_column_text(st, 2), hm_stmt_column_double(st, 3),
+                                        &ced, &die, err)) < 0) {
+            err->line = row;
+            break;
+        }
+        if (ced > 0 || die > 0)   /* agents without a factor add nothing */
+            rc = hm_epi_cohort_add_treatment(c, id, field_day(st, 4, 5, c->p[pi].birth_day), ced, die, 0,
+                                             err);
+    }
+    if (st)
+        hm_stmt_finalize(st);
+    hm_chemo_factors_free(f);
+    if (rc < 0)
+        return rc;
+    if ((rc = query(db, "SELECT centre_code, pseudonym, sct_date, sct_day FROM stem_cell_transplant", &st,
+                    err)) < 0)
+        return rc;
+    while ((rc = hm_stmt_step(st, err)) == 1) {
+        char id[160];
+        make_id(id, sizeof id, hm_stmt_column_text(st, 0), hm_stmt_column_text(st, 1));
+        long pi = epi_cohort_find(c, id);
+        if (pi >= 0 && (rc = hm_epi_cohort_add_treatment(c, id, field_day(st, 2, 3, c->p[pi].birth_day), 0, 0,
+                                                         1, err)) < 0)
+            break;
+    }
+    hm_stmt_finalize(st);
+    return rc < 0 ? rc : HM_OK;
+}
+
 int hm_epi_cohort_from_registry(const char *db_url, const char *organ, int realizations,
                                 const char *syndrome_codes, hm_epi_cohort **out, hm_error *err)
 {
@@ -243,7 +294,7 @@ int hm_epi_cohort_from_registry(const char *db_url, const char *organ, int reali
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
     if ((rc = read_patients(db, c, syndrome_codes ? syndrome_codes : "down", err)) >= 0 && (rc = read_doses(db, c, organ, realizations, err)) >= 0 &&
-        (rc = read_outcomes(db, c, err)) >= 0)
+        (rc = read_outcomes(db, c, err)) >= 0 && (rc = read_treatments(db, c, err)) >= 0)
         rc = hm_epi_cohort_finish(c, err);
     hm_db_close(db);
     if (rc < 0) {

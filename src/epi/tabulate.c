@@ -9,7 +9,10 @@
  * (prevalent case).  Follow-up is cut at every change of a split factor:
  * attained age, calendar year, time since first exposure, category of
  * cumulative lagged dose (a procedure's dose counts from day + lag on) and
- * transplant (a time-dependent 0/1 covariate).  Each piece adds its
+ * transplant (a time-dependent 0/1 covariate), and at the start day of
+ * every treatment (chemotherapy, stem-cell transplant: the covariates
+ * ced_mg_m2, die_mg_m2 and sct, not lagged; a treatment without a day counts
+ * from the start of follow-up).  Each piece adds its
  * person-years to its cell together with PY x covariate sums, so cells
  * carry PY-weighted means; a case goes to the cell of the last piece.
  */
@@ -24,9 +27,10 @@ enum { F_ID, F_AGE, F_CAL, F_TSFE, F_AFE, F_DOSE, F_SEX, F_COUNTRY, F_TX, F_SYN,
 static const char *FACTOR[NF] = { "id", "age", "calendar", "tsfe", "afe", "dosecat", "sex", "country",
                                   "transplant", "syndrome" };
 /* Sums per cell after person-years and cases. */
-enum { S_DOSE, S_AGE, S_CAL, S_TSFE, S_AFE, S_TX, S_SYN, NS };
+enum { S_DOSE, S_AGE, S_CAL, S_TSFE, S_AFE, S_TX, S_SYN, S_CED, S_DIE, S_SCT, NS };
 static const char *SUMNAME[NS] = { "dose_mgy", "age_mean", "calendar_mean", "tsfe_mean", "afe_mean",
-                                   "transplant_mean", "syndrome_mean" };
+                                   "transplant_mean", "syndrome_mean", "ced_mg_m2", "die_mg_m2",
+                                   "sct" };
 
 int hm_epi_cuts_parse(const char *s, hm_epi_cuts *c, const char *what, hm_error *err)
 {
@@ -364,7 +368,7 @@ int hm_epi_tabulate(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_
         unsigned mask = fu.mask;
         int is_case = fu.is_case;
         /* Breakpoints inside (start, exit). */
-        size_t need = 2 + (size_t)(o->age.n + o->calendar.n + o->tsfe.n) + p->nproc + 1;
+        size_t need = 2 + (size_t)(o->age.n + o->calendar.n + o->tsfe.n) + p->nproc + 1 + p->ntreat;
         if (need > tcap) {
             double *nt = realloc(times, need * 2 * sizeof *nt);
             if (!nt) {
@@ -388,6 +392,8 @@ int hm_epi_tabulate(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_
             ADD(c->proc_day[p->proc0 + q] + lagd);
         if (isfinite(p->transplant_day))
             ADD(p->transplant_day);
+        for (size_t k = 0; k < p->ntreat; k++)
+            ADD(c->treats[p->treat0 + k].day);   /* -INFINITY (no day) is never inside */
 #undef ADD
         for (size_t a = 1; a < nt; a++) {  /* insertion sort: few points */
             double v = times[a];
@@ -399,8 +405,10 @@ int hm_epi_tabulate(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_
             times[b] = v;
         }
         double afe = (first - p->birth_day) / Y, cum = 0;
+        double ced = 0, die = 0;
+        int sct = 0;
         memset(cum_r, 0, (size_t)R * sizeof *cum_r);
-        size_t q = 0;
+        size_t q = 0, qt = 0;
         long last = -1;   /* row index: t.v may move when the table grows */
         int dropped = 0;
         for (size_t a = 0; a + 1 < nt; a++) {
@@ -413,6 +421,12 @@ int hm_epi_tabulate(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_
                 for (int r = 0; R > 1 && r < R; r++)
                     cum_r[r] += c->proc_dose[(p->proc0 + q) * R + r];
                 q++;
+            }
+            while (qt < p->ntreat && c->treats[p->treat0 + qt].day <= mid) {
+                const epi_treat *tr = &c->treats[p->treat0 + qt++];
+                ced += tr->ced;
+                die += tr->die;
+                sct |= tr->sct;
             }
             double age = (mid - p->birth_day) / Y, cal = decimal_year(mid), tsfe = (mid - first) / Y;
             int tx = isfinite(p->transplant_day) && mid >= p->transplant_day;
@@ -446,6 +460,9 @@ int hm_epi_tabulate(const hm_epi_cohort *c, const hm_epi_outcomes *oc, const hm_
             s[S_AFE] += py * afe;
             s[S_TX] += py * tx;
             s[S_SYN] += py * p->syndrome;
+            s[S_CED] += py * ced;
+            s[S_DIE] += py * die;
+            s[S_SCT] += py * sct;
             for (int r = 0; R > 1 && r < R; r++)
                 s[NS + r] += py * cum_r[r];
             sum->pyr += py;

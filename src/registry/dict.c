@@ -1,6 +1,6 @@
 /*
  * dict.c — loading data/dictionary.csv (and data/organs.csv for the organ
- * code list) and checking that the dictionary itself is coherent, since
+ * code list, data/rt/chemo_agents.csv for the chemotherapy agents) and checking that the dictionary itself is coherent, since
  * everything downstream (validation, schema test, codebook) trusts it.
  */
 #include "registry_int.h"
@@ -103,12 +103,15 @@ static int split(const char *s, char ***out, size_t *n)
     return HM_OK;
 }
 
-/* The ids of data/organs.csv, the controlled organ list. */
-static int load_organs(char ***ids, size_t *n, hm_error *err)
+/* The first column of a data file whose header starts with `col0`: the ids
+ * of data/organs.csv (the controlled organ list) or the agents of
+ * data/rt/chemo_agents.csv. */
+static int load_ids(const char *relative, const char *col0, char ***ids, size_t *n,
+                    hm_error *err)
 {
     char path[1024];
     hm_csv *csv;
-    int rc = hm_data_csv_open("organs.csv", path, sizeof path, &csv, err);
+    int rc = hm_data_csv_open(relative, path, sizeof path, &csv, err);
     if (rc)
         return rc;
     char **f;
@@ -119,9 +122,9 @@ static int load_organs(char ***ids, size_t *n, hm_error *err)
     while ((rc = hm_csv_next(csv, &f, &nf, err)) == 1) {
         if (first) {                      /* header */
             first = 0;
-            if (nf < 1 || strcmp(f[0], "id")) {
-                rc = hm_error_set(err, HM_EPARSE, path, hm_csv_line(csv), "id",
-                                  "expected a header starting with 'id'");
+            if (nf < 1 || strcmp(f[0], col0)) {
+                rc = hm_error_set(err, HM_EPARSE, path, hm_csv_line(csv), col0,
+                                  "expected a header starting with '%s'", col0);
                 break;
             }
             continue;
@@ -170,8 +173,17 @@ static int parse_bound(hm_dict_field *f, const char *s, double *v, const char *w
     return HM_OK;
 }
 
+const char *hm__code_list_file(const char *codes)
+{
+    return !strcmp(codes, "@chemo_agents") ? "data/rt/chemo_agents.csv" : "data/organs.csv";
+}
+
+/* Code lists read from data files (@name -> ids). */
+typedef struct id_list { const char *name; char **ids; size_t n; } id_list;
+enum { L_ORGANS, L_AGENTS, NLISTS };
+
 static int add_field(hm_dict *d, char **c, const char *path, long line,
-                     char **organs, size_t norgans, hm_error *err)
+                     const id_list *lists, hm_error *err)
 {
     hm_dict_table *t = (hm_dict_table *)hm_dict_find_table(d, c[C_TABLE]);
     if (!t) {
@@ -243,12 +255,16 @@ static int add_field(hm_dict *d, char **c, const char *path, long line,
         (rc = parse_bound(f, c[C_MAX], &f->max_num, "max", path, line, err)))
         return rc;
     if (f->type == HM_FT_CODE) {
-        if (!strcmp(f->codes, "@organs")) {
-            f->code_list = calloc(norgans ? norgans : 1, sizeof *f->code_list);
+        const id_list *l = NULL;
+        for (int k = 0; k < NLISTS; k++)
+            if (!strcmp(f->codes, lists[k].name))
+                l = &lists[k];
+        if (l) {
+            f->code_list = calloc(l->n ? l->n : 1, sizeof *f->code_list);
             if (!f->code_list)
                 return HM_ENOMEM;
-            for (size_t i = 0; i < norgans; i++)
-                if (!(f->code_list[f->ncodes++] = strdup(organs[i])))
+            for (size_t i = 0; i < l->n; i++)
+                if (!(f->code_list[f->ncodes++] = strdup(l->ids[i])))
                     return HM_ENOMEM;
         } else if (f->codes[0] == '@') {
             if (strcmp(f->codes, "@icdo3_topography") && strcmp(f->codes, "@icdo3_morphology") &&
@@ -304,15 +320,20 @@ int hm_dict_load(const char *path_in, hm_dict **out, hm_error *err)
         snprintf(path, sizeof path, "%s", path_in);
     else if ((rc = hm_data_path("dictionary.csv", path, sizeof path, err)))
         return rc;
-    char **organs = NULL;
-    size_t norgans = 0;
-    if ((rc = load_organs(&organs, &norgans, err)))
+    id_list lists[NLISTS] = { { "@organs", NULL, 0 }, { "@chemo_agents", NULL, 0 } };
+    if ((rc = load_ids("organs.csv", "id", &lists[L_ORGANS].ids, &lists[L_ORGANS].n, err)))
         return rc;
+    if ((rc = load_ids("rt/chemo_agents.csv", "agent", &lists[L_AGENTS].ids, &lists[L_AGENTS].n,
+                       err))) {
+        free_list(lists[L_ORGANS].ids, lists[L_ORGANS].n);
+        return rc;
+    }
     hm_dict *d = calloc(1, sizeof *d);
     hm_csv *csv = d ? hm_csv_open(path, 1, err) : NULL;
     if (!csv) {
         free(d);
-        free_list(organs, norgans);
+        for (int k = 0; k < NLISTS; k++)
+            free_list(lists[k].ids, lists[k].n);
         return d ? HM_EIO : HM_ENOMEM;
     }
     char **f;
@@ -343,14 +364,15 @@ int hm_dict_load(const char *path_in, hm_dict **out, hm_error *err)
         char *c[NCOL];
         for (int k = 0; k < NCOL; k++)
             c[k] = col[k] >= 0 && (size_t)col[k] < nf ? f[col[k]] : "";
-        if ((rc = add_field(d, c, path, line, organs, norgans, err)) < 0) {
+        if ((rc = add_field(d, c, path, line, lists, err)) < 0) {
             if (rc == HM_ENOMEM)
                 hm_error_set(err, rc, path, line, NULL, "out of memory");
             break;
         }
     }
     hm_csv_close(csv);
-    free_list(organs, norgans);
+    for (int k = 0; k < NLISTS; k++)
+        free_list(lists[k].ids, lists[k].n);
     if (rc == 0)
         rc = finish(d, path, err);
     if (rc < 0) {

@@ -142,7 +142,8 @@ static void allowed(const hm_dict_field *f, char *buf, size_t size)
     if (f->codes[0] == '@' && !f->ncodes)
         snprintf(buf, size, "%s", f->codes + 1);
     else if (f->codes[0])
-        snprintf(buf, size, "%s", f->codes[0] == '@' ? "see data/organs.csv" : f->codes);
+        snprintf(buf, size, "%s%s", f->codes[0] == '@' ? "see " : "",
+                 f->codes[0] == '@' ? hm__code_list_file(f->codes) : f->codes);
     else if (f->type == HM_FT_BLOB)
         snprintf(buf, size, "base64 (RFC 4648) of the bytes");
     else if (f->has_min || f->has_max)

@@ -229,6 +229,41 @@ int  hm_registry_export(hm_db *db, const char *outdir, const char *centre,
 int  hm_registry_report(hm_db *db, FILE *out, int json, hm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Treatment exposures (treatment.c, docs/registry.md "Treatment tables"). */
+/*
+ * Per patient, from the chemotherapy rows and the factors of
+ * data/rt/chemo_agents.csv: the cyclophosphamide-equivalent dose (Green et
+ * al., Pediatr Blood Cancer 2014) and the doxorubicin isotoxic equivalent
+ * (COG LTFU Guidelines v6.0, 2023; Feijen et al., JAMA Oncol 2019), both
+ * sum(factor x cumulative dose) in mg/m2; agents without a factor add 0.
+ */
+typedef struct hm_chemo_factors hm_chemo_factors;
+/* path NULL: data/rt/chemo_agents.csv via hm_data_path(). */
+int  hm_chemo_factors_load(const char *path, hm_chemo_factors **factors, hm_error *err);
+void hm_chemo_factors_free(hm_chemo_factors *factors);
+/* 1 and the agent's factors (NAN where it has none), or 0: unknown agent. */
+int  hm_chemo_factors_get(const hm_chemo_factors *factors, const char *agent,
+                          double *ced_per_mg_m2, double *die_per_mg_m2);
+/* CED and DIE of one row (0 for an agent without that factor); an unknown
+ * agent or a negative dose is HM_EVALIDATE. */
+int  hm_chemo_row_exposure(const hm_chemo_factors *factors, const char *agent,
+                           double dose_mg_m2, double *ced_mg_m2, double *die_mg_m2,
+                           hm_error *err);
+
+typedef struct hm_treatment_exposure {
+    char   centre[64];
+    char   pseudonym[72];
+    long   chemo_rows;           /* chemotherapy rows (agents) of the patient */
+    double ced_mg_m2, die_mg_m2; /* over all of them */
+    long   sct_rows, surgery_rows;
+} hm_treatment_exposure;
+/* One entry per patient with any treatment row (centre NULL: every centre),
+ * in (centre, pseudonym) byte order; *out is malloc'd (free it). */
+int  hm_registry_treatment_exposures(hm_db *db, const char *centre,
+                                     const hm_chemo_factors *factors,
+                                     hm_treatment_exposure **out, size_t *n, hm_error *err);
+
+/* ------------------------------------------------------------------ */
 /* Dose runs: what `harmonic dose cohort` writes (docs/registry.md).   */
 /*
  * Realizations are stored packed, one row per (source, organ, method) of

@@ -91,6 +91,9 @@ int  hm__schema_migrate(hm_db *db, hm_error *err);
 void hm__utc_stamp(char when[32]);
 
 /* Dictionary helpers (dict.c, validate.c). */
+/* The data file of a code list read from one ("@organs", "@chemo_agents"),
+ * for messages and the codebook. */
+const char *hm__code_list_file(const char *codes);
 int  hm__is_pseudonym(const char *s);
 size_t hm__utf8_len(const unsigned char *s);
 /* Days since 1970-01-01 of a valid YYYY-MM-DD; returns 0 and sets *days, or -1. */

@@ -4,7 +4,9 @@
  * that are filled (required ones are always filled, so they would only
  * dilute it); dose-tier mix; tier-1 procedures lacking irradiation events;
  * the least complete fields; what the dose runs imputed and which tier they
- * used, per centre.  X_date/X_day pairs are left out of
+ * used, per centre; the treatment summary per centre (patients with
+ * chemotherapy, their median CED and DIE, patients with a stem-cell
+ * transplant or an operation).  X_date/X_day pairs are left out of
  * completeness: one of the two is always there, and which one depends on the
  * country's privacy rules, not on data quality.
  */
@@ -24,6 +26,12 @@ typedef struct dosim {
     long tier_used[3];
 } dosim;
 
+/* Treatment summary of a centre (treatment.c's exposures). */
+typedef struct treat {
+    long   chemo_patients, sct_patients, surgery_patients;
+    double ced_median_mg_m2, die_median_mg_m2;   /* over the patients with chemotherapy */
+} treat;
+
 typedef struct report {
     char  **centres;
     size_t  ncentres;
@@ -40,6 +48,7 @@ typedef struct report {
     dosim  *dose;               /* [centre] */
     char    imp_names[MAX_IMPUTED][32];
     size_t  nimp;
+    treat  *treat;              /* [centre] */
 } report;
 
 static int load_centres(hm_db *db, report *r, hm_error *err)
@@ -234,6 +243,63 @@ static int scan_dosimetry(hm_db *db, report *r, hm_error *err)
     return rc < 0 ? rc : HM_OK;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+    if (!n)
+        return 0;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static int scan_treatment(hm_db *db, report *r, hm_error *err)
+{
+    hm_chemo_factors *f;
+    int rc = hm_chemo_factors_load(NULL, &f, err);
+    if (rc)
+        return rc;
+    hm_treatment_exposure *e;
+    size_t n;
+    rc = hm_registry_treatment_exposures(db, NULL, f, &e, &n, err);
+    hm_chemo_factors_free(f);
+    if (rc)
+        return rc;
+    double *ced = malloc((n ? n : 1) * sizeof *ced), *die = malloc((n ? n : 1) * sizeof *die);
+    if (!ced || !die)
+        rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+    /* e is in centre order: one run of entries per centre. */
+    for (size_t i = 0; i < n && rc == HM_OK;) {
+        size_t j = i, k = 0;
+        int ci = centre_index(r, e[i].centre);
+        treat *t = ci >= 0 ? &r->treat[ci] : NULL;
+        for (; j < n && !strcmp(e[j].centre, e[i].centre); j++) {
+            if (!t)
+                continue;
+            t->sct_patients += e[j].sct_rows > 0;
+            t->surgery_patients += e[j].surgery_rows > 0;
+            if (e[j].chemo_rows) {
+                ced[k] = e[j].ced_mg_m2;
+                die[k++] = e[j].die_mg_m2;
+            }
+        }
+        if (t) {
+            t->chemo_patients = (long)k;
+            t->ced_median_mg_m2 = median(ced, k);
+            t->die_median_mg_m2 = median(die, k);
+        }
+        i = j;
+    }
+    free(ced);
+    free(die);
+    free(e);
+    return rc;
+}
+
 static double pct(double a, double b) { return b > 0 ? 100.0 * a / b : 100.0; }
 
 static void print_text(hm_db *db, const report *r, int version, FILE *out)
@@ -291,6 +357,15 @@ static void print_text(hm_db *db, const report *r, int version, FILE *out)
         fprintf(out, "; tier used 1: %ld, 2: %ld, 3: %ld\n", x->tier_used[0], x->tier_used[1],
                 x->tier_used[2]);
     }
+    fputs("\nTreatment: patients with chemotherapy, their median cyclophosphamide-equivalent dose "
+          "(CED) and doxorubicin isotoxic equivalent (DIE) in mg/m2; patients with a stem-cell "
+          "transplant (SCT), with surgery\n", out);
+    for (size_t ci = 0; ci < r->ncentres; ci++) {
+        const treat *t = &r->treat[ci];
+        fprintf(out, "%-8s chemotherapy %ld, median CED %.6g, median DIE %.6g; SCT %ld; surgery %ld\n",
+                r->centres[ci], t->chemo_patients, t->ced_median_mg_m2, t->die_median_mg_m2,
+                t->sct_patients, t->surgery_patients);
+    }
     fputs("\nOptional fields under 50% filled (all centres)\n", out);
     size_t foff = 0;
     int any = 0;
@@ -341,6 +416,16 @@ static int print_json(hm_db *db, const report *r, int version, FILE *out, hm_err
         json_object_set_new(tu, "3", json_integer(x->tier_used[2]));
         json_object_set_new(jd, "tier_used", tu);
         json_object_set_new(c, "dosimetry", jd);
+        const treat *t = &r->treat[ci];
+        json_t *jt = json_object();
+        json_object_set_new(jt, "chemotherapy_patients", json_integer(t->chemo_patients));
+        json_object_set_new(jt, "ced_median_mg_m2",
+                            t->chemo_patients ? json_real(t->ced_median_mg_m2) : json_null());
+        json_object_set_new(jt, "die_median_mg_m2",
+                            t->chemo_patients ? json_real(t->die_median_mg_m2) : json_null());
+        json_object_set_new(jt, "sct_patients", json_integer(t->sct_patients));
+        json_object_set_new(jt, "surgery_patients", json_integer(t->surgery_patients));
+        json_object_set_new(c, "treatment", jt);
         json_array_append_new(centres, c);
     }
     json_object_set_new(root, "centres", centres);
@@ -389,7 +474,8 @@ int hm_registry_report(hm_db *db, FILE *out, int json, hm_error *err)
         r.field_filled = calloc(nf, sizeof *r.field_filled);
         r.table_rows = calloc(nt, sizeof *r.table_rows);
         r.dose = calloc(r.ncentres ? r.ncentres : 1, sizeof *r.dose);
-        if (!r.cells || !r.field_filled || !r.table_rows || !r.dose)
+        r.treat = calloc(r.ncentres ? r.ncentres : 1, sizeof *r.treat);
+        if (!r.cells || !r.field_filled || !r.table_rows || !r.dose || !r.treat)
             rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
     size_t foff = 0;
@@ -401,6 +487,8 @@ int hm_registry_report(hm_db *db, FILE *out, int json, hm_error *err)
         rc = scan_tiers(db, &r, err);
     if (rc == HM_OK)
         rc = scan_dosimetry(db, &r, err);
+    if (rc == HM_OK)
+        rc = scan_treatment(db, &r, err);
     if (rc == HM_OK) {
         if (json)
             rc = print_json(db, &r, version, out, err);
@@ -414,5 +502,6 @@ int hm_registry_report(hm_db *db, FILE *out, int json, hm_error *err)
     free(r.field_filled);
     free(r.table_rows);
     free(r.dose);
+    free(r.treat);
     return rc;
 }

@@ -228,6 +228,31 @@ static void check_order(const hm_dict_table *t, const char **vals, const char *f
         hm__report_add(rep, HM_SEV_ERROR, line, last, "%s is before %s %s", b, first, a);
 }
 
+/* The treatment tables (docs/registry.md "Treatment tables"). */
+static void check_chemotherapy(const hm_dict_table *t, const char **vals, long line,
+                               hm_import_report *rep)
+{
+    /* The range allows 0; a row says the agent was given, so 0 is a slip. */
+    const char *dose = val(t, vals, "cumulative_dose_mg_m2");
+    if (dose && !(num(dose) > 0))
+        hm__report_add(rep, HM_SEV_ERROR, line, "cumulative_dose_mg_m2",
+                       "%s: a cumulative dose must be > 0 mg/m2 (leave out agents not given)", dose);
+    check_order(t, vals, "start_day", "end_day", line, rep);
+    check_order(t, vals, "start_date", "end_date", line, rep);
+}
+
+static void check_sct(const hm_dict_table *t, const char **vals, long line,
+                      hm_import_report *rep)
+{
+    const char *tbi = val(t, vals, "tbi"), *gy = val(t, vals, "tbi_dose_gy");
+    if (gy && tbi && !strcmp(tbi, "0"))
+        hm__report_add(rep, HM_SEV_ERROR, line, "tbi_dose_gy",
+                       "%s Gy given but tbi is 0 (set tbi to 1 or leave the dose empty)", gy);
+    if (gy && !tbi)
+        hm__report_add(rep, HM_SEV_ERROR, line, "tbi",
+                       "empty while tbi_dose_gy is %s (set tbi to 1)", gy);
+}
+
 static void check_rules(const hm_dict_table *t, const char **vals, long line,
                         hm_import_report *rep)
 {
@@ -243,6 +268,10 @@ static void check_rules(const hm_dict_table *t, const char **vals, long line,
         check_order(t, vals, "start_day", "end_day", line, rep);
         check_order(t, vals, "start_date", "end_date", line, rep);
         check_order(t, vals, "diag_day", "start_day", line, rep);
+    } else if (!strcmp(t->name, "chemotherapy")) {
+        check_chemotherapy(t, vals, line, rep);
+    } else if (!strcmp(t->name, "stem_cell_transplant")) {
+        check_sct(t, vals, line, rep);
     } else if (!strcmp(t->name, "outcome")) {
         const char *kind = val(t, vals, "kind");
         if (kind && !strcmp(kind, "cancer")) {
@@ -278,6 +307,12 @@ static int find_ref(hm_db *db, const char *what, const char *centre, const char 
                   "SELECT 1 FROM rt_course WHERE centre_code = ? AND course_id = ?", centre, id, err);
 }
 
+static int is_treatment(const hm_dict_table *t)
+{
+    return !strcmp(t->name, "chemotherapy") || !strcmp(t->name, "surgery") ||
+           !strcmp(t->name, "stem_cell_transplant");
+}
+
 /* References to procedure / course / device rows of the same centre. */
 static int check_refs(hm_db *db, const hm_dict_table *t, const char **vals, long line,
                       hm_import_report *rep, hm_error *err)
@@ -287,6 +322,9 @@ static int check_refs(hm_db *db, const hm_dict_table *t, const char **vals, long
     if (!strcmp(t->name, "irradiation_event") && (id = val(t, vals, "procedure_id"))) {
         field = "procedure_id";
         what = "procedure";
+    } else if (is_treatment(t) && (id = val(t, vals, "course_id"))) {
+        field = "course_id";          /* optional: a treatment of the patient, no course */
+        what = "rt_course";
     } else if (!strcmp(t->name, "procedure") && (id = val(t, vals, "device_id"))) {
         field = "device_id";
         what = "device";

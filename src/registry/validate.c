@@ -345,7 +345,7 @@ static int check_value(const hm_dict_field *f, const char *v, long line, hm_impo
                 return 0;
         if (f->codes[0] == '@')
             hm__report_add(rep, HM_SEV_ERROR, line, f->name,
-                           "'%.40s' is not a known code (see data/organs.csv)", v);
+                           "'%.40s' is not a known code (see %s)", v, hm__code_list_file(f->codes));
         else
             hm__report_add(rep, HM_SEV_ERROR, line, f->name,
                            "'%.40s' is not a known code: expected one of %s", v, f->codes);

@@ -43,6 +43,18 @@ static const char *SQL[] = {
     "('BE01','procedure','p3','red_marrow','synthetic',0,5)",
     "INSERT INTO outcome VALUES ('NO01','o1','bb','cancer','C42.1','9861/3',NULL,NULL,5000),"
     "('BE01','o2','aa','cardiovascular',NULL,NULL,'I42',NULL,1000)",
+    /* Treatments: aa cyclophosphamide 3000 mg/m2 from 2004-01-01, doxorubicin
+     * 200 without a date, etoposide (no factor), SCT on 2006-01-01; bb
+     * ifosfamide 10000 from day 2000, SCT at day 3000; cc is not followed. */
+    "INSERT INTO chemotherapy (centre_code, chemo_id, pseudonym, agent, cumulative_dose_mg_m2, "
+    "start_date, start_day) VALUES "
+    "('BE01','c1','aa','cyclophosphamide',3000,'2004-01-01',NULL),"
+    "('BE01','c2','aa','doxorubicin',200,NULL,NULL),"
+    "('BE01','c3','aa','etoposide',500,'2001-01-01',NULL),"
+    "('NO01','c4','bb','ifosfamide',10000,NULL,2000),"
+    "('BE01','c5','cc','melphalan',140,NULL,NULL)",
+    "INSERT INTO stem_cell_transplant (centre_code, sct_id, pseudonym, sct_date, sct_day, sct_type) VALUES "
+    "('BE01','s1','aa','2006-01-01',NULL,'autologous'), ('NO01','s2','bb',NULL,3000,'allogeneic')",
 };
 
 /* Fills a fresh database at dbpath. */
@@ -174,6 +186,52 @@ static void tabulate_real(hm_epi_table *t)
     hm_epi_outcomes_free(oc);
 }
 
+/* ced_mg_m2, die_mg_m2 and sct per person (by_person, no other split, no
+ * lag): PY-weighted means of the cumulative values over follow-up. */
+static void test_treatment_covariates(void **state)
+{
+    (void)state;
+    hm_error err;
+    hm_epi_cohort *c;
+    hm_epi_outcomes *oc;
+    assert_int_equal(hm_epi_outcomes_load(NULL, &oc, &err), 0);
+    int rc = hm_epi_cohort_from_registry(dbpath, "red_marrow", 0, NULL, &c, &err);
+    if (rc < 0)
+        fail_msg("%s:%ld:%s: %s", err.file, err.line, err.field, err.msg);
+    hm_epi_tab_options o;
+    memset(&o, 0, sizeof o);
+    o.ngroups = 1;
+    o.groups[0] = hm_epi_outcomes_find(oc, "leukaemia_excl_cll");
+    o.by_person = 1;
+    hm_epi_table t;
+    assert_int_equal(hm_epi_tabulate(c, oc, &o, &t, NULL, &err), 0);
+    assert_int_equal(t.nrows, 2);
+    int cid = hm_epi_table_col(&t, "id"), cced = hm_epi_table_col(&t, "ced_mg_m2");
+    int cdie = hm_epi_table_col(&t, "die_mg_m2"), csct = hm_epi_table_col(&t, "sct");
+    assert_true(cid >= 0 && cced >= 0 && cdie >= 0 && csct >= 0);
+    double a0 = hm_epi_day_from_civil(2000, 1, 1), a1 = hm_epi_day_from_civil(2010, 1, 1);
+    double cy = hm_epi_day_from_civil(2004, 1, 1), tx = hm_epi_day_from_civil(2006, 1, 1);
+    for (size_t r = 0; r < t.nrows; r++) {
+        const char *id = t.levels[cid][(size_t)t.cols[cid][r]];
+        if (!strcmp(id, "BE01:aa")) {
+            /* CED 1 x 3000 from 2004; DIE 1 x 200 all along (no date: from the
+             * start of follow-up); etoposide adds nothing; SCT from 2006. */
+            assert_true(fabs(t.cols[cced][r] - 3000 * (a1 - cy) / (a1 - a0)) < 1e-9);
+            assert_true(fabs(t.cols[cdie][r] - 200) < 1e-9);
+            assert_true(fabs(t.cols[csct][r] - (a1 - tx) / (a1 - a0)) < 1e-9);
+        } else {
+            /* bb, days 1000..5000: CED 0.244 x 10000 from day 2000, SCT from 3000. */
+            assert_string_equal(id, "NO01:bb");
+            assert_true(fabs(t.cols[cced][r] - 2440.0 * 3000 / 4000) < 1e-9);
+            assert_true(t.cols[cdie][r] == 0);
+            assert_true(fabs(t.cols[csct][r] - 0.5) < 1e-9);
+        }
+    }
+    hm_epi_table_free(&t);
+    hm_epi_cohort_free(c);
+    hm_epi_outcomes_free(oc);
+}
+
 static void test_realizations_either_storage(void **state)
 {
     (void)state;
@@ -233,6 +291,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_read_and_tabulate, setup_sqlite),
         cmocka_unit_test_setup(test_realizations_either_storage, setup_sqlite),
+        cmocka_unit_test_setup(test_treatment_covariates, setup_sqlite),
     };
     int rc = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
     const char *pg = getenv("HM_TEST_PG_URL");
@@ -240,6 +299,7 @@ int main(void)
         const struct CMUnitTest pgtests[] = {
             cmocka_unit_test_setup_teardown(test_read_and_tabulate, setup_pg, teardown_pg),
             cmocka_unit_test_setup_teardown(test_realizations_either_storage, setup_pg, teardown_pg),
+            cmocka_unit_test_setup_teardown(test_treatment_covariates, setup_pg, teardown_pg),
         };
         rc |= cmocka_run_group_tests_name("postgresql", pgtests, NULL, NULL);
     } else {

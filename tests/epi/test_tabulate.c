@@ -181,6 +181,70 @@ static void test_hand_cohort(void **state)
     hm_epi_table_free(&t);
 }
 
+/* Treatment covariates of a cohort built record by record: P (followed
+ * 2000..2010) has CED 500 before follow-up, CED 1000 from 2004, DIE 150
+ * without a day and an SCT in 2006; Q none.  Split at age 15 to show the
+ * values follow the time within a person; columns are PY-weighted means of
+ * the cumulative values. */
+static void test_treatment_covariates(void **state)
+{
+    (void)state;
+    hm_error err;
+    hm_epi_cohort *c = hm_epi_cohort_new();
+    assert_non_null(c);
+    assert_int_equal(hm_epi_cohort_add_person(c, "P", "M", D(1990, 1, 1), D(2010, 1, 1), "BE", 0, NAN, &err), 0);
+    assert_int_equal(hm_epi_cohort_add_person(c, "Q", "F", D(1995, 1, 1), D(2012, 1, 1), "BE", 0, NAN, &err), 0);
+    assert_int_equal(hm_epi_cohort_add_dose(c, "P", D(2000, 1, 1), 0, 10, &err), 0);
+    assert_int_equal(hm_epi_cohort_add_dose(c, "Q", D(2001, 1, 1), 0, 5, &err), 0);
+    assert_int_equal(hm_epi_cohort_add_treatment(c, "P", D(2004, 1, 1), 1000, 0, 0, &err), 0);
+    assert_int_equal(hm_epi_cohort_add_treatment(c, "P", NAN, 0, 150, 0, &err), 0);
+    assert_int_equal(hm_epi_cohort_add_treatment(c, "P", D(1999, 6, 1), 500, 0, 0, &err), 0);
+    assert_int_equal(hm_epi_cohort_add_treatment(c, "P", D(2006, 1, 1), 0, 0, 1, &err), 0);
+    assert_int_equal(hm_epi_cohort_add_treatment(c, "P", D(2004, 1, 1), -1, 0, 0, &err), HM_EVALIDATE);
+    assert_int_equal(hm_epi_cohort_add_treatment(c, "Z", D(2004, 1, 1), 1, 0, 0, &err), HM_EVALIDATE);
+    assert_int_equal(hm_epi_cohort_finish(c, &err), 0);
+    hm_epi_tab_options o;
+    memset(&o, 0, sizeof o);
+    o.ngroups = 1;
+    o.groups[0] = hm_epi_outcomes_find(outcomes, "leukaemia_excl_cll");
+    o.by_person = 1;
+    assert_int_equal(hm_epi_cuts_parse("0,15", &o.age, "age", &err), 0);
+    hm_epi_table t;
+    assert_int_equal(hm_epi_tabulate(c, outcomes, &o, &t, NULL, &err), 0);
+    int cid = hm_epi_table_col(&t, "id"), cage = hm_epi_table_col(&t, "age");
+    int cced = hm_epi_table_col(&t, "ced_mg_m2"), cdie = hm_epi_table_col(&t, "die_mg_m2");
+    int csct = hm_epi_table_col(&t, "sct"), cpy = hm_epi_table_col(&t, "pyr");
+    assert_true(cid >= 0 && cage >= 0 && cced >= 0 && cdie >= 0 && csct >= 0);
+    /* P: 2000 .. age 15 (1990 + 15 y) .. 2010.  Q: 2001 .. 2012, under 15 until 2010. */
+    double s = D(2000, 1, 1), a15 = D(1990, 1, 1) + 15 * Y, e = D(2010, 1, 1);
+    double cy = D(2004, 1, 1), tx = D(2006, 1, 1);
+    int seen = 0;
+    for (size_t r = 0; r < t.nrows; r++) {
+        const char *id = t.levels[cid][(size_t)t.cols[cid][r]];
+        const char *age = t.levels[cage][(size_t)t.cols[cage][r]];
+        if (!strcmp(id, "Q")) {
+            near(t.cols[cced][r], 0);
+            near(t.cols[cdie][r], 0);
+            near(t.cols[csct][r], 0);
+            continue;
+        }
+        seen++;
+        if (!strcmp(age, "0-15")) {          /* 2000 .. 2005-01-01: 1000 from 2004 */
+            near(t.cols[cpy][r], (a15 - s) / Y);
+            near(t.cols[cced][r], 500 + 1000 * (a15 - cy) / (a15 - s));
+            near(t.cols[csct][r], 0);
+        } else {                             /* 2005 .. 2010: SCT from 2006 */
+            near(t.cols[cpy][r], (e - a15) / Y);
+            near(t.cols[cced][r], 1500);
+            near(t.cols[csct][r], (e - tx) / (e - a15));
+        }
+        near(t.cols[cdie][r], 150);
+    }
+    assert_int_equal(seen, 2);
+    hm_epi_table_free(&t);
+    hm_epi_cohort_free(c);
+}
+
 static void test_bad_files(void **state)
 {
     (void)state;
@@ -229,6 +293,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand_cohort),
+        cmocka_unit_test(test_treatment_covariates),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_outcome_codes),
     };

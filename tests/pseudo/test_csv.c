@@ -136,6 +136,75 @@ static void test_organ_dose_source(void **state)
     assert_string_equal(read_text(out), expect);
 }
 
+/* Pseudonymises `text` as table `table` with the dictionary's columns and
+ * --offset-dates; returns the output (static buffer). */
+static const char *pseudo_table(const char *table, const char *text, char *dropped, size_t n)
+{
+    char **cols;
+    size_t ncols;
+    hm_error err;
+    assert_int_equal(hm_pseudo_dict_columns(table, &cols, &ncols, &err), HM_OK);
+    char in[512], out[512];
+    tmp(in, sizeof in, "treat_in.csv");
+    tmp(out, sizeof out, "treat_out.csv");
+    write_text(in, text);
+    hm_pseudo_csv_opts o = { table, 1, (const char *const *)cols, ncols };
+    hm_pseudo_csv_result r;
+    int rc = hm_pseudo_csv(&key, &o, in, out, &r, &err);
+    if (rc)
+        fail_msg("%s:%ld:%s: %s", err.file, err.line, err.field, err.msg);
+    hm_pseudo_dict_free(cols, ncols);
+    snprintf(dropped, n, "%s", r.dropped);
+    return read_text(out);
+}
+
+/* The treatment tables: the patient's pseudonym, the record's own id and the
+ * course it belongs to as in rt_course (namespace "course"), dates as days
+ * since birth (2008-02-29 -> 2009-01-10 is 316 days, -> 2009-06-01 458,
+ * -> 2009-08-01 519, -> 2008-12-01 276), direct identifiers dropped. */
+static void test_treatment_tables(void **state)
+{
+    (void)state;
+    hm_error err;
+    char pat[65], chemo[65], chemo2[65], course[65], sct[65], surg[65], expect[2048], dropped[1024];
+    assert_int_equal(hm_pseudo_id(&key, "patient", "P1", pat, &err), HM_OK);
+    assert_int_equal(hm_pseudo_id(&key, "chemo", "CH1", chemo, &err), HM_OK);
+    assert_int_equal(hm_pseudo_id(&key, "chemo", "CH2", chemo2, &err), HM_OK);
+    assert_int_equal(hm_pseudo_id(&key, "course", "RT7", course, &err), HM_OK);
+    assert_int_equal(hm_pseudo_id(&key, "sct", "T1", sct, &err), HM_OK);
+    assert_int_equal(hm_pseudo_id(&key, "surgery", "OP1", surg, &err), HM_OK);
+    const char *got = pseudo_table("chemotherapy",
+        "local_patient_id,local_chemo_id,local_course_id,birth_date,agent,cumulative_dose_mg_m2,"
+        "route,start_date,end_date,physician\n"
+        "p-1,CH 1,rt/7,2008-02-29,cyclophosphamide,4200,iv,2009-01-10,2009-06-01,Dr X\n"
+        "P1,CH-2,,2008-02-29,vincristine,12,iv,,,\n", dropped, sizeof dropped);
+    snprintf(expect, sizeof expect,
+             "pseudonym,chemo_id,course_id,agent,cumulative_dose_mg_m2,route,start_day,end_day\n"
+             "%s,%s,%s,cyclophosphamide,4200,iv,316,458\n"
+             "%s,%s,,vincristine,12,iv,,\n", pat, chemo, course, pat, chemo2);
+    assert_string_equal(got, expect);
+    assert_non_null(strstr(dropped, "physician"));
+    got = pseudo_table("stem_cell_transplant",
+        "local_patient_id,local_sct_id,local_course_id,birth_date,sct_date,sct_type,tbi,tbi_dose_gy,donor_name\n"
+        "P1,T1,RT7,2008-02-29,2009-08-01,allogeneic,1,12,Jane Roe\n", dropped, sizeof dropped);
+    snprintf(expect, sizeof expect,
+             "pseudonym,sct_id,course_id,sct_day,sct_type,tbi,tbi_dose_gy\n"
+             "%s,%s,%s,519,allogeneic,1,12\n", pat, sct, course);
+    assert_string_equal(got, expect);
+    assert_non_null(strstr(dropped, "donor_name"));
+    got = pseudo_table("surgery",
+        "local_patient_id,local_surgery_id,birth_date,surgery_date,kind,extent,site\n"
+        "P1,OP1,2008-02-29,2008-12-01,resection,gross_total,\"Brain, left\"\n", dropped, sizeof dropped);
+    snprintf(expect, sizeof expect,
+             "pseudonym,surgery_id,surgery_day,kind,extent,site\n"
+             "%s,%s,276,resection,gross_total,\"Brain, left\"\n", pat, surg);
+    assert_string_equal(got, expect);
+    /* The course id is the one rt_course gets from the same local id. */
+    got = pseudo_table("rt_course", "local_patient_id,local_course_id,birth_date,technique\n"
+                                    "P1,RT7,2008-02-29,imrt\n", dropped, sizeof dropped);
+    assert_non_null(strstr(got, course));
+}
+
 static int leftover_tmp_files(void)
 {
     DIR *d = opendir(HM_TEST_TMPDIR);
@@ -216,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_patient_offset_dates),
         cmocka_unit_test(test_events_and_uids),
         cmocka_unit_test(test_organ_dose_source),
+        cmocka_unit_test(test_treatment_tables),
         cmocka_unit_test(test_all_or_nothing),
         cmocka_unit_test(test_dictionary),
     };

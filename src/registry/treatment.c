@@ -206,8 +206,10 @@ static int collect(hm_db *db, const char *sql, const char *centre, int kind,
         if (kind == 0 && (rc = hm_chemo_row_exposure(f, hm_stmt_column_text(st, 2),
                                                      hm_stmt_column_double(st, 3), &r->ced,
                                                      &r->die, err)) < 0) {
-            snprintf(err->file, sizeof err->file, "chemotherapy");
-            err->line = line;
+            if (err) {                    /* the row of the query, for the message */
+                snprintf(err->file, sizeof err->file, "chemotherapy");
+                err->line = line;
+            }
             break;
         }
         r->centre = strdup(hm_stmt_column_text(st, 0));

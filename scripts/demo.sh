@@ -12,7 +12,9 @@
 #      (`harmonic dose cohort` on a small conversion-coefficient library, with
 #      dose realizations), E/KAP by age against the published values (PNG),
 #      one RDSR's doses per event and its skin dose map;
-#   6. the risk analysis on harmonic's own doses, the estimate beside the truth.
+#   6. the risk analysis on harmonic's own doses, the estimate beside the truth;
+#   7. radiotherapy patients with DICOM RT courses made by harmonic, and one
+#      course's DVH and whole-body organ-dose table (`rt show`).
 # Work folder: $HM_DEMO_DIR (default out/demo, ignored by git); it is recreated.
 # Size: $HM_DEMO_PATIENTS patients (default 20000); organs: $HM_DEMO_ORGANS.
 set -euo pipefail
@@ -154,6 +156,31 @@ awk -F, -v truth="$TRUTH" -v organ="$ORGAN" 'NR == 2 {
     printf "ERR per 100 mGy of %s dose (leukaemia + lymphoma): estimated %.2f (95%% CI %.2f to %.2f%s); true %s\n",
            organ, 100 * $2, 100 * $4, 100 * $5, ($6 == "ok" ? "" : ", lower limit not estimable"), truth }' \
     "$WORK/fit_haematological.csv"
+
+# ---------------------------------------------------------------------------
+# Radiotherapy patients: `harmonic synth --rt-patients` writes each course's
+# DICOM RT files (phantom CT, structure set, plan, analytic dose) made by
+# harmonic's own writers; `rt show` prints one course's DVH table and its
+# whole-body organ-dose table (TPS in the grid, out-of-field model beyond).
+# ---------------------------------------------------------------------------
+echo
+RT_N=${HM_DEMO_RT_PATIENTS:-20}
+echo "== 7. radiotherapy patients: $RT_N synthetic courses as DICOM RT files, one course's organ doses"
+"$H" synth --patients 0 --rt-patients "$RT_N" --seed "$SEED" --out "$WORK/rt_hospital" \
+    --hospital-format | grep -E 'synthetic cohort|radiotherapy'
+IFS=, read -r RT_CENTRE RT_COURSE _ _ _ _ _ RT_SITE _ < <(sed -n 2p "$WORK/rt_hospital/rt_truth.csv")
+# The field's centre in the phantom: the organ the site's target sits in.
+case "$RT_SITE" in
+    medulloblastoma|ependymoma|glioma) RT_TARGET=brain ;;
+    hodgkin) RT_TARGET=thymus ;;
+    wilms) RT_TARGET=kidneys ;;
+    neuroblastoma) RT_TARGET=adrenals ;;
+    *) RT_TARGET=bladder ;;
+esac
+echo "course $RT_CENTRE/$RT_COURSE ($RT_SITE), field centred on the phantom's $RT_TARGET:"
+"$H" rt show "$WORK/rt_hospital/$RT_CENTRE/rt/$RT_COURSE" --target "$RT_TARGET" \
+    --png "$WORK/rt_dvh.png"
+echo "DVH plot: $WORK/rt_dvh.png; exact organ means of the dose field: $WORK/rt_hospital/rt_truth.csv"
 
 echo
 echo "demo finished in $(( $(date +%s) - T0 )) s; work folder $WORK"

@@ -126,6 +126,7 @@ static int run_synth(const hm_args *a)
     o.n_patients = n;
     o.seed = (uint64_t)seed;
     o.realizations = (int)reals;
+    o.rt_patients = (long)hm_args_int(a, "rt-patients", 0);
 
     hm_error err;
     hm_error_clear(&err);
@@ -143,7 +144,7 @@ static int run_synth(const hm_args *a)
     printf("  patients      %ld (Down syndrome %ld, transplanted %ld, died %ld)\n", s.patients,
            s.down, s.transplants, s.deaths);
     printf("  procedures    %ld (%.2f per patient; tier 1 %ld, tier 2 %ld, tier 3 %ld)\n",
-           s.procedures, (double)s.procedures / (double)s.patients, s.tier[1], s.tier[2],
+           s.procedures, s.patients ? (double)s.procedures / (double)s.patients : 0.0, s.tier[1], s.tier[2],
            s.tier[3]);
     printf("  events        %ld irradiation events of tier-1 procedures\n", s.events);
     printf("  organ doses   %ld rows (%d realizations besides the true dose)\n",
@@ -152,12 +153,16 @@ static int run_synth(const hm_args *a)
     printf("  cancers       leukaemia %ld, lymphoma %ld, CNS %ld, solid %ld\n", s.cancers[0],
            s.cancers[1], s.cancers[2], s.cancers[3]);
     printf("  true ERR      %g per 100 mGy (see %s/truth.json)\n", o.err_per_100mgy, o.out_dir);
+    if (s.rt_patients)
+        printf("  radiotherapy  %ld patients, %ld chemotherapy/surgery/transplant rows, %ld DICOM "
+               "files (truth: %s/rt_truth.csv)\n", s.rt_patients, s.rt_treatment_rows,
+               s.rt_dicom_files, o.out_dir);
     return 0;
 }
 
 static const hm_cli_opt synth_opts[] = {
     { "patients", 0, HM_OPT_T_INT, "N", "number of patients", NULL,
-      HM_OPT_REQUIRED | HM_OPT_BOUNDED, 1, 100000000, NULL, 0, 0 },
+      HM_OPT_REQUIRED | HM_OPT_BOUNDED, 0, 100000000, NULL, 0, 0 },
     { "seed", 0, HM_OPT_T_INT, "S", "random seed (same seed, same cohort)", NULL,
       HM_OPT_REQUIRED | HM_OPT_BOUNDED, 0, 2147483647, NULL, 0, 0 },
     { "out", 0, HM_OPT_T_PATH, "DIR", "folder to write (must not exist)", NULL, HM_OPT_REQUIRED,
@@ -173,6 +178,8 @@ static const hm_cli_opt synth_opts[] = {
     HM_OPT_FLAG("hospital-format", "local ids, fake names and dates (input for pseudonymise)"),
     HM_OPT_PATH("key", "KEYFILE", "pseudonymise with this study key", "derived from the seed"),
     HM_OPT_FLAG("no-events", "write no irradiation events"),
+    HM_OPT_INT("rt-patients", "N", "radiotherapy patients with DICOM RT courses (--patients may "
+               "then be 0)", "0", 0, 100000),
     HM_OPT_FLAG("organ-doses", "write the true organ doses as importable organ_dose.csv "
                 "(default: truth_organ_dose.csv, for comparison only)"),
     HM_OPT_END

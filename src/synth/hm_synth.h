@@ -38,6 +38,9 @@ typedef struct hm_synth_opts {
     int         doses_to_truth;      /* 1: the true organ doses go to <centre>/truth_organ_dose.csv
                                       * (not a registry table: `import --dir` leaves it), so the
                                       * registry's doses come from `harmonic dose cohort` */
+    long        rt_patients;         /* radiotherapy patients besides the cardiac ones (0: none;
+                                        docs/synth.md "Radiotherapy patients"); n_patients may
+                                        then be 0 */
 } hm_synth_opts;
 
 typedef struct hm_synth_summary {
@@ -47,6 +50,7 @@ typedef struct hm_synth_summary {
     long   deaths, transplants, down;
     double person_years;             /* entry (first procedure) to end of follow-up */
     double seconds;
+    long   rt_patients, rt_treatment_rows, rt_dicom_files;   /* --rt-patients */
 } hm_synth_summary;
 
 /* Generates the cohort into opts->out_dir:
@@ -55,6 +59,10 @@ typedef struct hm_synth_summary {
  *   <centre>/patient.csv procedure.csv irradiation_event.csv organ_dose.csv
  *            outcome.csv followup.csv
  *   truth.json                        the true model, for the analysis to recover
+ * and, with rt_patients, the radiotherapy centres (rt_out.c):
+ *   <centre>/patient.csv chemotherapy.csv surgery.csv stem_cell_transplant.csv followup.csv
+ *   <centre>/rt/<course>/             CT, RT Structure Set, RT (Ion) Plan, RT Dose
+ *   rt_truth.csv                      per course and ROI the exact mean of the dose field
  * Columns follow data/dictionary.csv (pseudonymised format) or, with
  * hospital_format, the hospital-side layout that `harmonic pseudonymise`
  * turns into it.  Returns HM_OK or an hm_status with err filled. */

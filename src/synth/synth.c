@@ -1,6 +1,7 @@
 /* synth.c — hm_synth_run: parameters, the output folder (built under a
  * temporary name and renamed at the end, so a failed run leaves nothing),
  * the patient loop, and truth.json. */
+#include "rt_int.h"
 #include "synth_int.h"
 #include "synth_out.h"
 
@@ -256,9 +257,13 @@ int hm_synth_run_with_key(const hm_synth_opts *o, const hm_pseudo_key *key,
 {
     memset(s, 0, sizeof *s);
     double t0 = hm_now_s();
-    if (o->n_patients < 1 || o->n_patients > 100000000L)
+    if (o->n_patients < (o->rt_patients > 0 ? 0 : 1) || o->n_patients > 100000000L)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "--patients",
-                            "%ld: expected 1..100000000", o->n_patients);
+                            "%ld: expected 1..100000000 (0 only with --rt-patients)",
+                            o->n_patients);
+    if (o->rt_patients < 0 || o->rt_patients > 100000L)
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "--rt-patients",
+                            "%ld: expected 0..100000", o->rt_patients);
     if (o->realizations < 0 || o->realizations > 1000)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "--realizations",
                             "%d: expected 0..1000", o->realizations);
@@ -318,7 +323,9 @@ int hm_synth_run_with_key(const hm_synth_opts *o, const hm_pseudo_key *key,
         rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     if (rc == HM_OK) {
         shared_errors(r);
-        rc = sy_out_open(&r->out, &r->p, tmp, o->hospital_format, o->doses_to_truth, &k, err);
+        if (o->n_patients > 0)
+            rc = sy_out_open(&r->out, &r->p, tmp, o->hospital_format, o->doses_to_truth, &k,
+                             err);
     }
     for (long i = 0; rc == HM_OK && i < o->n_patients; i++) {
         sy_simulate(&r->p, &r->truth, o->seed, i, pt);
@@ -327,6 +334,9 @@ int hm_synth_run_with_key(const hm_synth_opts *o, const hm_pseudo_key *key,
     int rc2 = sy_out_close(&r->out, err);
     if (rc == HM_OK)
         rc = rc2;
+    /* Radiotherapy patients after the cardiac ones, from streams of their own. */
+    if (rc == HM_OK)
+        rc = sy_rt_run(o, &r->p, &k, tmp, o->n_patients == 0, s, err);
     s->seconds = hm_now_s() - t0;
     char path[4200];
     snprintf(path, sizeof path, "%s/truth.json", tmp);
@@ -335,7 +345,9 @@ int hm_synth_run_with_key(const hm_synth_opts *o, const hm_pseudo_key *key,
     if (rc == HM_OK && rename(tmp, o->out_dir) != 0)
         rc = hm_error_set(err, HM_EIO, o->out_dir, 0, NULL, "cannot rename %s: %s", tmp,
                           strerror(errno));
-    if (rc != HM_OK)
+    if (rc != HM_OK && o->rt_patients > 0)
+        sy_rt_remove_tree(tmp);   /* the course folders too */
+    else if (rc != HM_OK)
         remove_tree(tmp, &r->p);
     hm_pseudo_key_wipe(&k);
     free(pt);

@@ -135,8 +135,8 @@ static void test_bad_rows_reported(void **state)
         "2:response: 3 is not an answer of form gc_young_child_self: expected one of 0;2;4",
         "4:item_id: 'GC_SCH_5' is not an item of form gc_toddler_parent",
         "5:respondent: child may not answer form gc_toddler_parent, which is answered by parent",
-        "6:form: gc_teen_self is for ages 13 to 18, but the patient was 9 at the assessment: "
-        "the form for that age is gc_child_self",
+        ("6:form: gc_teen_self is for ages 13 to 18, but the patient was 9 at the assessment: "
+         "the form for that age is gc_child_self"),
         "7:item_id: required",
         "8:assessment_day: expected the days since birth",
     };

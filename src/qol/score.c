@@ -42,6 +42,9 @@ int hm_qol_score_assessment(const hm_qol_defs *d, const hm_qol_item *items, size
         return item_error(err, first, "form", "'%.48s' is not a form of instrument '%.48s'",
                           first->form, first->instrument);
     const qol_form *f = &d->forms[fi];
+    if (first->respondent && !hm_list_has(f->respondents, ';', first->respondent))
+        return item_error(err, first, "respondent", "%.16s may not answer form %.48s",
+                          first->respondent, f->id);
     /* Points of each item of the form; NAN = missing (absent or NA). */
     double pts[512];
     if (f->nitems > sizeof pts / sizeof *pts)

@@ -274,6 +274,11 @@ static void test_proxy_vs_self(void **state)
     assert_int_equal(hm_qol_score_assessment(d, items, 2, self.s, HM_QOL_MAX_SCALES, &n, &err),
                      HM_EVALIDATE);
     assert_int_equal(err.line, 3);
+    /* a respondent the form does not allow */
+    build("pedsql_generic", "gc_teen_self", "parent", "GC_SOC_1=0", items, ids);
+    assert_int_equal(hm_qol_score_assessment(d, items, 1, self.s, HM_QOL_MAX_SCALES, &n, &err),
+                     HM_EVALIDATE);
+    assert_string_equal(err.field, "respondent");
     /* and an item given twice */
     build("pedsql_generic", "gc_child_self", "child", "GC_SOC_1=0 GC_SOC_1=1", items, ids);
     assert_int_equal(hm_qol_score_assessment(d, items, 2, self.s, HM_QOL_MAX_SCALES, &n, &err),

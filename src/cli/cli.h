@@ -50,6 +50,8 @@ extern const hm_cli_cmd hm_cli_phantom;
 extern const hm_cli_cmd hm_cli_dose;
 /* radiotherapy courses (cmd_rt.c) */
 extern const hm_cli_cmd hm_cli_rt;
+/* quality-of-life questionnaire scores (cmd_qol.c) */
+extern const hm_cli_cmd hm_cli_qol;
 /* epidemiology (cmd_epi.c) */
 extern const hm_cli_cmd hm_cli_epi;
 

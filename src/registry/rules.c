@@ -5,6 +5,9 @@
  * the upsert on the natural key.
  */
 #include "registry_int.h"
+#ifdef HM_REGISTRY_HAVE_QOL
+#include "hm_qol.h"
+#endif
 
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +291,35 @@ static void check_rules(const hm_dict_table *t, const char **vals, long line,
     }
 }
 
+#ifdef HM_REGISTRY_HAVE_QOL
+/* qol_item: the item, response, respondent and age at the assessment against
+ * the questionnaire's form, by the scoring rules of data/qol (src/qol). */
+typedef struct qol_ctx { hm_import_report *rep; long line; } qol_ctx;
+
+static void qol_issue(void *arg, const char *field, const char *msg)
+{
+    qol_ctx *c = arg;
+    hm__report_add(c->rep, HM_SEV_ERROR, c->line, field, "%s", msg);
+}
+
+static int check_qol_item(const hm_dict_table *t, const char **vals, const birth *b, long line,
+                          hm_import_report *rep, hm_error *err)
+{
+    const hm_qol_defs *defs;
+    int rc = hm_qol_defs_shared(&defs, err);
+    if (rc)
+        return rc;
+    const char *day = val(t, vals, "assessment_day");
+    int age = hm_qol_age_years(b->date, val(t, vals, "assessment_date"),
+                               day ? strtol(day, NULL, 10) : -1);
+    qol_ctx c = { rep, line };
+    hm_qol_check_item(defs, val(t, vals, "instrument"), val(t, vals, "form"),
+                      val(t, vals, "respondent"), val(t, vals, "item_id"),
+                      val(t, vals, "response"), age, qol_issue, &c);
+    return HM_OK;
+}
+#endif
+
 /* A procedure, course or device of the centre: from the bulk import's batch
  * look-up or by a query. */
 static int find_ref(hm_db *db, const char *what, const char *centre, const char *id,
@@ -371,6 +403,10 @@ int hm__check_row(hm_db *db, const hm_dict_table *t, const char **vals, char day
         return rc;
     check_dates(t, vals, daybuf, &b, line, rep);
     check_rules(t, vals, line, rep);
+#ifdef HM_REGISTRY_HAVE_QOL
+    if (!strcmp(t->name, "qol_item") && (rc = check_qol_item(t, vals, &b, line, rep, err)))
+        return rc;
+#endif
     return check_refs(db, t, vals, line, rep, err);
 }
 

@@ -117,7 +117,7 @@ static void test_report_and_dictionary_json(void **state)
     snprintf(path, sizeof path, "%s/dict.json", T);
     j = json_load_file(path, 0, &je);
     assert_non_null(j);
-    assert_int_equal(json_array_size(json_object_get(j, "tables")), 17);
+    assert_int_equal(json_array_size(json_object_get(j, "tables")), 18);
     json_decref(j);
     assert_int_equal(sh("%s dictionary --format yaml 2>/dev/null", H), 2);
     /* An import template is accepted by the importer as it is (0 rows). */
@@ -169,9 +169,9 @@ static void test_export_loads_in_r(void **state)
     hm_db *db = tdb_open(frdb);
     assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM procedure"), 3);
     assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM patient"), 3);
-    /* 14 imported tables (device and the 3 treatment tables among them, empty);
-     * the 3 computed ones skipped. */
-    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM import_log"), 14);
+    /* 15 imported tables (device, qol_item and the 3 treatment tables among them,
+     * empty); the 3 computed ones skipped. */
+    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM import_log"), 15);
     hm_db_close(db);
     assert_int_equal(sh("%s import --db %s --centre FR01 --dir %s/nowhere 2>/dev/null", H, frdb, T), 1);
     if (sh("Rscript --version >/dev/null 2>&1")) {

@@ -25,6 +25,22 @@ static int newest_migration(void)
     return v;
 }
 
+/* How many migrations there are (the numbering may have gaps while branches merge). */
+static long n_migrations(void)
+{
+    char dir[1024];
+    hm_error err;
+    assert_int_equal(hm_data_path("schema", dir, sizeof dir, &err), HM_OK);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    long n = 0;
+    while ((e = readdir(d)))
+        n += e->d_name[0] >= '0' && e->d_name[0] <= '9';
+    closedir(d);
+    return n;
+}
+
 static void test_columns_match_dictionary(void **state)
 {
     (void)state;
@@ -32,7 +48,7 @@ static void test_columns_match_dictionary(void **state)
     tdb_new_url("schema", url, sizeof url);
     hm_db *db = tdb_open(url);
     const hm_dict *d = hm_db_dict(db);
-    assert_int_equal(hm_dict_ntables(d), 17);
+    assert_int_equal(hm_dict_ntables(d), 18);
     for (size_t i = 0; i < hm_dict_ntables(d); i++) {
         const hm_dict_table *t = hm_dict_table_at(d, i);
         char sql[128];
@@ -54,14 +70,15 @@ static void test_columns_match_dictionary(void **state)
     assert_int_equal(v, newest_migration());
     hm_db_close(db);
     db = tdb_open(url);                                  /* nothing re-applied */
-    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM schema_version"), newest_migration());
-    /* A database three versions behind (004, 003 and 002 undone) is upgraded at open. */
+    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM schema_version"), n_migrations());
+    /* A database behind (the later migrations, 003 and 002 undone) is upgraded at open. */
     static const char *undo[] = {
         "DROP TABLE chemotherapy", "DROP TABLE surgery", "DROP TABLE stem_cell_transplant",
         "DROP TABLE device", "DROP TABLE dose_event", "DROP TABLE dose_procedure",
         "DROP TABLE organ_dose_real", "DROP TABLE dose_run", "DROP TABLE dose_run_done",
         "ALTER TABLE procedure DROP COLUMN device_id", "ALTER TABLE procedure DROP COLUMN device_serial",
-        "DROP TABLE epi_result", "DELETE FROM schema_version WHERE version >= 2", NULL
+        "DROP TABLE epi_result", "DROP TABLE qol_item",
+        "DELETE FROM schema_version WHERE version >= 2", NULL
     };
     for (int i = 0; undo[i]; i++)
         assert_int_equal(hm_db_exec(db, undo[i], &err), HM_OK);

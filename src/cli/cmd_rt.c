@@ -217,7 +217,8 @@ static int run_import(const hm_args *a)
     if (rc == HM_OK) {
         hm_rt_import_opts io = { hm_args_str(a, "centre", NULL), &key,
                                  hm_args_str(a, "diag-topography", NULL),
-                                 hm_args_str(a, "diag-morphology", NULL) };
+                                 hm_args_str(a, "diag-morphology", NULL),
+                                 hm_args_str(a, "diag-date", NULL) };
         rc = hm_rt_import(db, &io, courses, n, res, &err);
     }
     hm_pseudo_key_wipe(&key);
@@ -350,6 +351,8 @@ static const hm_cli_opt import_opts[] = {
       NULL, HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 },
     HM_OPT_STR("diag-topography", "CODE", "ICD-O-3 topography of new courses (e.g. C71.9)", NULL),
     HM_OPT_STR("diag-morphology", "CODE", "ICD-O-3 morphology of new courses (e.g. 9470/3)", NULL),
+    HM_OPT_STR("diag-date", "YYYY-MM-DD", "diagnosis date of new courses (stored as days since "
+                                          "birth)", NULL),
     HM_OPT_STR("target", "ORGAN", "the organ the field is centred on", "the organ ROI containing "
                                   "the target ROI"),
     HM_OPT_NUM("age-years", "Y", "age at the plan for the phantom", "from the DICOM dates", 0, 30),

@@ -615,10 +615,13 @@ int hm_rt_course_read_all(const char *const *dirs, int ndirs, const hm_rt_course
     size_t ngroups = 0;
     if (rc == HM_OK) {
         rc = hm_rtdcm_group_objects(p.v, p.n, &groups, &ngroups, err);
-        if (rc == HM_EINVAL)           /* no plan: name the folder */
+        if (rc == HM_EINVAL) {         /* no plan: name the folder */
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%.300s", err->msg);
             rc = hm_error_set(err, HM_EVALIDATE, ndirs ? dirs[0] : NULL, 0, "SOPClassUID (0008,0016)",
                               "%s: give the RT Plan of each course with its structure set and "
-                              "dose", err->msg);
+                              "dose", msg);
+        }
     }
     hm_rt_course *v = rc == HM_OK ? calloc(ngroups ? ngroups : 1, sizeof *v) : NULL;
     if (rc == HM_OK && !v)

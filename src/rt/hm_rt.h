@@ -374,6 +374,7 @@ typedef struct hm_rt_import_opts {
     const struct hm_pseudo_key *key;
     const char *diag_topography;   /* ICD-O-3 of a NEW course (DICOM has none): "C71.9" */
     const char *diag_morphology;   /* "9470/3"; an existing course keeps its diagnosis */
+    const char *diag_date;         /* "YYYY-MM-DD", stored only as days since birth */
 } hm_rt_import_opts;
 
 enum { HM_RT_IMPORT_NEW_COURSE = 1, HM_RT_IMPORT_NEW_VERSION = 2, HM_RT_IMPORT_UNCHANGED = 3 };

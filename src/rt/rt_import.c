@@ -152,6 +152,7 @@ static int pseudonymise(const hm_rt_import_opts *o, const hm_rt_course *c, rt_pc
                             "neither RT Plan Date nor Study Date: the course cannot be placed in "
                             "time");
     p->start_day = day - birth;
+    p->birth_days = birth;
     return digest_files(k, c, p->digest, err);
 }
 
@@ -222,7 +223,7 @@ static int import_one(hm_db *db, const hm_rt_import_opts *o, const rt_pcourse *p
     snprintf(res->course_id, sizeof res->course_id, "%s", course);
     res->version = version + 1;
     rc = rt__store_version(db, o, p, course, res->version, res, err);
-    if (rc && err && p->c->plan_path[0]) {
+    if (rc && err && !strchr(err->file, '/')) {
         /* Registry messages name the table as the file: say which course. */
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "table %.60s: %.400s", err->file, err->msg);

@@ -167,14 +167,19 @@ static int store_course_row(hm_db *db, const hm_rt_import_opts *o, const rt_pcou
             hm_stmt_finalize(st);
         rc = rc < 0 ? rc : HM_OK;
     } else {
-        if (!o->diag_topography || !o->diag_morphology)
+        long diag = 0;
+        if (!o->diag_topography || !o->diag_morphology || !o->diag_date)
             rc = hm_error_set(err, HM_EVALIDATE, p->c->plan_path, 0, "diag_topography",
                               "a new course needs its diagnosis, which DICOM RT does not carry: "
-                              "give --diag-topography (ICD-O-3, e.g. C71.9) and "
-                              "--diag-morphology (e.g. 9470/3)");
+                              "give --diag-topography (ICD-O-3, e.g. C71.9), --diag-morphology "
+                              "(e.g. 9470/3) and --diag-date (YYYY-MM-DD)");
+        else if (hm_date_parse(o->diag_date, &diag))
+            rc = hm_error_set(err, HM_EVALIDATE, NULL, 0, "diag-date",
+                              "'%.40s' is not a date YYYY-MM-DD", o->diag_date);
         else {
             row_set(r, "diag_topography", o->diag_topography);
             row_set(r, "diag_morphology", o->diag_morphology);
+            row_num(r, "diag_day", (double)(diag - p->birth_days), "%.0f");
         }
     }
     if (rc == HM_OK) {

@@ -18,6 +18,7 @@ typedef struct rt_pcourse {
     char lineage_key[HM_PSEUDO_HEX_SIZE];
     char digest[HM_PSEUDO_HEX_SIZE];
     long start_day;                   /* plan (else study) date - birth date */
+    long birth_days;                  /* the birth date (never stored): for diag_day */
 } rt_pcourse;
 
 /* A stored version of the plan, found by its pseudonymised plan UID. */

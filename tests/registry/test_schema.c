@@ -25,6 +25,23 @@ static int newest_migration(void)
     return v;
 }
 
+/* How many migration files there are (numbers need not be contiguous while
+ * helpers' migrations are merged). */
+static int count_migrations(void)
+{
+    char dir[1024];
+    hm_error err;
+    assert_int_equal(hm_data_path("schema", dir, sizeof dir, &err), HM_OK);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)))
+        n += e->d_name[0] >= '0' && e->d_name[0] <= '9' && strstr(e->d_name, ".sql") != NULL;
+    closedir(d);
+    return n;
+}
+
 static void test_columns_match_dictionary(void **state)
 {
     (void)state;
@@ -54,7 +71,7 @@ static void test_columns_match_dictionary(void **state)
     assert_int_equal(v, newest_migration());
     hm_db_close(db);
     db = tdb_open(url);                                  /* nothing re-applied */
-    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM schema_version"), newest_migration());
+    assert_int_equal(tdb_count(db, "SELECT COUNT(*) FROM schema_version"), count_migrations());
     /* A database two versions behind (003 and 002 undone) is upgraded at open. */
     static const char *undo[] = {
         "DROP TABLE device", "DROP TABLE dose_event", "DROP TABLE dose_procedure",

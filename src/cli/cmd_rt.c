@@ -1,16 +1,13 @@
 /*
- * cmd_rt.c — `harmonic rt show DIR`: a radiotherapy course's dose-volume
- * table from its DICOM RT files.  The DICOM objects come from the readers of
- * src/dicom (hm_rtdicom.h), the dose-volume figures from src/rt (hm_rt.h);
- * this file only joins them: it groups the folder's objects by their
- * references, checks the dose grid against the structure set, turns the
- * DICOM-level dose and contours into the engine's grid and ROIs, maps the ROI
- * names through TG-263 and prints (or writes as JSON) one row per ROI, with
- * a cumulative DVH plot as PNG on request.  docs/rt.md.
+ * cmd_rt.c — `harmonic rt show|import|list`: radiotherapy courses from their
+ * DICOM RT files.  The course itself (grouping by references, checks, DVHs,
+ * the whole-body organ table) is src/rt's (hm_rt_course_read, course.c); the
+ * registry import is hm_rt_import (rt_import.c).  This file parses options
+ * and prints: one row per ROI (or JSON), a cumulative DVH plot as PNG on
+ * request, the whole-body table, what an import stored.  docs/rt.md.
  */
 #include "cli.h"
 #include "hm_rt.h"
-#include "hm_rtdicom.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -18,154 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A course's objects, read. */
-typedef struct course {
-    hm_rtdcm_plan   plan;
-    hm_rtdcm_struct ss;
-    hm_rtdcm_dose   dose;
-    int             have_plan, have_ss, have_dose;
-    char            dose_path[512], ss_path[512];
-} course;
-
-static void course_free(course *c)
+static void print_table(const hm_rt_course *c)
 {
-    if (c->have_plan)
-        hm_rtdcm_plan_free(&c->plan);
-    if (c->have_ss)
-        hm_rtdcm_struct_free(&c->ss);
-    if (c->have_dose)
-        hm_rtdcm_dose_free(&c->dose);
-}
-
-/* The dose of a course: the first RT Dose that references the plan (the
- * folder scan reads headers only, without the summation type, so a course
- * sent with beam or fraction doses beside the plan dose should be sent
- * with the plan dose alone). */
-static const hm_rtdcm_object *course_dose(const hm_rtdcm_group *g)
-{
-    return g->ndoses ? g->doses[0] : NULL;
-}
-
-static int course_read(const char *dir, course *c, hm_error *err)
-{
-    memset(c, 0, sizeof *c);
-    hm_rtdcm_object *objs = NULL;
-    size_t nobjs = 0, ngroups = 0;
-    hm_rtdcm_group *groups = NULL;
-    int rc = hm_rtdcm_scan_dir(dir, &objs, &nobjs, err);
-    if (rc == HM_OK)
-        rc = hm_rtdcm_group_objects(objs, nobjs, &groups, &ngroups, err);
-    if (rc == HM_OK && ngroups != 1)
-        rc = hm_error_set(err, HM_EINVAL, dir, 0, "RTPlan",
-                          "%zu RT plans in the folder: give one course's files (one plan with its "
-                          "structure set and dose)", ngroups);
-    const hm_rtdcm_group *g = rc == HM_OK ? &groups[0] : NULL;
-    if (rc == HM_OK && !g->structure_set)
-        rc = hm_error_set(err, HM_ENOTFOUND, g->plan->path, 0, "ReferencedStructureSetSequence",
-                          "the plan's RT Structure Set is not in %s: add it", dir);
-    const hm_rtdcm_object *d = g ? course_dose(g) : NULL;
-    if (rc == HM_OK && !d)
-        rc = hm_error_set(err, HM_ENOTFOUND, g->plan->path, 0, "RTDose",
-                          "no RT Dose in %s references this plan: add the plan's dose file", dir);
-    if (rc == HM_OK && !(rc = hm_rtdcm_plan_read_file(g->plan->path, &c->plan, err)))
-        c->have_plan = 1;
-    if (rc == HM_OK && !(rc = hm_rtdcm_struct_read_file(g->structure_set->path, &c->ss, err)))
-        c->have_ss = 1;
-    if (rc == HM_OK && !(rc = hm_rtdcm_dose_read_file(d->path, &c->dose, err)))
-        c->have_dose = 1;
-    if (rc == HM_OK) {
-        snprintf(c->dose_path, sizeof c->dose_path, "%s", d->path);
-        snprintf(c->ss_path, sizeof c->ss_path, "%s", g->structure_set->path);
-        hm_rtdcm_plan_summarise(&c->plan);
-        rc = hm_rtdcm_struct_validate(&c->ss, c->ss_path, 0.01, err);
-    }
-    if (rc == HM_OK)
-        rc = hm_rtdcm_check_dose_struct(&c->dose, c->dose_path, &c->ss, c->ss_path, err);
-    if (rc == HM_OK && strcmp(c->dose.dose_units, "GY"))
-        rc = hm_error_set(err, HM_EINVAL, c->dose_path, 0, "DoseUnits",
-                          "'%s': expected GY (a RELATIVE dose has no absolute dose-volume figures)",
-                          c->dose.dose_units);
-    free(groups);
-    free(objs);
-    if (rc)
-        course_free(c);
-    return rc;
-}
-
-/* The RT Dose as the engine's grid (hm_rt.h gives the same DICOM rules). */
-static int grid_of(const hm_rtdcm_dose *d, const char *path, hm_rt_grid **out, hm_error *err)
-{
-    hm_rt_grid *g;
-    int rc = hm_rt_grid_create(d->cols, d->rows, d->nframes, &g, err);
-    if (rc)
-        return rc;
-    memcpy(g->origin_mm, d->ipp_mm, sizeof g->origin_mm);
-    memcpy(g->row_cos, d->iop, 3 * sizeof(double));
-    memcpy(g->col_cos, d->iop + 3, 3 * sizeof(double));
-    g->dx_mm = d->spacing_mm[1];
-    g->dy_mm = d->spacing_mm[0];
-    double *off = malloc(sizeof *off * (size_t)d->nframes);
-    if (!off) {
-        hm_rt_grid_free(g);
-        return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
-    }
-    for (int k = 0; k < d->nframes; k++)
-        off[k] = hm_rtdcm_dose_frame_mm(d, k);
-    hm_rt_grid_set_offsets(g, off);
-    free(off);
-    memcpy(g->dose_gy, d->dose_gy, sizeof(float) * (size_t)d->cols * (size_t)d->rows * (size_t)d->nframes);
-    if ((rc = hm_rt_grid_check(g, err))) {
-        if (!err->file[0])
-            snprintf(err->file, sizeof err->file, "%.*s", (int)sizeof err->file - 1, path);
-        hm_rt_grid_free(g);
-        return rc;
-    }
-    *out = g;
-    return HM_OK;
-}
-
-/* One ROI of the structure set as the engine's (closed planar contours only:
- * points and open contours have no volume). */
-static int roi_of(const hm_rtdcm_roi *r, hm_rt_roi **out, hm_error *err)
-{
-    hm_rt_roi *roi = hm_rt_roi_create(r->name, r->number);
-    if (!roi)
-        return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
-    for (size_t k = 0; k < r->ncontours; k++) {
-        const hm_rtdcm_contour *c = &r->contours[k];
-        if (strcmp(c->geometric_type, "CLOSED_PLANAR"))
-            continue;
-        int rc = hm_rt_roi_add_contour_xyz(roi, c->xyz_mm, (int)c->npoints, err);
-        if (rc) {
-            hm_rt_roi_free(roi);
-            return rc;
-        }
-    }
-    *out = roi;
-    return HM_OK;
-}
-
-typedef struct row {
-    char       name[68], code[48], tg263[64];
-    int        kind;
-    int        ok;                 /* 0: no volume in the grid (reason in why) */
-    char       why[512];
-    hm_rt_dvh  dvh;
-} row;
-
-static void print_table(const course *c, const row *rows, size_t n)
-{
-    printf("course: plan '%s', %s, %d beams, %d fractions, prescription %.4g Gy\n", c->plan.label,
-           hm_rtdcm_technique_name(c->plan.technique), (int)c->plan.nbeams, c->plan.fractions_planned,
-           c->plan.rx_dose_gy);
-    printf("dose grid %d x %d x %d (%s, %s), %zu ROIs\n", c->dose.cols, c->dose.rows, c->dose.nframes,
-           c->dose.dose_type, c->dose.summation_type, c->ss.nrois);
+    const hm_rt_course_roi *rows = c->rois;
+    size_t n = c->nrois;
+    printf("course: plan '%s', %s, %d beams, %d fractions, prescription %.4g Gy\n", c->plan_label,
+           c->dicom_technique, c->nbeams, c->fractions, c->plan_rx_gy);
+    printf("dose grid %d x %d x %d (%s, %s), %zu ROIs\n", c->nx, c->ny, c->nz, c->dose_type,
+           c->summation_type, c->nrois);
     printf("%-20s %-14s %-16s %9s %7s %7s %7s %7s %7s %7s %8s %6s %6s %6s %6s\n", "ROI", "organ",
            "TG-263", "vol_cc", "mean", "min", "max", "D2%", "D50%", "D98%", "D0.03cc", "V5Gy", "V10Gy",
            "V20Gy", "V30Gy");
     for (size_t i = 0; i < n; i++) {
-        const row *r = &rows[i];
-        printf("%-20.20s %-14.14s %-16.16s ", r->name, r->code[0] ? r->code : "-",
+        const hm_rt_course_roi *r = &rows[i];
+        printf("%-20.20s %-14.14s %-16.16s ", r->name, r->organ[0] ? r->organ : "-",
                r->tg263[0] ? r->tg263 : "-");
         if (!r->ok) {
             printf("(%s)\n", r->why);
@@ -192,19 +55,23 @@ static void print_table(const course *c, const row *rows, size_t n)
     }
 }
 
-static int print_json(const course *c, const row *rows, size_t n, const hm_rt_oof_organ *wb, int nwb)
+static int print_json(const hm_rt_course *c)
 {
+    const hm_rt_course_roi *rows = c->rois;
+    size_t n = c->nrois;
+    const hm_rt_oof_organ *wb = c->wb;
+    int nwb = c->nwb;
     json_t *o = json_object(), *arr = json_array();
-    json_object_set_new(o, "plan_label", json_string(c->plan.label));
-    json_object_set_new(o, "technique", json_string(hm_rtdcm_technique_name(c->plan.technique)));
-    json_object_set_new(o, "fractions", json_integer(c->plan.fractions_planned));
-    json_object_set_new(o, "prescription_gy", json_real(c->plan.rx_dose_gy));
+    json_object_set_new(o, "plan_label", json_string(c->plan_label));
+    json_object_set_new(o, "technique", json_string(c->dicom_technique));
+    json_object_set_new(o, "fractions", json_integer(c->fractions));
+    json_object_set_new(o, "prescription_gy", json_real(c->plan_rx_gy));
     for (size_t i = 0; i < n; i++) {
-        const row *r = &rows[i];
+        const hm_rt_course_roi *r = &rows[i];
         json_t *j = json_object();
         json_object_set_new(j, "roi", json_string(r->name));
         json_object_set_new(j, "mapping", json_string(hm_rt_map_kind_name(r->kind)));
-        json_object_set_new(j, "organ", r->code[0] ? json_string(r->code) : json_null());
+        json_object_set_new(j, "organ", r->organ[0] ? json_string(r->organ) : json_null());
         json_object_set_new(j, "tg263", r->tg263[0] ? json_string(r->tg263) : json_null());
         if (r->ok) {
             const hm_rt_dvh *d = &r->dvh;
@@ -227,6 +94,10 @@ static int print_json(const course *c, const row *rows, size_t n, const hm_rt_oo
     }
     json_object_set_new(o, "rois", arr);
     if (wb) {
+        json_object_set_new(o, "whole_body_target", json_string(c->target_organ));
+        json_object_set_new(o, "whole_body_target_from", json_string(c->target_how));
+        json_object_set_new(o, "whole_body_age_years", json_real(c->age_years));
+        json_object_set_new(o, "whole_body_prescription_gy", json_real(c->prescription_gy));
         json_t *w = json_array();
         for (int i = 0; i < nwb; i++) {
             json_t *j = json_object();
@@ -248,81 +119,30 @@ static int print_json(const course *c, const row *rows, size_t n, const hm_rt_oo
     return 0;
 }
 
-/* The out-of-field model's technique of a plan's, or -1. */
-static int oof_technique(int t)
+/* The course options of the show/import command line. */
+static void course_options(const hm_args *a, hm_rt_course_options *o)
 {
-    switch (t) {
-    case HM_RTDCM_TECH_3DCRT: return HM_RT_PHOTON_3DCRT;
-    case HM_RTDCM_TECH_IMRT: return HM_RT_PHOTON_IMRT;
-    case HM_RTDCM_TECH_ARC:
-    case HM_RTDCM_TECH_VMAT: return HM_RT_PHOTON_VMAT;
-    case HM_RTDCM_TECH_ION_PASSIVE:
-    case HM_RTDCM_TECH_ION_UNIFORM: return HM_RT_PROTON_PS;
-    case HM_RTDCM_TECH_ION_PBS: return HM_RT_PROTON_PBS;
-    default: return -1;
-    }
+    hm_rt_course_options_init(o);
+    o->subsample = hm_args_count(a, "subsample") ? (int)hm_args_int(a, "subsample", 0) : 0;
+    o->interp = hm_args_flag(a, "trilinear") ? HM_RT_TRILINEAR : HM_RT_NEAREST;
+    o->target_organ = hm_args_str(a, "target", NULL);
+    if (hm_args_count(a, "age-years"))
+        o->age_years = hm_args_num(a, "age-years", 0);
+    if (hm_args_count(a, "prescription-gy"))
+        o->prescription_gy = hm_args_num(a, "prescription-gy", 0);
+    o->tps_level = hm_args_num(a, "tps-level", 0);
 }
 
-/* Age in years at the plan from the DICOM dates (YYYYMMDD), or NAN. */
-static double plan_age_years(const hm_rtdcm_plan *p)
+static void print_whole_body(const hm_rt_course *c)
 {
-    const char *b = p->c.patient_birth_date, *d = p->date[0] ? p->date : p->c.study_date;
-    int by, bm, bd, y, m, dd;
-    if (sscanf(b, "%4d%2d%2d", &by, &bm, &bd) != 3 || sscanf(d, "%4d%2d%2d", &y, &m, &dd) != 3)
-        return NAN;
-    return (y - by) + (m - bm) / 12.0 + (dd - bd) / 365.25;
-}
-
-/* The whole-body table: in field from the RT Dose where the TPS is reliable,
- * out of field from the model (hm_rt_oof_*, docs/rt.md "Out-of-field dose"). */
-static int whole_body(const hm_args *a, const course *c, const hm_rt_grid *g, const row *rows, size_t n,
-                      hm_rt_oof_organ **out, int *nout, hm_error *err)
-{
-    hm_rt_oof_course oc;
-    memset(&oc, 0, sizeof oc);
-    oc.technique = oof_technique(c->plan.technique);
-    if (oc.technique < 0)
-        return hm_error_set(err, HM_EINVAL, NULL, 0, "technique",
-                            "the out-of-field model has no parameters for a %s plan",
-                            hm_rtdcm_technique_name(c->plan.technique));
-    oc.prescription_gy = hm_args_count(a, "prescription-gy") ? hm_args_num(a, "prescription-gy", 0)
-                                                             : c->plan.rx_dose_gy;
-    if (!(oc.prescription_gy > 0))
-        return hm_error_set(err, HM_EINVAL, NULL, 0, "prescription-gy",
-                            "the plan gives no target prescription dose: give --prescription-gy");
-    oc.age_years = hm_args_count(a, "age-years") ? hm_args_num(a, "age-years", 0) : plan_age_years(&c->plan);
-    if (!(oc.age_years >= 0))
-        return hm_error_set(err, HM_EINVAL, NULL, 0, "age-years",
-                            "no birth and plan dates in the files: give --age-years");
-    const char *sex = c->plan.c.patient_sex;
-    oc.sex = sex[0] == 'M' || sex[0] == 'F' ? sex[0] : 0;
-    oc.target_organ = hm_args_str(a, "target", NULL);
-    /* The field: the sphere of the first target ROI's volume, else the
-     * dose grid's >= 50 % isodose. */
-    for (size_t i = 0; i < n && !(oc.target_radius_cm > 0); i++)
-        if (rows[i].ok && rows[i].kind == HM_RT_MAP_TARGET)
-            oc.target_radius_cm = hm_rt_oof_radius_cc(rows[i].dvh.volume_cc);
-    if (!(oc.target_radius_cm > 0)) {
-        double centre[3];
-        int rc = hm_rt_oof_field_from_grid(g, oc.prescription_gy, centre, &oc.target_radius_cm, err);
-        if (rc)
-            return rc;
-    }
-    hm_rt_oof_params *prm;
-    int rc = hm_rt_oof_load(NULL, &prm, err);
-    if (rc)
-        return rc;
-    rc = hm_rt_oof_organ_table(prm, &oc, out, nout, err);
-    hm_rt_oof_free(prm);
-    if (rc)
-        return rc;
-    hm_rt_tps_organ tps[256];
-    int ntps = 0;
-    for (size_t i = 0; i < n && ntps < 256; i++)
-        if (rows[i].ok && rows[i].kind == HM_RT_MAP_ORGAN)
-            tps[ntps++] = (hm_rt_tps_organ){ rows[i].code, rows[i].dvh.mean_gy };
-    rc = hm_rt_oof_merge(*out, *nout, tps, ntps, oc.prescription_gy, hm_args_num(a, "tps-level", 0), err);
-    return rc < 0 ? rc : HM_OK;
+    printf("\nwhole-body organ doses (in field from the RT Dose, out of field from the model):\n");
+    printf("field centred on %s (%s), age %.1f y, prescription %.4g Gy\n", c->target_organ,
+           c->target_how, c->age_years, c->prescription_gy);
+    printf("%-16s %-24s %12s %10s %12s\n", "organ", "method", "distance_cm", "dose_Gy",
+           "neutron_Sv");
+    for (int i = 0; i < c->nwb; i++)
+        printf("%-16s %-24s %12.1f %10.4g %12.3g\n", c->wb[i].organ, c->wb[i].method,
+               c->wb[i].distance_cm, c->wb[i].dose_gy, c->wb[i].neutron_sv);
 }
 
 static int run_show(const hm_args *a)
@@ -330,99 +150,168 @@ static int run_show(const hm_args *a)
     const char *dir = a->pos[0];
     hm_error err;
     hm_error_clear(&err);
-    course c;
-    if (course_read(dir, &c, &err))
+    hm_rt_course_options o;
+    course_options(a, &o);
+    o.whole_body = hm_args_count(a, "target") || hm_args_flag(a, "whole-body");
+    hm_rt_course c;
+    if (hm_rt_course_read(dir, &o, &c, &err))
         return hm_cli_report(&err);
-    hm_rt_grid *g = NULL;
-    hm_rt_tg263 *map = NULL;
-    char mpath[1024];
-    int rc = grid_of(&c.dose, c.dose_path, &g, &err);
-    if (rc == HM_OK)
-        rc = hm_data_path("rt/tg263_map.csv", mpath, sizeof mpath, &err);
-    if (rc == HM_OK)
-        rc = hm_rt_tg263_load(mpath, &map, &err);
-    row *rows = calloc(c.ss.nrois ? c.ss.nrois : 1, sizeof *rows);
-    if (rc == HM_OK && !rows)
-        rc = hm_error_set(&err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
-    hm_rt_dvh_options opt;
-    memset(&opt, 0, sizeof opt);
-    opt.subsample = (int)hm_args_int(a, "subsample", 0);
-    opt.interp = hm_args_flag(a, "trilinear") ? HM_RT_TRILINEAR : HM_RT_NEAREST;
-    size_t n = 0;
-    for (size_t i = 0; rc == HM_OK && i < c.ss.nrois; i++, n++) {
-        row *r = &rows[i];
-        const hm_rtdcm_roi *src = &c.ss.rois[i];
-        snprintf(r->name, sizeof r->name, "%s", src->name);
-        r->kind = hm_rt_map_roi(map, src->name, r->code, sizeof r->code, r->tg263, sizeof r->tg263, &err);
-        if (r->kind < 0) {
-            rc = r->kind;
-            break;
-        }
-        hm_rt_roi *roi = NULL;
-        hm_error e2;
-        hm_error_clear(&e2);
-        int rr = roi_of(src, &roi, &e2);
-        if (rr == HM_OK)
-            rr = hm_rt_dvh_compute(g, roi, &opt, &r->dvh, &e2);
-        hm_rt_roi_free(roi);
-        if (rr == HM_OK) {
-            r->ok = 1;
-        } else if (rr == HM_EVALIDATE) {
-            /* An ROI without contours, or wholly outside the dose grid: a row
-             * that says so (the out-of-field model covers such organs). */
-            snprintf(r->why, sizeof r->why, "%.*s", (int)sizeof r->why - 1, e2.msg);
-        } else {
-            err = e2;
-            rc = rr;
-        }
-    }
+    int rc = HM_OK;
     const char *png = hm_args_str(a, "png", NULL);
-    if (rc == HM_OK && png) {
-        const hm_rt_dvh *dv[256];
-        const char *names[256];
+    if (png) {
+        const hm_rt_dvh **dv = calloc(c.nrois ? c.nrois : 1, sizeof *dv);
+        const char **names = calloc(c.nrois ? c.nrois : 1, sizeof *names);
         int k = 0;
-        for (size_t i = 0; i < n && k < 256; i++)
-            if (rows[i].ok && rows[i].kind != HM_RT_MAP_HELPER) {
-                dv[k] = &rows[i].dvh;
-                names[k++] = rows[i].name;
+        for (size_t i = 0; dv && names && i < c.nrois; i++)
+            if (c.rois[i].ok && c.rois[i].kind != HM_RT_MAP_HELPER) {
+                dv[k] = &c.rois[i].dvh;
+                names[k++] = c.rois[i].name;
             }
         char title[256];
-        snprintf(title, sizeof title, "cumulative DVH: plan %s (%s)", c.plan.label,
-                 hm_rtdcm_technique_name(c.plan.technique));
-        rc = hm_rt_dvh_plot_png(dv, names, k, png, title, &err);
+        snprintf(title, sizeof title, "cumulative DVH: plan %s (%s)", c.plan_label,
+                 c.dicom_technique);
+        rc = dv && names ? hm_rt_dvh_plot_png(dv, names, k, png, title, &err)
+                         : hm_error_set(&err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+        free(dv);
+        free(names);
     }
-    hm_rt_oof_organ *wb = NULL;
-    int nwb = 0;
-    if (rc == HM_OK && hm_args_count(a, "target"))
-        rc = whole_body(a, &c, g, rows, n, &wb, &nwb, &err);
     int status = 0;
     if (rc)
         status = hm_cli_report(&err);
     else if (hm_args_flag(a, "json"))
-        status = print_json(&c, rows, n, wb, nwb);
+        status = print_json(&c);
     else {
-        print_table(&c, rows, n);
+        print_table(&c);
         if (png)
             printf("DVH plot: %s\n", png);
-        if (wb) {
-            printf("\nwhole-body organ doses (in field from the RT Dose, out of field from the model):\n");
-            printf("%-16s %-24s %12s %10s %12s\n", "organ", "method", "distance_cm", "dose_Gy",
-                   "neutron_Sv");
-            for (int i = 0; i < nwb; i++)
-                printf("%-16s %-24s %12.1f %10.4g %12.3g\n", wb[i].organ, wb[i].method,
-                       wb[i].distance_cm, wb[i].dose_gy, wb[i].neutron_sv);
-        }
+        if (c.wb)
+            print_whole_body(&c);
     }
-    free(wb);
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].ok)
-            hm_rt_dvh_free(&rows[i].dvh);
-    free(rows);
-    hm_rt_tg263_free(map);
-    hm_rt_grid_free(g);
-    course_free(&c);
+    hm_rt_course_free(&c);
     return status;
 }
+
+#ifdef HM_RT_HAVE_IMPORT
+#include "hm_pseudo.h"
+#include "hm_registry.h"
+
+static int run_import(const hm_args *a)
+{
+    hm_error err;
+    hm_error_clear(&err);
+    hm_rt_course_options o;
+    course_options(a, &o);
+    o.whole_body = 1;
+    hm_pseudo_key key;
+    if (hm_pseudo_key_load(hm_args_str(a, "key", NULL), &key, &err))
+        return hm_cli_report(&err);
+    hm_rt_course *courses = NULL;
+    size_t n = 0;
+    hm_db *db = NULL;
+    hm_rt_import_result *res = NULL;
+    int rc = hm_rt_course_read_all(a->pos, a->npos, &o, &courses, &n, &err);
+    if (rc == HM_OK)
+        rc = hm_db_open(hm_args_str(a, "db", NULL), &db, &err);
+    if (rc == HM_OK && !(res = calloc(n ? n : 1, sizeof *res)))
+        rc = hm_error_set(&err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+    if (rc == HM_OK) {
+        hm_rt_import_opts io = { hm_args_str(a, "centre", NULL), &key,
+                                 hm_args_str(a, "diag-topography", NULL),
+                                 hm_args_str(a, "diag-morphology", NULL),
+                                 hm_args_str(a, "diag-date", NULL) };
+        rc = hm_rt_import(db, &io, courses, n, res, &err);
+    }
+    hm_pseudo_key_wipe(&key);
+    int status = 0;
+    if (rc) {
+        status = hm_cli_report(&err);
+        fprintf(stderr, "harmonic: rt import: nothing stored\n");
+    } else {
+        int changed = 0;
+        for (size_t i = 0; i < n; i++) {
+            const hm_rt_import_result *r = &res[i];
+            changed += r->status != HM_RT_IMPORT_UNCHANGED;
+            /* The plan file names the course here; the database has no path. */
+            printf("%-11s course %.16s version %d (%s): %s, %s, %.4g Gy in %d fx; ",
+                   hm_rt_import_status_name(r->status), r->course_id, r->version, r->lineage,
+                   courses[i].plan_path, courses[i].registry_technique,
+                   courses[i].prescription_gy, courses[i].fractions);
+            if (r->status == HM_RT_IMPORT_UNCHANGED)
+                printf("already stored, nothing changed\n");
+            else
+                printf("%d DVHs, %d organ doses\n", r->n_dvh, r->n_organ_dose);
+        }
+        printf("%zu course file set%s: %d stored, %zu unchanged\n", n, n == 1 ? "" : "s", changed,
+               n - (size_t)changed);
+    }
+    free(res);
+    hm_rt_course_free_all(courses, n);
+    hm_db_close(db);
+    return status;
+}
+
+static int run_list(const hm_args *a)
+{
+    hm_error err;
+    hm_error_clear(&err);
+    hm_db *db;
+    if (hm_db_open(hm_args_str(a, "db", NULL), &db, &err))
+        return hm_cli_report(&err);
+    hm_stmt *st;
+    int rc = hm_db_prepare(db,
+        "SELECT c.centre_code, c.course_id, c.technique, c.particle, c.prescription_gy, "
+        "c.fractions, c.start_day, "
+        "(SELECT COUNT(*) FROM rt_course_version v WHERE v.centre_code = c.centre_code AND "
+        "v.course_id = c.course_id), "
+        "(SELECT MAX(v.version) FROM rt_course_version v WHERE v.centre_code = c.centre_code AND "
+        "v.course_id = c.course_id AND v.is_current = 1), "
+        "(SELECT COUNT(*) FROM organ_dose d WHERE d.centre_code = c.centre_code AND "
+        "d.source_type = 'rt_course' AND d.source_id = c.course_id AND d.method = 'tps'), "
+        "(SELECT COUNT(*) FROM organ_dose d WHERE d.centre_code = c.centre_code AND "
+        "d.source_type = 'rt_course' AND d.source_id = c.course_id AND d.method = 'rt_model'), "
+        "(SELECT COUNT(*) FROM rt_dvh h WHERE h.centre_code = c.centre_code AND "
+        "h.course_id = c.course_id AND h.is_current = 1) "
+        "FROM rt_course c ORDER BY c.centre_code, c.course_id", &st, &err);
+    if (rc) {
+        hm_db_close(db);
+        return hm_cli_report(&err);
+    }
+    printf("%-6s %-16s %-10s %-8s %8s %4s %7s %8s %7s %9s %9s %5s\n", "centre", "course",
+           "technique", "particle", "Rx_Gy", "fx", "start_d", "versions", "current", "organs_tps",
+           "organs_mod", "DVHs");
+    long n = 0;
+    while ((rc = hm_stmt_step(st, &err)) == 1) {
+        printf("%-6.6s %-16.16s %-10.10s %-8.8s %8.4g %4lld %7lld %8lld %7lld %9lld %9lld %5lld\n",
+               hm_stmt_column_text(st, 0), hm_stmt_column_text(st, 1), hm_stmt_column_text(st, 2),
+               hm_stmt_column_text(st, 3), hm_stmt_column_double(st, 4),
+               (long long)hm_stmt_column_int64(st, 5), (long long)hm_stmt_column_int64(st, 6),
+               (long long)hm_stmt_column_int64(st, 7), (long long)hm_stmt_column_int64(st, 8),
+               (long long)hm_stmt_column_int64(st, 9), (long long)hm_stmt_column_int64(st, 10),
+               (long long)hm_stmt_column_int64(st, 11));
+        n++;
+    }
+    hm_stmt_finalize(st);
+    hm_db_close(db);
+    if (rc < 0)
+        return hm_cli_report(&err);
+    printf("%ld course%s (start_d: days since birth; organs: organ_dose rows by method)\n", n,
+           n == 1 ? "" : "s");
+    return 0;
+}
+#else
+static int run_import(const hm_args *a)
+{
+    (void)a;
+    fprintf(stderr, "harmonic: rt import: built without the registry and pseudonymisation\n");
+    return 3;
+}
+static int run_list(const hm_args *a)
+{
+    (void)a;
+    fprintf(stderr, "harmonic: rt list: built without the registry\n");
+    return 3;
+}
+#endif
 
 static const hm_cli_opt show_opts[] = {
     HM_OPT_FLAG("json", "print JSON instead of the table"),
@@ -431,6 +320,8 @@ static const hm_cli_opt show_opts[] = {
     HM_OPT_FLAG("trilinear", "trilinear dose between voxel centres (default: nearest voxel)"),
     HM_OPT_STR("target", "ORGAN", "also the whole-body organ table, the field centred on this organ "
                                   "of the age's phantom (e.g. brain)", NULL),
+    HM_OPT_FLAG("whole-body", "also the whole-body organ table, the field centred on the organ "
+                              "ROI that contains the target ROI"),
     HM_OPT_NUM("age-years", "Y", "age at the plan for the phantom", "from the DICOM dates", 0, 30),
     HM_OPT_NUM("prescription-gy", "GY", "prescribed dose", "the plan's target prescription", 0.01, 200),
     HM_OPT_NUM("tps-level", "F", "RT Dose trusted from this fraction of the prescription (TG-158)",
@@ -451,8 +342,52 @@ static const hm_cli_cmd rt_show = {
     show_opts, show_pos, run_show, NULL, 0
 };
 
+#define REQ_STR(n, v, help) \
+    { n, 0, HM_OPT_T_STRING, v, help, NULL, HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 }
+static const hm_cli_opt import_opts[] = {
+    REQ_STR("db", "URL", "registry: a SQLite file or postgresql:// URL"),
+    REQ_STR("centre", "C", "the centre the courses come from"),
+    { "key", 0, HM_OPT_T_PATH, "KEYFILE", "the study key (pseudonymises ids, UIDs and dates)",
+      NULL, HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 },
+    HM_OPT_STR("diag-topography", "CODE", "ICD-O-3 topography of new courses (e.g. C71.9)", NULL),
+    HM_OPT_STR("diag-morphology", "CODE", "ICD-O-3 morphology of new courses (e.g. 9470/3)", NULL),
+    HM_OPT_STR("diag-date", "YYYY-MM-DD", "diagnosis date of new courses (stored as days since "
+                                          "birth)", NULL),
+    HM_OPT_STR("target", "ORGAN", "the organ the field is centred on", "the organ ROI containing "
+                                  "the target ROI"),
+    HM_OPT_NUM("age-years", "Y", "age at the plan for the phantom", "from the DICOM dates", 0, 30),
+    HM_OPT_NUM("prescription-gy", "GY", "prescribed dose", "the plan's target prescription", 0.01, 200),
+    HM_OPT_NUM("tps-level", "F", "RT Dose trusted from this fraction of the prescription (TG-158)",
+               "0.05", 0.001, 1),
+    HM_OPT_INT("subsample", "S", "S x S sample points per voxel in the plane", "8", 1, 64),
+    HM_OPT_FLAG("trilinear", "trilinear dose between voxel centres (default: nearest voxel)"),
+    HM_OPT_END
+};
+static const hm_cli_pos import_pos[] = {
+    { "DIR", "course folders, or folders of course folders (files grouped by references)", 1, -1,
+      HM_OPT_T_PATH },
+    HM_POS_END
+};
+static const hm_cli_cmd rt_import = {
+    "import", "pseudonymise and store courses: DVHs and whole-body organ doses",
+    "Reads every course (one RT Plan with its structure set, dose and CT) under the\n"
+    "folders, computes the DVHs and the whole-body organ table, pseudonymises ids, UIDs\n"
+    "and dates with the study key and stores everything in one transaction: on any\n"
+    "error nothing is stored.  The patient must be in the registry.  A revised plan adds\n"
+    "a version of its course; the same files again change nothing (docs/rt.md).\n",
+    import_opts, import_pos, run_import, NULL, 0
+};
+static const hm_cli_opt list_opts[] = {
+    REQ_STR("db", "URL", "registry: a SQLite file or postgresql:// URL"),
+    HM_OPT_END
+};
+static const hm_cli_cmd rt_list = {
+    "list", "the registry's RT courses: versions, technique, organs stored", NULL, list_opts,
+    NULL, run_list, NULL, 0
+};
+
 static const hm_cli_opt group_opts[] = { HM_OPT_END };
-static const hm_cli_cmd *const rt_subs[] = { &rt_show, NULL };
+static const hm_cli_cmd *const rt_subs[] = { &rt_show, &rt_import, &rt_list, NULL };
 const hm_cli_cmd hm_cli_rt = {
     "rt", "radiotherapy courses: DICOM RT plan, dose and structures",
     "Radiotherapy courses from their DICOM RT files (docs/rt.md, docs/rt_dicom.md).\n",

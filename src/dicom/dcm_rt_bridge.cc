@@ -354,6 +354,16 @@ int read_plan(DcmDataset *ds, hm_rtdcm_plan *p, const char *name, hm_error *err)
     for (unsigned long i = 0; i < nd && p->n_ref_doses < HM_RTDCM_MAX_REFS; i++)
         get_str(seq_item(ds, DCM_ReferencedDoseSequence, i), DCM_ReferencedSOPInstanceUID,
                 p->ref_dose_uids[p->n_ref_doses++], HM_RTDCM_UID_LEN);
+    /* Related plans (C.8.8.9): the lineage a revised plan carries. */
+    unsigned long nrp = seq_card(ds, DCM_ReferencedRTPlanSequence);
+    for (unsigned long i = 0; i < nrp && p->n_ref_plans < HM_RTDCM_MAX_REFS; i++) {
+        DcmItem *r = seq_item(ds, DCM_ReferencedRTPlanSequence, i);
+        hm_rtdcm_plan_ref *q = &p->ref_plans[p->n_ref_plans];
+        get_str(r, DCM_ReferencedSOPInstanceUID, q->uid, sizeof q->uid);
+        get_str(r, DCM_RTPlanRelationship, q->relationship, sizeof q->relationship);
+        if (q->uid[0])
+            p->n_ref_plans++;
+    }
 
     unsigned long nr = seq_card(ds, DCM_DoseReferenceSequence);
     if (nr) {
@@ -938,6 +948,13 @@ int write_plan(const char *path, hm_rtdcm_plan *pl, hm_error *err)
         if (DcmItem *r = p.item(ds, DCM_ReferencedDoseSequence)) {
             p.str(r, DCM_ReferencedSOPClassUID, HM_RTDCM_SOP_DOSE);
             p.str(r, DCM_ReferencedSOPInstanceUID, pl->ref_dose_uids[i]);
+        }
+    for (int i = 0; i < pl->n_ref_plans && i < HM_RTDCM_MAX_REFS; i++)
+        if (DcmItem *r = p.item(ds, DCM_ReferencedRTPlanSequence)) {
+            const hm_rtdcm_plan_ref *q = &pl->ref_plans[i];
+            p.str(r, DCM_ReferencedSOPClassUID, pl->ion ? HM_RTDCM_SOP_ION_PLAN : HM_RTDCM_SOP_PLAN);
+            p.str(r, DCM_ReferencedSOPInstanceUID, q->uid);
+            p.str(r, DCM_RTPlanRelationship, q->relationship[0] ? q->relationship : "PREDECESSOR");
         }
     for (size_t i = 0; i < pl->ndoserefs; i++)
         if (DcmItem *r = p.item(ds, DCM_DoseReferenceSequence)) {

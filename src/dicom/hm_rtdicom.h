@@ -113,6 +113,16 @@ typedef struct hm_rtdcm_beam {
     int    n_energy_layers;       /* ions: control-point pairs with spots (0 otherwise) */
 } hm_rtdcm_beam;
 
+/* One item of the plan's Referenced RT Plan Sequence (300C,0002): a plan
+ * this plan is related to (RT General Plan module, PS3.3 C.8.8.9), e.g. the
+ * plan it revises (PREDECESSOR) or replaces (REVISION). */
+typedef struct hm_rtdcm_plan_ref {
+    char uid[HM_RTDCM_UID_LEN];   /* Referenced SOP Instance UID */
+    char relationship[20];        /* RT Plan Relationship (300A,0055): PRIOR, ALTERNATIVE,
+                                     PREDECESSOR, VERIFIED_PLAN, CONCURRENT (REVISION in
+                                     files written before the 2011 term change) */
+} hm_rtdcm_plan_ref;
+
 /* One item of the Dose Reference Sequence (RT Prescription, C.8.8.10). */
 typedef struct hm_rtdcm_doseref {
     int    number;
@@ -142,6 +152,9 @@ typedef struct hm_rtdcm_plan {
     /* Summary (rt_plan.c). */
     double rx_dose_gy;            /* first TARGET dose reference's prescription, 0 = none */
     int    technique;             /* of the treatment beams; UNKNOWN when they differ */
+    /* Referenced RT Plan Sequence (300C,0002): related plans, as written. */
+    hm_rtdcm_plan_ref ref_plans[HM_RTDCM_MAX_REFS];
+    int    n_ref_plans;
 } hm_rtdcm_plan;
 
 int  hm_rtdcm_plan_read_file(const char *path, hm_rtdcm_plan *plan, hm_error *err);

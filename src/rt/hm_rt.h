@@ -260,6 +260,139 @@ typedef struct hm_rt_tps_organ {
 int hm_rt_oof_merge(hm_rt_oof_organ *rows, int nrows, const hm_rt_tps_organ *tps, int ntps,
                     double prescription_gy, double level_frac, hm_error *err);
 
+/* ------------------------------------------------------------- courses */
+/*
+ * A course read from its DICOM RT files (course.c; built when src/dicom is
+ * present, HM_RT_HAVE_COURSE): the folder's objects grouped by their
+ * references (plan -> structure set -> CT series, RT Dose -> plan), checked
+ * (contours, frame of reference, absolute dose, dose grid scaling, one
+ * patient across the files), every ROI's DVH and, on request, the
+ * whole-body organ table.  Shared by `harmonic rt show`, `harmonic rt
+ * import` (hm_rt_import) and the synthetic cohort.  Values are as in the
+ * files: identifiers are pseudonymised by hm_rt_import only.
+ *
+ *     hm_rt_course_options o;  hm_rt_course_options_init(&o);
+ *     o.whole_body = 1;                       // target, age, Rx from the files
+ *     hm_rt_course c;
+ *     if (hm_rt_course_read(dir, &o, &c, &err) == HM_OK) {
+ *         for (int i = 0; i < c.nwb; i++) use(c.wb[i].organ, c.wb[i].dose_gy, c.wb[i].method);
+ *         hm_rt_course_free(&c);
+ *     }
+ */
+#define HM_RT_UID_LEN 68
+
+typedef struct hm_rt_course_options {
+    int         subsample;        /* DVH sampling (0 = default) */
+    int         interp;           /* HM_RT_NEAREST or HM_RT_TRILINEAR */
+    int         whole_body;       /* 1: also the whole-body organ table */
+    const char *target_organ;     /* NULL: from the target ROI (see target_how) */
+    double      age_years;        /* NAN: from birth and plan dates */
+    double      prescription_gy;  /* <= 0: the plan's TARGET dose reference */
+    double      tps_level;        /* <= 0: HM_RT_OOF_TPS_LEVEL_DEFAULT */
+    const char *oof_params;       /* NULL: data/rt/out_of_field.csv */
+} hm_rt_course_options;
+
+void hm_rt_course_options_init(hm_rt_course_options *o);
+
+typedef struct hm_rt_course_roi {
+    int       number;             /* ROI Number */
+    char      name[68];
+    char      organ[48];          /* mapped code ("" when unmapped) */
+    char      tg263[64];
+    int       kind;               /* hm_rt_map_kind */
+    int       ok;                 /* 1: dvh filled; 0: no volume in the grid (why) */
+    char      why[512];
+    double    centroid_mm[3];     /* mean of the contour points (patient mm) */
+    hm_rt_dvh dvh;
+} hm_rt_course_roi;
+
+typedef struct hm_rt_course {
+    /* files of the course */
+    char   plan_path[512], struct_path[512], dose_path[512];
+    /* identifiers and dates as written (DICOM DA: YYYYMMDD) */
+    char   patient_id[68], birth_date[20], sex[20], study_date[20], plan_date[20];
+    char   plan_uid[HM_RT_UID_LEN], struct_uid[HM_RT_UID_LEN], dose_uid[HM_RT_UID_LEN];
+    char   study_uid[HM_RT_UID_LEN], ct_series_uid[HM_RT_UID_LEN];
+    /* the plan this one revises: Referenced RT Plan Sequence (300C,0002) item
+     * with RT Plan Relationship PREDECESSOR (or the older REVISION), "" = none */
+    char   predecessor_uid[HM_RT_UID_LEN];
+    char   plan_label[20];
+    /* the plan */
+    char   dicom_technique[24];   /* "IMRT", "VMAT", "PBS", ... (hm_rtdcm_technique_name) */
+    int    technique;             /* hm_rt_technique of the out-of-field model, -1 none */
+    char   registry_technique[16];/* rt_course.technique code: 3dcrt, imrt, vmat, proton_pbs... */
+    char   particle[16];          /* rt_course.particle code: photon, proton, electron, other */
+    char   beam_energy[48];       /* "6 MV", "140-150.5 MeV" */
+    int    nbeams, fractions;
+    double plan_rx_gy;            /* the plan's TARGET prescription, 0 = none */
+    /* the dose grid */
+    int    nx, ny, nz;
+    char   dose_type[20], summation_type[32];
+    /* ROIs and their DVHs, in structure-set order */
+    size_t            nrois;
+    hm_rt_course_roi *rois;
+    /* whole-body table (options.whole_body), else NULL / 0 */
+    double            prescription_gy;   /* used for the table */
+    double            age_years;         /* used (NAN without the table) */
+    char              target_organ[32];  /* the field's centre organ ("" when target_cm) */
+    char              target_how[64];    /* "option", "target ROI 'PTV' in 'Brain'", ... */
+    hm_rt_oof_organ  *wb;
+    int               nwb;
+} hm_rt_course;
+
+/* The one course of dir (HM_EINVAL naming the plans when there are
+ * several).  Errors name the file and the element (tag) and say what to do;
+ * on error *c is zeroed and holds nothing. */
+int  hm_rt_course_read(const char *dir, const hm_rt_course_options *o, hm_rt_course *c,
+                       hm_error *err);
+/* Every course under the folders dirs[0..ndirs) (each a course folder or a
+ * folder of course folders, read recursively): the files are pooled and
+ * grouped by references, one course per plan.  All or nothing: the first
+ * failure is returned and *courses is NULL. */
+int  hm_rt_course_read_all(const char *const *dirs, int ndirs, const hm_rt_course_options *o,
+                           hm_rt_course **courses, size_t *ncourses, hm_error *err);
+void hm_rt_course_free(hm_rt_course *c);
+void hm_rt_course_free_all(hm_rt_course *courses, size_t n);
+
+/* --------------------------------------------------------- registry import */
+/*
+ * Courses into the registry (rt_import.c; built with src/registry and
+ * src/pseudo, HM_RT_HAVE_IMPORT), docs/rt.md "Import".  Pseudonymised as the
+ * RDSR path: PatientID -> the patient table's pseudonym (namespace
+ * "patient"), every UID through hm_pseudo_uid, dates only as days since
+ * birth; the course_id is a keyed hash of the pseudonym and the root of the
+ * plan lineage.  A plan already stored with the same UIDs and content is
+ * left as it is; a revised plan adds a version of its course.  All courses
+ * in ONE transaction: on any error nothing is stored.  Each course needs its
+ * whole-body table (hm_rt_course_options.whole_body).
+ */
+struct hm_db;
+struct hm_pseudo_key;
+
+typedef struct hm_rt_import_opts {
+    const char                 *centre;
+    const struct hm_pseudo_key *key;
+    const char *diag_topography;   /* ICD-O-3 of a NEW course (DICOM has none): "C71.9" */
+    const char *diag_morphology;   /* "9470/3"; an existing course keeps its diagnosis */
+    const char *diag_date;         /* "YYYY-MM-DD", stored only as days since birth */
+} hm_rt_import_opts;
+
+enum { HM_RT_IMPORT_NEW_COURSE = 1, HM_RT_IMPORT_NEW_VERSION = 2, HM_RT_IMPORT_UNCHANGED = 3 };
+
+typedef struct hm_rt_import_result {
+    char course_id[72];
+    int  version;          /* the version stored, or the one found unchanged */
+    int  status;           /* HM_RT_IMPORT_* */
+    int  n_dvh;            /* rt_dvh rows written */
+    int  n_organ_dose;     /* organ_dose rows written */
+    char lineage[64];      /* why this course: "new", "same plan", "predecessor", "label" */
+} hm_rt_import_result;
+
+/* res: n entries, filled in course order. */
+int hm_rt_import(struct hm_db *db, const hm_rt_import_opts *o, const hm_rt_course *courses,
+                 size_t n, hm_rt_import_result *res, hm_error *err);
+const char *hm_rt_import_status_name(int status);   /* "new course", ... */
+
 #ifdef __cplusplus
 }
 #endif

@@ -155,6 +155,11 @@ static void same_plan(const hm_rtdcm_plan *a, const hm_rtdcm_plan *b)
     assert_string_equal(a->date, b->date);
     assert_string_equal(a->time, b->time);
     assert_string_equal(a->ref_struct_uid, b->ref_struct_uid);
+    assert_int_equal(a->n_ref_plans, b->n_ref_plans);
+    for (int i = 0; i < a->n_ref_plans; i++) {
+        assert_string_equal(a->ref_plans[i].uid, b->ref_plans[i].uid);
+        assert_string_equal(a->ref_plans[i].relationship, b->ref_plans[i].relationship);
+    }
     assert_int_equal(a->fractions_planned, b->fractions_planned);
     assert_int_equal(b->n_fraction_groups, 1);
     assert_int_equal(a->ndoserefs, b->ndoserefs);
@@ -220,6 +225,19 @@ static void plan_roundtrip(int tech, const char *file, double arc_deg, int mlc_c
 {
     hm_rtdcm_plan w, r;
     rtfx_plan(&w, tech, "1.2.826.0.1.3680043.10.1.1");
+    /* Related plans (Referenced RT Plan Sequence, C.8.8.9): a revised IMRT
+     * plan and its earlier phase; an alternative to the PBS plan. */
+    if (tech == HM_RTDCM_TECH_IMRT) {
+        w.n_ref_plans = 2;
+        strcpy(w.ref_plans[0].uid, "1.2.826.0.1.3680043.10.1.7");
+        strcpy(w.ref_plans[0].relationship, "PREDECESSOR");
+        strcpy(w.ref_plans[1].uid, "1.2.826.0.1.3680043.10.1.8");
+        strcpy(w.ref_plans[1].relationship, "PRIOR");
+    } else if (tech == HM_RTDCM_TECH_ION_PBS) {
+        w.n_ref_plans = 1;
+        strcpy(w.ref_plans[0].uid, "1.2.826.0.1.3680043.10.1.9");
+        strcpy(w.ref_plans[0].relationship, "ALTERNATIVE");
+    }
     char p[1100];
     snprintf(p, sizeof p, "%s/../%s", dir, file);   /* beside, not in, the course */
     OK(hm_rtdcm_plan_write(p, &w, ERR));

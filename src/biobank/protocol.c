@@ -52,7 +52,7 @@ static int want_fields(size_t n, size_t want, const char *kind, const char *name
 static int parse_sample(char **f, size_t n, const char *name, long line, hm_bb_protocol *p,
                         hm_error *err)
 {
-    int rc = want_fields(n, 11, "sample", name, line, err);
+    int rc = want_fields(n, 10, "sample", name, line, err);
     if (rc)
         return rc;
     if (p->ntypes == HM_BB_MAX_TYPES)

@@ -384,7 +384,7 @@ static int apply_aliquot_event(hm_bb_state *st, const hm_bb_event *e, hm_error *
         const hm_bb_consent *c = hm_bb_find_consent(st, s->pseudonym);
         if (c && !isnan(c->withdrawn_s) && e->time_s >= c->withdrawn_s)
             REJECT("consent", "the patient withdrew consent: aliquot %s is blocked", a->id);
-        if (c && c->storage == 0)
+        if (c && c->storage == 0 && isnan(c->withdrawn_s))
             REJECT("consent", "no consent to storage and use: aliquot %s is blocked", a->id);
         if (!strcmp(e->metric, "genetic") && (!c || c->genetic != 1))
             REJECT("consent", "genetic analysis needs the patient's genetic consent (recorded: %s)",

@@ -52,5 +52,7 @@ extern const hm_cli_cmd hm_cli_dose;
 extern const hm_cli_cmd hm_cli_rt;
 /* epidemiology (cmd_epi.c) */
 extern const hm_cli_cmd hm_cli_epi;
+/* biobank (cmd_biobank.c) */
+extern const hm_cli_cmd hm_cli_biobank;
 
 #endif

@@ -224,7 +224,7 @@ const hm_bb_consent *hm_bb_find_consent(const hm_bb_state *st, const char *pseud
 const hm_bb_protocol *hm_bb_find_protocol(const hm_bb_state *st, const char *id);
 
 /* Normalises "site/freezer/rack/box/position" (five non-empty parts, no
- * spaces); HM_EINVAL naming what is missing. */
+ * spaces); HM_EVALIDATE naming what is missing. */
 int hm_bb_location_check(const char *loc, hm_error *err);
 
 /* SPREC v3.0 code of aliquot i from its sample's events (docs/biobank.md). */

@@ -159,13 +159,13 @@ int hm_bb_location_check(const char *loc, hm_error *err)
             parts++;
             len = 0;
         } else if (*p <= ' ' || *p == ',' || *p == ';') {
-            return hm_error_set(err, HM_EINVAL, NULL, 0, "location",
+            return hm_error_set(err, HM_EVALIDATE, NULL, 0, "location",
                                 "no blanks, ',' or ';' in a storage position, found '%s'", loc);
         } else
             len++;
     }
     if (parts != 5 || !len)
-        return hm_error_set(err, HM_EINVAL, NULL, 0, "location",
+        return hm_error_set(err, HM_EVALIDATE, NULL, 0, "location",
                             "expected SITE/FREEZER/RACK/BOX/POSITION (five non-empty parts), "
                             "found '%s'", loc);
     return HM_OK;

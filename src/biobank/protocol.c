@@ -76,7 +76,7 @@ static int parse_sample(char **f, size_t n, const char *name, long line, hm_bb_p
     memcpy(r->sprec_container, f[3], 4);
     static const char *names[] = { "volume_ml", "max_to_processing_h", "max_to_freezing_h",
                                    "storage_temp_c", "aliquots_n", "aliquot_volume_ml" };
-    double v[6];
+    double v[6] = { 0 };
     for (int k = 0; k < 6; k++)
         if ((rc = num(f[4 + k], name, line, names[k], 0, &v[k], err)))
             return rc;
@@ -149,7 +149,7 @@ static int parse_qc(char **f, size_t n, const char *name, long line, hm_bb_proto
     int rc = want_fields(n, 4, "qc", name, line, err);
     if (rc)
         return rc;
-    double lo, hi;
+    double lo = NAN, hi = NAN;
     if ((rc = num(f[2], name, line, "min", 1, &lo, err)) ||
         (rc = num(f[3], name, line, "max", 1, &hi, err)))
         return rc;
@@ -201,7 +201,7 @@ int hm_bb_protocol_parse(const char *text, size_t len, const char *name, hm_bb_p
             rc = hm_error_set(err, HM_EPARSE, name, line, f[0],
                               "the first record must be 'protocol,ARM,VERSION'");
         } else if (!strcmp(f[0], "protocol")) {
-            double v;
+            double v = 0;
             if (have_header)
                 rc = hm_error_set(err, HM_EPARSE, name, line, "protocol", "a second protocol record");
             else if (!(rc = want_fields(n, 3, "protocol", name, line, err)) &&

@@ -208,13 +208,24 @@ static hm_bb_consent *consent_for(hm_bb_state *st, const char *pseudonym, int cr
     return c;
 }
 
+/* The registry's pseudonym type: 64 lower-case hex digits (HMAC-SHA-256). */
+static int pseudonym_ok(const char *p)
+{
+    size_t n = 0;
+    for (; p[n]; n++)
+        if (!((p[n] >= '0' && p[n] <= '9') || (p[n] >= 'a' && p[n] <= 'f')))
+            return 0;
+    return n == 64;
+}
+
 static int apply_collect(hm_bb_state *st, const hm_bb_event *e, hm_error *err)
 {
     bb_index *ix = ix_of(st);
     if (!e->sample_id[0] || hm_bb_find_sample(st, e->sample_id) >= 0)
         REJECT("sample_id", "expected a new sample id, found '%s'", e->sample_id);
-    if (!e->pseudonym[0])
-        REJECT("pseudonym", "a collection needs the patient's pseudonym");
+    if (!pseudonym_ok(e->pseudonym))
+        REJECT("pseudonym", "expected the patient's pseudonym (64 lower-case hex digits), "
+               "found '%.70s'", e->pseudonym);
     const hm_bb_protocol *p = hm_bb_find_protocol(st, e->protocol);
     if (!p)
         REJECT("protocol", "protocol '%s' is not registered", e->protocol);
@@ -299,6 +310,9 @@ static int apply_aliquot_event(hm_bb_state *st, const hm_bb_event *e, hm_error *
     hm_bb_sample *s = &st->samples[a->sample];
     const hm_bb_sample_rule *r = rule_of(st, s);
     const hm_bb_protocol *p = hm_bb_find_protocol(st, s->protocol);
+    if (strcmp(s->centre, e->centre))
+        return hm_error_set(err, HM_EPERM, NULL, 0, "centre_code",
+                            "aliquot %s belongs to centre %s", a->id, s->centre);
     if (a->status == HM_BB_ST_DESTROYED)
         REJECT("aliquot_id", "aliquot %s was destroyed", a->id);
     switch (e->type) {
@@ -446,8 +460,9 @@ static int apply_qc(hm_bb_state *st, const hm_bb_event *e, hm_bb_sample *s, hm_e
 
 static int apply_consent(hm_bb_state *st, const hm_bb_event *e, hm_error *err)
 {
-    if (!e->pseudonym[0])
-        REJECT("pseudonym", "consent needs the patient's pseudonym");
+    if (!pseudonym_ok(e->pseudonym))
+        REJECT("pseudonym", "expected the patient's pseudonym (64 lower-case hex digits), "
+               "found '%.70s'", e->pseudonym);
     int all = e->type == HM_BB_CONSENT_WITHDRAWN && (!e->metric[0] || !strcmp(e->metric, "all"));
     if (!all && strcmp(e->metric, "storage") && strcmp(e->metric, "genetic") &&
         strcmp(e->metric, "sharing"))

@@ -261,6 +261,13 @@ static void test_transport_and_consent(void **state)
     snprintf(col.sample_type, sizeof col.sample_type, "serum");
     snprintf(col.timepoint, sizeof col.timepoint, "month_12");
     refused(&st, col, "consent");
+    snprintf(col.pseudonym, sizeof col.pseudonym, "%s", P2 "0");        /* 65 digits */
+    refused(&st, col, "pseudonym");
+    /* Another centre cannot record on this centre's aliquots. */
+    hm_bb_event other = aliq_ev(HM_BB_DESTROY, a[2], ship + 100 * 3600, NULL);
+    snprintf(other.centre, sizeof other.centre, "DE01");
+    snprintf(other.detail, sizeof other.detail, "broken tube");
+    refused(&st, other, "centre_code");
     hm_bb_event d = aliq_ev(HM_BB_DESTROY, a[1], ship + 100 * 3600, NULL);
     refused(&st, d, "detail");
     snprintf(d.detail, sizeof d.detail, "consent withdrawn");

@@ -54,5 +54,7 @@ extern const hm_cli_cmd hm_cli_rt;
 extern const hm_cli_cmd hm_cli_qol;
 /* epidemiology (cmd_epi.c) */
 extern const hm_cli_cmd hm_cli_epi;
+/* biobank (cmd_biobank.c) */
+extern const hm_cli_cmd hm_cli_biobank;
 
 #endif

@@ -154,6 +154,9 @@ static const hm_cli_cmd *const root_subs[] = {
 #ifdef HM_HAVE_QOL
     &hm_cli_qol,
 #endif
+#ifdef HM_HAVE_BIOBANK
+    &hm_cli_biobank,
+#endif
     &help_cmd, &completion_cmd, &version_cmd, NULL
 };
 

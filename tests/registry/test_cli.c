@@ -117,7 +117,7 @@ static void test_report_and_dictionary_json(void **state)
     snprintf(path, sizeof path, "%s/dict.json", T);
     j = json_load_file(path, 0, &je);
     assert_non_null(j);
-    assert_int_equal(json_array_size(json_object_get(j, "tables")), 20);   /* with rt_course_version, rt_dvh (005) */
+    assert_int_equal(json_array_size(json_object_get(j, "tables")), 22);   /* with rt_course_version, rt_dvh (005), bio_event, bio_protocol (007) */
     json_decref(j);
     assert_int_equal(sh("%s dictionary --format yaml 2>/dev/null", H), 2);
     /* An import template is accepted by the importer as it is (0 rows). */

@@ -485,7 +485,7 @@ static void test_migrate_from_v2(void **state)
          * applied version counts */
         "DROP TABLE chemotherapy", "DROP TABLE surgery", "DROP TABLE stem_cell_transplant",
         "DROP TABLE qol_item",
-        "DROP TABLE rt_course_version", "DROP TABLE rt_dvh",
+        "DROP TABLE rt_course_version", "DROP TABLE rt_dvh", "DROP TABLE bio_event", "DROP TABLE bio_protocol",
         "DELETE FROM schema_version WHERE version >= 3", NULL
     };
     for (int i = 0; undo[i]; i++) {

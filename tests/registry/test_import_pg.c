@@ -335,7 +335,7 @@ static void assert_same_dirs(const char *a, const char *b)
         n++;
     }
     closedir(d);
-    assert_int_equal(n, 24);          /* 20 tables + 2 codebooks + R + Stata */
+    assert_int_equal(n, 26);          /* 22 tables + 2 codebooks + R + Stata */
 }
 
 /* Text that COPY must escape (backslashes, \N as text), quotes, commas and

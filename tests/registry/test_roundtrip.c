@@ -73,7 +73,7 @@ static void compare_dirs(const char *a, const char *b)
         n++;
     }
     closedir(d);
-    assert_int_equal(n, 24);          /* 20 tables + 2 codebooks + R + Stata */
+    assert_int_equal(n, 26);          /* 22 tables + 2 codebooks + R + Stata */
 }
 
 static void test_export_reimport_identical(void **state)

@@ -413,6 +413,84 @@ static void test_curvature(void **state)
     hm_dose_library_free(lib);
 }
 
+/* The disagreement term (library_interp.c): along an axis of five uneven
+ * points, (1) a cubic, whose second differences at the stencil centres are
+ * known in closed form (for f = x^3: 2 f[xa, xb, xc] = 2 (xa + xb + xc)), so
+ * the dose and the sigma are computed here from them; the error lies
+ * within the sigma; (2) an edge (a logistic step 3 degrees wide between
+ * nodes 15 degrees apart), which the curvature correction's size
+ * underestimates and the sigma with the disagreement covers. */
+static double fcubic(double x) { return 1 + x * x * x / 27000; }
+static double fedge(double x) { return 1 + 2 / (1 + exp(-(x - 5) / 1.5)); }
+
+static void test_disagreement(void **state)
+{
+    (void)state;
+    hm_dose_grid g;
+    memset(&g, 0, sizeof g);
+    g.nphantoms = 1;
+    snprintf(g.phantoms[0].age, sizeof g.phantoms[0].age, "5y");
+    g.phantoms[0].sex = 'H';
+    const double sp[5] = { -30, -10, 0, 15, 30 };
+    for (int a = 0; a < HM_DOSE_NAXES; a++) {
+        g.n[a] = 1;
+        g.v[a][0] = a == HM_DOSE_AXIS_KVP ? 70 : a == HM_DOSE_AXIS_AL ? 3.5 : a == HM_DOSE_AXIS_FIELD ? 7 : 0;
+    }
+    g.n[HM_DOSE_AXIS_SECONDARY] = 5;
+    memcpy(g.v[HM_DOSE_AXIS_SECONDARY], sp, sizeof sp);
+    g.source_isocentre_cm = 75;
+    g.anode_angle_deg = 12;
+    hm_dose_library_params p;
+    hm_dose_library_params_default(&p);
+    hm_dose_library *lib;
+    hm_error err;
+    fail_err(hm_dose_library_create(&g, &p, &lib, &err), &err);
+    hm_organ_dose o[2];
+    memset(o, 0, sizeof o);
+    snprintf(o[0].organ, sizeof o[0].organ, "lung");
+    snprintf(o[1].organ, sizeof o[1].organ, "breast");
+    o[0].present = o[1].present = 1;
+    for (size_t k = 0; k < 5; k++) {
+        o[0].dose_mgy_per_gy_cm2 = fcubic(sp[k]);
+        o[1].dose_mgy_per_gy_cm2 = fedge(sp[k]);
+        hm_dosimetry_result r = { .n = 2, .organs = o };
+        fail_err(hm_dose_library_set_node(lib, 0, k, &r, &err), &err);
+    }
+    /* Second differences at the interior nodes 1..3 (stencils k-1, k, k+1). */
+    double f2[5];
+    for (int k = 1; k <= 3; k++)
+        f2[k] = 2 * (sp[k - 1] + sp[k] + sp[k + 1]) / 27000;
+    f2[0] = f2[1];
+    f2[4] = f2[3];
+    const double ev[] = { -20, -3, 2, 5, 8, 12, 22 };
+    for (size_t e = 0; e < sizeof ev / sizeof ev[0]; e++) {
+        double x[HM_DOSE_NAXES] = { 70, 3.5, 0, 0, ev[e], 7, 0 };
+        hm_dosimetry_result r;
+        fail_err(hm_dose_library_lookup_at(lib, 0, x, &r, NULL, &err), &err);
+        int i = 0;
+        while (ev[e] >= sp[i + 1])
+            i++;
+        double t = (ev[e] - sp[i]) / (sp[i + 1] - sp[i]), q = 0.5 * (ev[e] - sp[i]) * (ev[e] - sp[i + 1]);
+        int c0 = i < 1 ? 1 : i > 2 ? 2 : i;   /* the two nearest stencil centres */
+        double lin = (1 - t) * fcubic(sp[i]) + t * fcubic(sp[i + 1]);
+        double corr = q * ((1 - t) * f2[i] + t * f2[i + 1]), dis = q * (f2[c0 + 1] - f2[c0]);
+        double got = r.organs[0].dose_mgy_per_gy_cm2, sig = r.organs[0].sigma_mgy_per_gy_cm2;
+        fprintf(stderr, "cubic at %g: %.6f want %.6f (true %.6f), sigma %.6f want %.6f\n", ev[e], got,
+                lin + corr, fcubic(ev[e]), sig, hypot(corr, dis));
+        assert_true(fabs(got - (lin + corr)) < 1e-12);
+        assert_true(fabs(sig - hypot(corr, dis)) < 1e-12);
+        assert_true(fabs(got - fcubic(ev[e])) <= sig);
+        /* The edge: the error is within 2 sigma, and the disagreement, not
+         * the correction, is what covers it near the step. */
+        double ge = r.organs[1].dose_mgy_per_gy_cm2, se = r.organs[1].sigma_mgy_per_gy_cm2;
+        fprintf(stderr, "edge at %g: %.4f true %.4f, sigma %.4f (z %+.2f)\n", ev[e], ge, fedge(ev[e]), se,
+                (ge - fedge(ev[e])) / se);
+        assert_true(fabs(ge - fedge(ev[e])) < 2 * se);
+        hm_dosimetry_result_free(&r);
+    }
+    hm_dose_library_free(lib);
+}
+
 /* ---- the file ------------------------------------------------------------------ */
 
 static char *slurp(const char *path, size_t *n)
@@ -923,6 +1001,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_coords),
         cmocka_unit_test(test_interpolation),
         cmocka_unit_test(test_curvature),
+        cmocka_unit_test(test_disagreement),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damaged_files),
         cmocka_unit_test(test_build),

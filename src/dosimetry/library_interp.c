@@ -4,7 +4,8 @@
  * Multilinear (tensor-product linear) interpolation over the axes with more
  * than one point, plus a curvature correction along every axis with at
  * least three points, in a coordinate u in which the dose is closer to
- * linear (u = sqrt(Cu mm) for the copper filter, the axis value elsewhere):
+ * linear (u = ln(1 + Cu / 0.1 mm) for the copper filter, the axis value
+ * elsewhere):
  *
  *   D(x) = L(x) + sum_a q_a L_a[f''_a],   q_a = (u_a - u_a0)(u_a - u_a1) / 2,
  *
@@ -22,10 +23,23 @@
  * k the axes with three or more points), so a lookup reads 1 + k values per
  * corner instead of 1.
  *
- * Why sqrt(Cu): dose per KAP rises steeply then flattens with copper; on
- * the 5-year-old (docs/dosimetry.md) linear interpolation in Cu on the
- * default nodes 0, 0.1, 0.3, 0.9 mm is 1.5-4 % low on lungs and heart, in
- * sqrt(Cu) with the correction within 2.6 %, in Cu with it up to +3.5 %.
+ * Why ln(1 + Cu/t0), t0 = 0.1 mm: dose per KAP rises steeply then flattens
+ * with copper, as copper removes the soft part of the spectrum, which adds
+ * to the KAP but hardly to organs at depth; t0 is copper's attenuation
+ * length at 30 keV (mu/rho 10.9 cm2/g, NIST XCOM, density 8.96 g/cm3), the
+ * soft end of these spectra after the inherent Al.  The dose is a smooth
+ * function of Cu with a finite slope at 0 (attenuation is), which this
+ * coordinate keeps and saturates like the dose; sqrt(Cu) (used before) has
+ * an infinite slope at 0, so a dose linear in Cu there is convex in it and
+ * linear interpolation from 0 to 0.1 mm was high.  Measured on the
+ * 5-year-old (direct runs of 2e6 histories along Cu through two events,
+ * nodes 0, 0.1, 0.3 mm, the curvature correction applied): at 0.05 mm
+ * lungs +0.9/+0.8 %, heart +1.1/-0.1 % (sqrt(Cu): +3.0/+2.2 % and
+ * +3.4/+1.7 %); at 0.2 mm within 0.6 % (sqrt: -1.0 to -1.5 %); the
+ * correction itself is at most 0.4 % of the dose on lungs, heart and liver
+ * (sqrt: up to 2.5 %), i.e. the dose is close to linear in this coordinate.
+ * On E/KAP (docs/dosimetry.md: 0.59, 0.81, 0.92, 1.09, 1.28 at 0, 0.1, 0.2,
+ * 0.4, 0.9 mm) the slopes between nodes in u are 0.32, 0.27, 0.33, 0.27.
  *
  * Errors.  The nodes are independent Monte Carlo runs, so the statistical
  * variance of the multilinear part is sum_c w_c^2 sigma_c^2.  The
@@ -48,14 +62,16 @@
  *   |f - D| <= |q_a| |f''_a(c1) - f''_a(c0)|,
  * c0, c1 the stencil centres i0, i1 of the cell (on an end cell, the first
  * or last two interior nodes; this needs four points on the axis, or a
- * periodic axis), interpolated over the other axes as L_a[f''_a].  The same
+ * periodic axis), interpolated over the other axes as L_a[f''_a] but in
+ * magnitude, L_a[|f''_a(c1) - f''_a(c0)|] (a bound at each corner line; of
+ * opposite signs at different corners it would otherwise cancel).  The same
  * comparison of left and right stencils is what ENO schemes use to detect
  * discontinuities (Harten, Engquist, Osher, Chakravarthy 1987, J Comput
  * Phys 71:231); here it only sizes the error.  Where the dose is smooth it
  * is O(h^3 f''') and negligible; where it is not, it grows with the
  * jump.  So
  *   sigma^2 = sum_c w_c^2 sigma_c^2
- *           + sum_a (q_a L_a[f''_a])^2 + sum_a (q_a L_a[f''_a(c1) - f''_a(c0)])^2.
+ *           + sum_a (q_a L_a[f''_a])^2 + sum_a (q_a L_a[|f''_a(c1) - f''_a(c0)|])^2.
  * Measured z-scores: tests/dosimetry/test_library_mc.c.
  */
 #include "library_int.h"
@@ -67,7 +83,7 @@
 /* The coordinate an axis is interpolated in. */
 static double axis_u(int a, double v)
 {
-    return a == HM_DOSE_AXIS_CU ? sqrt(fmax(v, 0)) : v;
+    return a == HM_DOSE_AXIS_CU ? log1p(fmax(v, 0) / LIB_CU_T0_MM) : v;
 }
 
 /* Node coordinate i of axis a in u; on the periodic axis i may be n (the
@@ -299,9 +315,11 @@ int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom, const 
             size_t base = node - i0[a] * stride[a];
             const double *h0 = &ph->d2[a][(base + c0[a] * stride[a]) * no];
             const double *h1 = &ph->d2[a][(base + c1[a] * stride[a]) * no];
-            double *da = disc + (size_t)a * no, wq = wo * q[a];
+            /* A bound per line of corners, so summed in magnitude: signed,
+             * the other axes' corners could cancel it. */
+            double *da = disc + (size_t)a * no, wq = wo * fabs(q[a]);
             for (size_t k = 0; k < no; k++)
-                da[k] += wq * (h1[k] - h0[k]);
+                da[k] += wq * fabs(h1[k] - h0[k]);
         }
         const double *d = &ph->dose[node * no], *s = &ph->sigma[node * no];
         for (size_t k = 0; k < no; k++) {

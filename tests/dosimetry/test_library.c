@@ -8,7 +8,7 @@
  *    sqrt(sum w^2 sigma^2), clamping flagged per axis, the periodic primary
  *    axis closing the circle, phantom fall-back;
  *  - the curvature correction: exact for quadratics along each axis (in
- *    sqrt(Cu) for copper), its size the sigma's interpolation term;
+ *    ln(1 + Cu/0.1 mm) for copper), its size the sigma's interpolation term;
  *  - write/load round trip, and damaged files rejected with file, line and
  *    field;
  *  - a tiny real build: each node equals a direct run with the node's seed,
@@ -174,14 +174,14 @@ static void test_coords(void **state)
 
 /* ---- a synthetic library ----------------------------------------------------- */
 
-/* f = (1 + kvp/100)(1 + 2 sqrt(cu))(2 + sin(primary))(1 + field/10)(1 + secondary/100):
+/* f = (1 + kvp/100)(1 + 2 ln(1 + cu/0.1))(2 + sin(primary))(1 + field/10)(1 + secondary/100):
  * interpolation reproduces it exactly only at nodes; along kvp, field,
- * secondary, and sqrt(cu) (copper's interpolation coordinate) it is linear,
+ * secondary, and ln(1 + cu/0.1) (copper's interpolation coordinate) it is linear,
  * and these axes have two points (no curvature correction), so
  * interpolation is exact there. */
 static double fsyn(const double x[HM_DOSE_NAXES], int organ)
 {
-    return (organ + 1) * (1 + x[0] / 100) * (1 + 2 * sqrt(x[2])) * (2 + sin(x[3] * 3.14159265358979 / 180)) *
+    return (organ + 1) * (1 + x[0] / 100) * (1 + 2 * log1p(x[2] / 0.1)) * (2 + sin(x[3] * 3.14159265358979 / 180)) *
            (1 + x[5] / 10) * (1 + x[4] / 100);
 }
 
@@ -340,14 +340,14 @@ static void test_interpolation(void **state)
 
 /* The curvature correction: on a grid with three or more points on kVp, Cu
  * and secondary (uneven spacing), a dose that is a sum of quadratics in
- * kVp, sqrt(Cu) and secondary plus a bilinear kVp x field term is
+ * kVp, ln(1 + Cu/0.1 mm) and secondary plus a bilinear kVp x field term is
  * reproduced exactly between nodes (multilinear interpolation alone is
  * not), and the sigma's interpolation part is the size of each axis's
  * correction, (u - u0)(u - u1)/2 x the known second derivative. */
 static double fquad(const double x[HM_DOSE_NAXES])
 {
-    double k = (x[0] - 75) / 50, u = sqrt(x[2]), s = x[4] / 30;
-    return 3 + k * k + 2 * k + 0.5 * (1 + k) * x[5] / 10 - 4 * (u - 0.4) * (u - 0.4) - s * s + 0.3 * s;
+    double k = (x[0] - 75) / 50, u = log1p(x[2] / 0.1), s = x[4] / 30;
+    return 3 + k * k + 2 * k + 0.5 * (1 + k) * x[5] / 10 - 0.5 * (u - 1) * (u - 1) - s * s + 0.3 * s;
 }
 
 static void test_curvature(void **state)
@@ -394,13 +394,13 @@ static void test_curvature(void **state)
         assert_int_equal(oog, 0);
         double want = fquad(x), got = r.organs[0].dose_mgy_per_gy_cm2;
         /* The cells and the known second derivatives in u. */
-        double u = sqrt(x[2]), cu[] = { 0, sqrt(0.1), sqrt(0.3), sqrt(0.9) };
+        double u = log1p(x[2] / 0.1), cu[] = { 0, log1p(1), log1p(3), log1p(9) };
         int ic = u < cu[1] ? 0 : u < cu[2] ? 1 : 2;
         int ik = x[0] < 80 ? 0 : 1, is = 0;
         while (x[4] >= pts[4][is + 1])
             is++;
         double ck = 0.5 * (x[0] - pts[0][ik]) * (x[0] - pts[0][ik + 1]) * 2 / 2500;
-        double cc = 0.5 * (u - cu[ic]) * (u - cu[ic + 1]) * -8;
+        double cc = 0.5 * (u - cu[ic]) * (u - cu[ic + 1]) * -1;
         double cs = 0.5 * (x[4] - pts[4][is]) * (x[4] - pts[4][is + 1]) * -2 / 900;
         double sig = sqrt(ck * ck + cc * cc + cs * cs);
         fprintf(stderr, "event %zu: %.9f want %.9f, sigma %.6f want %.6f\n", e, got, want,

@@ -462,6 +462,15 @@ static void test_disagreement(void **state)
         f2[k] = 2 * (sp[k - 1] + sp[k] + sp[k + 1]) / 27000;
     f2[0] = f2[1];
     f2[4] = f2[3];
+    /* The edge's, from the divided-difference formula for uneven spacing. */
+    double g2[5];
+    for (int k = 1; k <= 3; k++) {
+        double h0 = sp[k] - sp[k - 1], h1 = sp[k + 1] - sp[k];
+        g2[k] = 2 * ((fedge(sp[k + 1]) - fedge(sp[k])) / h1 - (fedge(sp[k]) - fedge(sp[k - 1])) / h0) / (h0 + h1);
+    }
+    g2[0] = g2[1];
+    g2[4] = g2[3];
+    int uncovered = 0;   /* events the correction's size alone would not cover at 2 sigma */
     const double ev[] = { -20, -3, 2, 5, 8, 12, 22 };
     for (size_t e = 0; e < sizeof ev / sizeof ev[0]; e++) {
         double x[HM_DOSE_NAXES] = { 70, 3.5, 0, 0, ev[e], 7, 0 };
@@ -483,11 +492,15 @@ static void test_disagreement(void **state)
         /* The edge: the error is within 2 sigma, and the disagreement, not
          * the correction, is what covers it near the step. */
         double ge = r.organs[1].dose_mgy_per_gy_cm2, se = r.organs[1].sigma_mgy_per_gy_cm2;
-        fprintf(stderr, "edge at %g: %.4f true %.4f, sigma %.4f (z %+.2f)\n", ev[e], ge, fedge(ev[e]), se,
-                (ge - fedge(ev[e])) / se);
+        double ce = q * ((1 - t) * g2[i] + t * g2[i + 1]), de = q * (g2[c0 + 1] - g2[c0]);
+        fprintf(stderr, "edge at %g: %.4f true %.4f, sigma %.4f (z %+.2f; the correction alone %.4f)\n", ev[e], ge,
+                fedge(ev[e]), se, (ge - fedge(ev[e])) / se, fabs(ce));
+        assert_true(fabs(se - hypot(ce, de)) < 1e-12);
         assert_true(fabs(ge - fedge(ev[e])) < 2 * se);
+        uncovered += fabs(ge - fedge(ev[e])) >= 2 * fabs(ce);
         hm_dosimetry_result_free(&r);
     }
+    assert_true(uncovered >= 2);
     hm_dose_library_free(lib);
 }
 

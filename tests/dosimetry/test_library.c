@@ -504,6 +504,65 @@ static void test_disagreement(void **state)
     hm_dose_library_free(lib);
 }
 
+/* The scale steps (library.c, scale_jitter): three scales 0.9, 1, 1.1 of
+ * doses exp(-2 (s - 1)), exact but for a step e^delta on the middle scale:
+ * the residual is delta, sigma_j = delta / sqrt(1.5), and between scales
+ * the relative sigma is sigma_j sqrt(1 + (1-t)^2 + t^2) (delta itself at
+ * t = 1/2); on a node scale, none. */
+static void test_size_steps(void **state)
+{
+    (void)state;
+    hm_dose_grid g;
+    memset(&g, 0, sizeof g);
+    g.nphantoms = 3;
+    const double sc[3] = { 0.9, 1, 1.1 }, delta = 0.03;
+    for (int k = 0; k < 3; k++) {
+        snprintf(g.phantoms[k].age, sizeof g.phantoms[k].age, "5y");
+        g.phantoms[k].sex = 'H';
+        g.phantoms[k].lateral_scale = sc[k] == 1 ? 0 : sc[k];
+    }
+    for (int a = 0; a < HM_DOSE_NAXES; a++) {
+        g.n[a] = 1;
+        g.v[a][0] = a == HM_DOSE_AXIS_KVP ? 80 : a == HM_DOSE_AXIS_AL ? 3.5 : a == HM_DOSE_AXIS_FIELD ? 8 : 0;
+    }
+    g.source_isocentre_cm = 75;
+    g.anode_angle_deg = 12;
+    hm_dose_library_params p;
+    hm_dose_library_params_default(&p);
+    hm_dose_library *lib;
+    hm_error err;
+    fail_err(hm_dose_library_create(&g, &p, &lib, &err), &err);
+    hm_organ_dose o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.organ, sizeof o.organ, "lung");
+    o.present = 1;
+    for (size_t k = 0; k < 3; k++) {
+        o.dose_mgy_per_gy_cm2 = exp(-2 * (sc[k] - 1) + (k == 1 ? delta : 0));
+        hm_dosimetry_result r = { .n = 1, .organs = &o };
+        fail_err(hm_dose_library_set_node(lib, k, 0, &r, &err), &err);
+    }
+    hm_dosimetry_beam b;
+    fail_err(hm_dose_grid_node_beam(&g, 0, &b, &err), &err);
+    const double s_ev[] = { 0.95, 1.075, 1 };
+    for (size_t e = 0; e < 3; e++) {
+        hm_dosimetry_result r;
+        unsigned oog;
+        fail_err(hm_dose_library_lookup_sized(lib, "5y", 'H', s_ev[e], &b, &r, &oog, &err), &err);
+        assert_int_equal(oog, 0);
+        double s = s_ev[e], t = s < 1 ? (s - 0.9) / 0.1 : (s - 1) / 0.1;
+        double ln0 = s < 1 ? 0.2 : delta, ln1 = s < 1 ? delta : -0.2;
+        double want = exp((1 - t) * ln0 + t * ln1);
+        double rel = e == 2 ? 0 : delta / sqrt(1.5) * sqrt(1 + (1 - t) * (1 - t) + t * t);
+        double d = r.organs[0].dose_mgy_per_gy_cm2;
+        fprintf(stderr, "scale %g: %.6f want %.6f, relative sigma %.5f want %.5f\n", s, d, want,
+                r.organs[0].sigma_mgy_per_gy_cm2 / d, rel);
+        assert_true(fabs(d - want) < 1e-12);
+        assert_true(fabs(r.organs[0].sigma_mgy_per_gy_cm2 / d - rel) < 1e-12);
+        hm_dosimetry_result_free(&r);
+    }
+    hm_dose_library_free(lib);
+}
+
 /* ---- the file ------------------------------------------------------------------ */
 
 static char *slurp(const char *path, size_t *n)
@@ -1015,6 +1074,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_interpolation),
         cmocka_unit_test(test_curvature),
         cmocka_unit_test(test_disagreement),
+        cmocka_unit_test(test_size_steps),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damaged_files),
         cmocka_unit_test(test_build),

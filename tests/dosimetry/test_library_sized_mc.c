@@ -2,15 +2,18 @@
  * test_library_sized_mc.c — the body-size library against the engine
  * (release build; label nosan): a library of the 5-year-old at lateral
  * scales 0.9, 1.0 and 1.1 (phantoms 5y:H:0.9 5y:H 5y:H:1.1) on two beams
- * (PA, and LAO 30 / CRA 20; 80 kV, 0.1 mm Cu, 8 cm field), 10^6 histories
- * per node, against direct runs (2x10^6) on the phantom scaled to patients
+ * (PA, and LAO 30 / CRA 20; 80 kV, 0.1 mm Cu, 8 cm field) against direct
+ * runs on the phantom scaled to patients
  * of the reference height and 0.95^2 and 1.05^2 times the reference mass
  * (lateral scale 0.95 and 1.05, hm_phantom_scale, PCXMC's scaling).  The
- * beams are on the library's nodes, so only the interpolation in scale (log
- * dose linear in the scale, library.c, plus its curvature term) acts:
- * lungs, heart and oesophagus (in the field) within 5 %, every organ above
- * 2 % of the lung dose within 3 combined sigma; z-scores are printed, with
- * how many lie within 1 and 2 sigma.
+ * beams are on the library's nodes, so only the interpolation in scale acts
+ * (log dose linear in the scale, its sigma with the voxel anatomy's steps
+ * between scales, library.c): lungs, heart and oesophagus (in the field)
+ * within 5 %, every organ above 2 % of the lung dose but the skin within 3
+ * combined sigma; z-scores are printed, with how many lie within 1 and 2
+ * sigma.  Nodes of 2x10^6 and direct runs of 4x10^6 histories give the
+ * oesophagus (the noisiest in-field organ) about 1 % each, so that its 5 %
+ * is a test of the method, not of the noise.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,7 +58,7 @@ static void test_sized_vs_direct(void **state)
     assert_non_null(fp);
     fputs("key,values\nphantoms,5y:H:0.9 5y:H 5y:H:1.1\nkvp_kv,80\nfilter_al_mm,3.5\nfilter_cu_mm,0.1\n"
           "primary_deg,0 30\nprimary_periodic,0\nsecondary_deg,0 20\nfield_cm,8\noffset_cm,0\n"
-          "source_isocentre_cm,75\nanode_angle_deg,12\nhistories_per_node,1000000\nseed,4242\nvoxel_mm,4\n", fp);
+          "source_isocentre_cm,75\nanode_angle_deg,12\nhistories_per_node,2000000\nseed,4242\nvoxel_mm,4\n", fp);
     fclose(fp);
     ok(hm_dose_grid_read(gridfile, &g, &p, &err), &err);
     p.threads = 2;
@@ -92,7 +95,7 @@ static void test_sized_vs_direct(void **state)
             aim(&b, beams[bi][0], beams[bi][1]);
             b.field_w_cm = b.field_h_cm = 8;
             b.source_isocentre_cm = 75;
-            hm_dosimetry_params dp = { 2000000, 300 + (uint64_t)(2 * si + bi), 2 };
+            hm_dosimetry_params dp = { 4000000, 300 + (uint64_t)(2 * si + bi), 2 };
             hm_dosimetry_result d, l;
             unsigned oog;
             ok(hm_dosimetry_organ_doses(&v, &b, &dp, &d, &err), &err);
@@ -105,6 +108,7 @@ static void test_sized_vs_direct(void **state)
                 const hm_organ_dose *od = &d.organs[j], *ol = &l.organs[j];
                 if (!od->present || od->dose_mgy_per_gy_cm2 < 0.02 * lung)
                     continue;
+                int skin = !strcmp(od->organ, "skin");
                 double diff = ol->dose_mgy_per_gy_cm2 - od->dose_mgy_per_gy_cm2;
                 double comb = hypot(od->sigma_mgy_per_gy_cm2, ol->sigma_mgy_per_gy_cm2), z = diff / comb;
                 int in = 0;
@@ -112,7 +116,15 @@ static void test_sized_vs_direct(void **state)
                     in |= !strcmp(od->organ, infield[k]);
                 fprintf(stderr, "  %-16s direct %7.4f +- %.4f  library %7.4f +- %.4f  diff %+6.2f %%  z %+5.2f%s\n",
                         od->organ, od->dose_mgy_per_gy_cm2, od->sigma_mgy_per_gy_cm2, ol->dose_mgy_per_gy_cm2,
-                        ol->sigma_mgy_per_gy_cm2, 100 * diff / od->dose_mgy_per_gy_cm2, z, in ? "  (in field)" : "");
+                        ol->sigma_mgy_per_gy_cm2, 100 * diff / od->dose_mgy_per_gy_cm2, z,
+                        in ? "  (in field)" : skin ? "  (skin: not checked)" : "");
+                /* Not the skin: the 4 mm voxels of its layer on a scaled
+                 * phantom step by 20-40 % from scale to scale (PA: 0.180,
+                 * 0.148, 0.143, 0.205, 0.214, 0.285, 0.297 at 0.9 ... 1.05,
+                 * steps of 0.025), more than three scales can estimate; as
+                 * in test_library_mc.c, skin doses come from the maps. */
+                if (skin)
+                    continue;
                 nz++;
                 within1 += fabs(z) < 1;
                 within2 += fabs(z) < 2;

@@ -14,6 +14,9 @@
 #define LIB_FORMAT_VERSION 2
 #define LIB_MAGIC "# harmonic organ-dose conversion-coefficient library"
 #define LIB_MAX_ORGANS 128
+/* The copper axis is interpolated in ln(1 + Cu / LIB_CU_T0_MM)
+ * (library_interp.c, where the value is derived). */
+#define LIB_CU_T0_MM 0.1
 /* Nodes over all phantoms: keeps a corrupt header from asking for terabytes. */
 #define LIB_MAX_NODES 4000000
 

@@ -4,7 +4,8 @@
  * Multilinear (tensor-product linear) interpolation over the axes with more
  * than one point, plus a curvature correction along every axis with at
  * least three points, in a coordinate u in which the dose is closer to
- * linear (u = sqrt(Cu mm) for the copper filter, the axis value elsewhere):
+ * linear (u = ln(1 + Cu / 0.1 mm) for the copper filter, the axis value
+ * elsewhere):
  *
  *   D(x) = L(x) + sum_a q_a L_a[f''_a],   q_a = (u_a - u_a0)(u_a - u_a1) / 2,
  *
@@ -22,10 +23,23 @@
  * k the axes with three or more points), so a lookup reads 1 + k values per
  * corner instead of 1.
  *
- * Why sqrt(Cu): dose per KAP rises steeply then flattens with copper; on
- * the 5-year-old (docs/dosimetry.md) linear interpolation in Cu on the
- * default nodes 0, 0.1, 0.3, 0.9 mm is 1.5-4 % low on lungs and heart, in
- * sqrt(Cu) with the correction within 2.6 %, in Cu with it up to +3.5 %.
+ * Why ln(1 + Cu/t0), t0 = 0.1 mm: dose per KAP rises steeply then flattens
+ * with copper, as copper removes the soft part of the spectrum, which adds
+ * to the KAP but hardly to organs at depth; t0 is copper's attenuation
+ * length at 30 keV (mu/rho 10.9 cm2/g, NIST XCOM, density 8.96 g/cm3), the
+ * soft end of these spectra after the inherent Al.  The dose is a smooth
+ * function of Cu with a finite slope at 0 (attenuation is), which this
+ * coordinate keeps and saturates like the dose; sqrt(Cu) (used before) has
+ * an infinite slope at 0, so a dose linear in Cu there is convex in it and
+ * linear interpolation from 0 to 0.1 mm was high.  Measured on the
+ * 5-year-old (direct runs of 2e6 histories along Cu through two events,
+ * nodes 0, 0.1, 0.3 mm, the curvature correction applied): at 0.05 mm
+ * lungs +0.9/+0.8 %, heart +1.1/-0.1 % (sqrt(Cu): +3.0/+2.2 % and
+ * +3.4/+1.7 %); at 0.2 mm within 0.6 % (sqrt: -1.0 to -1.5 %); the
+ * correction itself is at most 0.4 % of the dose on lungs, heart and liver
+ * (sqrt: up to 2.5 %), i.e. the dose is close to linear in this coordinate.
+ * On E/KAP (docs/dosimetry.md: 0.59, 0.81, 0.92, 1.09, 1.28 at 0, 0.1, 0.2,
+ * 0.4, 0.9 mm) the slopes between nodes in u are 0.32, 0.27, 0.33, 0.27.
  *
  * Errors.  The nodes are independent Monte Carlo runs, so the statistical
  * variance of the multilinear part is sum_c w_c^2 sigma_c^2.  The
@@ -36,7 +50,29 @@
  * magnitude per axis is the interpolation error given:
  *   sigma^2 = sum_c w_c^2 sigma_c^2 + sum_a (q_a L_a[f''_a])^2.
  * It also bounds the noise the correction adds (the second differences of
- * noisy nodes).  Measured z-scores: tests/dosimetry/test_library_mc.c.
+ * noisy nodes).
+ *
+ * Where the dose is not smooth at the grid's scale (an organ at the field's
+ * edge: the 5-year-old's breast doubles between field sides 6 and 7.5 cm and
+ * is a plateau only 15 degrees wide in the primary angle), the correction's
+ * size is no bound: the curvature itself changes inside the cell.  The
+ * residual of the corrected interpolant is f''(xi) - L_a[f''_a] times q_a,
+ * and f''(xi) ranges over the second differences around the cell, so the
+ * disagreement of the two nearest ones along the axis bounds it,
+ *   |f - D| <= |q_a| |f''_a(c1) - f''_a(c0)|,
+ * c0, c1 the stencil centres i0, i1 of the cell (on an end cell, the first
+ * or last two interior nodes; this needs four points on the axis, or a
+ * periodic axis), interpolated over the other axes as L_a[f''_a] but in
+ * magnitude, L_a[|f''_a(c1) - f''_a(c0)|] (a bound at each corner line; of
+ * opposite signs at different corners it would otherwise cancel).  The same
+ * comparison of left and right stencils is what ENO schemes use to detect
+ * discontinuities (Harten, Engquist, Osher, Chakravarthy 1987, J Comput
+ * Phys 71:231); here it only sizes the error.  Where the dose is smooth it
+ * is O(h^3 f''') and negligible; where it is not, it grows with the
+ * jump.  So
+ *   sigma^2 = sum_c w_c^2 sigma_c^2
+ *           + sum_a (q_a L_a[f''_a])^2 + sum_a (q_a L_a[|f''_a(c1) - f''_a(c0)|])^2.
+ * Measured z-scores: tests/dosimetry/test_library_mc.c.
  */
 #include "library_int.h"
 
@@ -47,7 +83,7 @@
 /* The coordinate an axis is interpolated in. */
 static double axis_u(int a, double v)
 {
-    return a == HM_DOSE_AXIS_CU ? sqrt(fmax(v, 0)) : v;
+    return a == HM_DOSE_AXIS_CU ? log1p(fmax(v, 0) / LIB_CU_T0_MM) : v;
 }
 
 /* Node coordinate i of axis a in u; on the periodic axis i may be n (the
@@ -206,6 +242,10 @@ int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom, const 
     const lib_phantom *ph = &lib->ph[phantom];
     size_t i0[HM_DOSE_NAXES], i1[HM_DOSE_NAXES], stride[HM_DOSE_NAXES];
     double t[HM_DOSE_NAXES], q[HM_DOSE_NAXES];
+    /* The two stencil centres whose second differences bound the residual
+     * (index on the axis; dis[a] when the axis has two). */
+    size_t c0[HM_DOSE_NAXES], c1[HM_DOSE_NAXES];
+    int dis[HM_DOSE_NAXES];
     unsigned flags = 0;
     for (int a = 0; a < HM_DOSE_NAXES; a++) {
         if (!isfinite(x[a]))
@@ -216,6 +256,15 @@ int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom, const 
             flags |= 1u << a;
         if (g->n[a] < 3)
             q[a] = 0;   /* no curvature from two points */
+        dis[a] = q[a] != 0 && (periodic(g, a) || g->n[a] >= 4);
+        if (periodic(g, a)) {
+            c0[a] = i0[a];
+            c1[a] = i1[a];
+        } else {
+            size_t lo = g->n[a] >= 4 ? g->n[a] - 3 : 1;
+            c0[a] = i0[a] < 1 ? 1 : i0[a] > lo ? lo : i0[a];
+            c1[a] = c0[a] + 1;
+        }
     }
     for (int a = HM_DOSE_NAXES - 1; a >= 0; a--)   /* axis 0 varies slowest */
         stride[a] = a == HM_DOSE_NAXES - 1 ? 1 : stride[a + 1] * g->n[a + 1];
@@ -226,20 +275,20 @@ int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom, const 
     out->organs = calloc(no ? no : 1, sizeof *out->organs);
     /* Per organ: the multilinear sum, the statistical variance, and the
      * correction of each axis. */
-    double *acc = calloc((2 + HM_DOSE_NAXES) * (no ? no : 1), sizeof *acc);
+    double *acc = calloc((2 + 2 * HM_DOSE_NAXES) * (no ? no : 1), sizeof *acc);
     if (!out->organs || !acc) {
         free(out->organs);
         free(acc);
         out->organs = NULL;
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
-    double *lin = acc, *var = acc + no, *corr = acc + 2 * no;
+    double *lin = acc, *var = acc + no, *corr = acc + 2 * no, *disc = corr + (size_t)HM_DOSE_NAXES * no;
     out->n = no;
     memcpy(out->organs, ph->proto, no * sizeof *out->organs);
     /* Corner c: bit a set = the upper index on axis a (one-point axes only
      * take corner bit 0). */
     for (unsigned c = 0; c < (1u << HM_DOSE_NAXES); c++) {
-        double w = 1;
+        double w = 1, fw[HM_DOSE_NAXES];
         size_t node = 0;
         int skip = 0;
         for (int a = 0; a < HM_DOSE_NAXES && !skip; a++) {
@@ -248,11 +297,30 @@ int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom, const 
                 skip = 1;
                 break;
             }
-            w *= up ? t[a] : 1 - t[a];
+            fw[a] = up ? t[a] : 1 - t[a];
+            w *= fw[a];
             node += (up ? i1[a] : i0[a]) * stride[a];
         }
         if (skip || w == 0)
             continue;
+        /* The disagreement along axis a, once per pair of corners (the lower
+         * one on a), weighted by the other axes. */
+        for (int a = 0; a < HM_DOSE_NAXES; a++) {
+            if (!dis[a] || ((c >> a) & 1))
+                continue;
+            double wo = 1;
+            for (int b = 0; b < HM_DOSE_NAXES; b++)
+                if (b != a)
+                    wo *= fw[b];
+            size_t base = node - i0[a] * stride[a];
+            const double *h0 = &ph->d2[a][(base + c0[a] * stride[a]) * no];
+            const double *h1 = &ph->d2[a][(base + c1[a] * stride[a]) * no];
+            /* A bound per line of corners, so summed in magnitude: signed,
+             * the other axes' corners could cancel it. */
+            double *da = disc + (size_t)a * no, wq = wo * fabs(q[a]);
+            for (size_t k = 0; k < no; k++)
+                da[k] += wq * fabs(h1[k] - h0[k]);
+        }
         const double *d = &ph->dose[node * no], *s = &ph->sigma[node * no];
         for (size_t k = 0; k < no; k++) {
             lin[k] += w * d[k];
@@ -271,9 +339,9 @@ int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom, const 
         double dose = lin[k], v = var[k];
         for (int a = 0; a < HM_DOSE_NAXES; a++)
             if (q[a] != 0) {
-                double ck = corr[(size_t)a * no + k];
+                double ck = corr[(size_t)a * no + k], dk = disc[(size_t)a * no + k];
                 dose += ck;
-                v += ck * ck;
+                v += ck * ck + dk * dk;
             }
         /* A correction overshooting below zero (an organ at the field's
          * edge): no dose, with the correction's size as its error. */

@@ -8,7 +8,7 @@
  *    sqrt(sum w^2 sigma^2), clamping flagged per axis, the periodic primary
  *    axis closing the circle, phantom fall-back;
  *  - the curvature correction: exact for quadratics along each axis (in
- *    sqrt(Cu) for copper), its size the sigma's interpolation term;
+ *    ln(1 + Cu/0.1 mm) for copper), its size the sigma's interpolation term;
  *  - write/load round trip, and damaged files rejected with file, line and
  *    field;
  *  - a tiny real build: each node equals a direct run with the node's seed,
@@ -174,14 +174,14 @@ static void test_coords(void **state)
 
 /* ---- a synthetic library ----------------------------------------------------- */
 
-/* f = (1 + kvp/100)(1 + 2 sqrt(cu))(2 + sin(primary))(1 + field/10)(1 + secondary/100):
+/* f = (1 + kvp/100)(1 + 2 ln(1 + cu/0.1))(2 + sin(primary))(1 + field/10)(1 + secondary/100):
  * interpolation reproduces it exactly only at nodes; along kvp, field,
- * secondary, and sqrt(cu) (copper's interpolation coordinate) it is linear,
+ * secondary, and ln(1 + cu/0.1) (copper's interpolation coordinate) it is linear,
  * and these axes have two points (no curvature correction), so
  * interpolation is exact there. */
 static double fsyn(const double x[HM_DOSE_NAXES], int organ)
 {
-    return (organ + 1) * (1 + x[0] / 100) * (1 + 2 * sqrt(x[2])) * (2 + sin(x[3] * 3.14159265358979 / 180)) *
+    return (organ + 1) * (1 + x[0] / 100) * (1 + 2 * log1p(x[2] / 0.1)) * (2 + sin(x[3] * 3.14159265358979 / 180)) *
            (1 + x[5] / 10) * (1 + x[4] / 100);
 }
 
@@ -340,14 +340,14 @@ static void test_interpolation(void **state)
 
 /* The curvature correction: on a grid with three or more points on kVp, Cu
  * and secondary (uneven spacing), a dose that is a sum of quadratics in
- * kVp, sqrt(Cu) and secondary plus a bilinear kVp x field term is
+ * kVp, ln(1 + Cu/0.1 mm) and secondary plus a bilinear kVp x field term is
  * reproduced exactly between nodes (multilinear interpolation alone is
  * not), and the sigma's interpolation part is the size of each axis's
  * correction, (u - u0)(u - u1)/2 x the known second derivative. */
 static double fquad(const double x[HM_DOSE_NAXES])
 {
-    double k = (x[0] - 75) / 50, u = sqrt(x[2]), s = x[4] / 30;
-    return 3 + k * k + 2 * k + 0.5 * (1 + k) * x[5] / 10 - 4 * (u - 0.4) * (u - 0.4) - s * s + 0.3 * s;
+    double k = (x[0] - 75) / 50, u = log1p(x[2] / 0.1), s = x[4] / 30;
+    return 3 + k * k + 2 * k + 0.5 * (1 + k) * x[5] / 10 - 0.5 * (u - 1) * (u - 1) - s * s + 0.3 * s;
 }
 
 static void test_curvature(void **state)
@@ -394,13 +394,13 @@ static void test_curvature(void **state)
         assert_int_equal(oog, 0);
         double want = fquad(x), got = r.organs[0].dose_mgy_per_gy_cm2;
         /* The cells and the known second derivatives in u. */
-        double u = sqrt(x[2]), cu[] = { 0, sqrt(0.1), sqrt(0.3), sqrt(0.9) };
+        double u = log1p(x[2] / 0.1), cu[] = { 0, log1p(1), log1p(3), log1p(9) };
         int ic = u < cu[1] ? 0 : u < cu[2] ? 1 : 2;
         int ik = x[0] < 80 ? 0 : 1, is = 0;
         while (x[4] >= pts[4][is + 1])
             is++;
         double ck = 0.5 * (x[0] - pts[0][ik]) * (x[0] - pts[0][ik + 1]) * 2 / 2500;
-        double cc = 0.5 * (u - cu[ic]) * (u - cu[ic + 1]) * -8;
+        double cc = 0.5 * (u - cu[ic]) * (u - cu[ic + 1]) * -1;
         double cs = 0.5 * (x[4] - pts[4][is]) * (x[4] - pts[4][is + 1]) * -2 / 900;
         double sig = sqrt(ck * ck + cc * cc + cs * cs);
         fprintf(stderr, "event %zu: %.9f want %.9f, sigma %.6f want %.6f\n", e, got, want,
@@ -408,6 +408,156 @@ static void test_curvature(void **state)
         assert_true(fabs(got - want) < 1e-9);
         assert_true(fabs(r.organs[0].sigma_mgy_per_gy_cm2 - sig) < 1e-9);
         assert_true(fabs(ck) + fabs(cc) + fabs(cs) > 1e-3);   /* multilinear alone would be off */
+        hm_dosimetry_result_free(&r);
+    }
+    hm_dose_library_free(lib);
+}
+
+/* The disagreement term (library_interp.c): along an axis of five uneven
+ * points, (1) a cubic, whose second differences at the stencil centres are
+ * known in closed form (for f = x^3: 2 f[xa, xb, xc] = 2 (xa + xb + xc)), so
+ * the dose and the sigma are computed here from them; the error lies
+ * within the sigma; (2) an edge (a logistic step 3 degrees wide between
+ * nodes 15 degrees apart), which the curvature correction's size
+ * underestimates and the sigma with the disagreement covers. */
+static double fcubic(double x) { return 1 + x * x * x / 27000; }
+static double fedge(double x) { return 1 + 2 / (1 + exp(-(x - 5) / 1.5)); }
+
+static void test_disagreement(void **state)
+{
+    (void)state;
+    hm_dose_grid g;
+    memset(&g, 0, sizeof g);
+    g.nphantoms = 1;
+    snprintf(g.phantoms[0].age, sizeof g.phantoms[0].age, "5y");
+    g.phantoms[0].sex = 'H';
+    const double sp[5] = { -30, -10, 0, 15, 30 };
+    for (int a = 0; a < HM_DOSE_NAXES; a++) {
+        g.n[a] = 1;
+        g.v[a][0] = a == HM_DOSE_AXIS_KVP ? 70 : a == HM_DOSE_AXIS_AL ? 3.5 : a == HM_DOSE_AXIS_FIELD ? 7 : 0;
+    }
+    g.n[HM_DOSE_AXIS_SECONDARY] = 5;
+    memcpy(g.v[HM_DOSE_AXIS_SECONDARY], sp, sizeof sp);
+    g.source_isocentre_cm = 75;
+    g.anode_angle_deg = 12;
+    hm_dose_library_params p;
+    hm_dose_library_params_default(&p);
+    hm_dose_library *lib;
+    hm_error err;
+    fail_err(hm_dose_library_create(&g, &p, &lib, &err), &err);
+    hm_organ_dose o[2];
+    memset(o, 0, sizeof o);
+    snprintf(o[0].organ, sizeof o[0].organ, "lung");
+    snprintf(o[1].organ, sizeof o[1].organ, "breast");
+    o[0].present = o[1].present = 1;
+    for (size_t k = 0; k < 5; k++) {
+        o[0].dose_mgy_per_gy_cm2 = fcubic(sp[k]);
+        o[1].dose_mgy_per_gy_cm2 = fedge(sp[k]);
+        hm_dosimetry_result r = { .n = 2, .organs = o };
+        fail_err(hm_dose_library_set_node(lib, 0, k, &r, &err), &err);
+    }
+    /* Second differences at the interior nodes 1..3 (stencils k-1, k, k+1). */
+    double f2[5];
+    for (int k = 1; k <= 3; k++)
+        f2[k] = 2 * (sp[k - 1] + sp[k] + sp[k + 1]) / 27000;
+    f2[0] = f2[1];
+    f2[4] = f2[3];
+    /* The edge's, from the divided-difference formula for uneven spacing. */
+    double g2[5];
+    for (int k = 1; k <= 3; k++) {
+        double h0 = sp[k] - sp[k - 1], h1 = sp[k + 1] - sp[k];
+        g2[k] = 2 * ((fedge(sp[k + 1]) - fedge(sp[k])) / h1 - (fedge(sp[k]) - fedge(sp[k - 1])) / h0) / (h0 + h1);
+    }
+    g2[0] = g2[1];
+    g2[4] = g2[3];
+    int uncovered = 0;   /* events the correction's size alone would not cover at 2 sigma */
+    const double ev[] = { -20, -3, 2, 5, 8, 12, 22 };
+    for (size_t e = 0; e < sizeof ev / sizeof ev[0]; e++) {
+        double x[HM_DOSE_NAXES] = { 70, 3.5, 0, 0, ev[e], 7, 0 };
+        hm_dosimetry_result r;
+        fail_err(hm_dose_library_lookup_at(lib, 0, x, &r, NULL, &err), &err);
+        int i = 0;
+        while (ev[e] >= sp[i + 1])
+            i++;
+        double t = (ev[e] - sp[i]) / (sp[i + 1] - sp[i]), q = 0.5 * (ev[e] - sp[i]) * (ev[e] - sp[i + 1]);
+        int c0 = i < 1 ? 1 : i > 2 ? 2 : i;   /* the two nearest stencil centres */
+        double lin = (1 - t) * fcubic(sp[i]) + t * fcubic(sp[i + 1]);
+        double corr = q * ((1 - t) * f2[i] + t * f2[i + 1]), dis = q * (f2[c0 + 1] - f2[c0]);
+        double got = r.organs[0].dose_mgy_per_gy_cm2, sig = r.organs[0].sigma_mgy_per_gy_cm2;
+        fprintf(stderr, "cubic at %g: %.6f want %.6f (true %.6f), sigma %.6f want %.6f\n", ev[e], got,
+                lin + corr, fcubic(ev[e]), sig, hypot(corr, dis));
+        assert_true(fabs(got - (lin + corr)) < 1e-12);
+        assert_true(fabs(sig - hypot(corr, dis)) < 1e-12);
+        assert_true(fabs(got - fcubic(ev[e])) <= sig);
+        /* The edge: the error is within 2 sigma, and the disagreement, not
+         * the correction, is what covers it near the step. */
+        double ge = r.organs[1].dose_mgy_per_gy_cm2, se = r.organs[1].sigma_mgy_per_gy_cm2;
+        double ce = q * ((1 - t) * g2[i] + t * g2[i + 1]), de = q * (g2[c0 + 1] - g2[c0]);
+        fprintf(stderr, "edge at %g: %.4f true %.4f, sigma %.4f (z %+.2f; the correction alone %.4f)\n", ev[e], ge,
+                fedge(ev[e]), se, (ge - fedge(ev[e])) / se, fabs(ce));
+        assert_true(fabs(se - hypot(ce, de)) < 1e-12);
+        assert_true(fabs(ge - fedge(ev[e])) < 2 * se);
+        uncovered += fabs(ge - fedge(ev[e])) >= 2 * fabs(ce);
+        hm_dosimetry_result_free(&r);
+    }
+    assert_true(uncovered >= 2);
+    hm_dose_library_free(lib);
+}
+
+/* The scale steps (library.c, scale_jitter): three scales 0.9, 1, 1.1 of
+ * doses exp(-2 (s - 1)), exact but for a step e^delta on the middle scale:
+ * the residual is delta, sigma_j = delta / sqrt(1.5), and between scales
+ * the relative sigma is sigma_j sqrt(1 + (1-t)^2 + t^2) (delta itself at
+ * t = 1/2); on a node scale, none. */
+static void test_size_steps(void **state)
+{
+    (void)state;
+    hm_dose_grid g;
+    memset(&g, 0, sizeof g);
+    g.nphantoms = 3;
+    const double sc[3] = { 0.9, 1, 1.1 }, delta = 0.03;
+    for (int k = 0; k < 3; k++) {
+        snprintf(g.phantoms[k].age, sizeof g.phantoms[k].age, "5y");
+        g.phantoms[k].sex = 'H';
+        g.phantoms[k].lateral_scale = sc[k] == 1 ? 0 : sc[k];
+    }
+    for (int a = 0; a < HM_DOSE_NAXES; a++) {
+        g.n[a] = 1;
+        g.v[a][0] = a == HM_DOSE_AXIS_KVP ? 80 : a == HM_DOSE_AXIS_AL ? 3.5 : a == HM_DOSE_AXIS_FIELD ? 8 : 0;
+    }
+    g.source_isocentre_cm = 75;
+    g.anode_angle_deg = 12;
+    hm_dose_library_params p;
+    hm_dose_library_params_default(&p);
+    hm_dose_library *lib;
+    hm_error err;
+    fail_err(hm_dose_library_create(&g, &p, &lib, &err), &err);
+    hm_organ_dose o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.organ, sizeof o.organ, "lung");
+    o.present = 1;
+    for (size_t k = 0; k < 3; k++) {
+        o.dose_mgy_per_gy_cm2 = exp(-2 * (sc[k] - 1) + (k == 1 ? delta : 0));
+        hm_dosimetry_result r = { .n = 1, .organs = &o };
+        fail_err(hm_dose_library_set_node(lib, k, 0, &r, &err), &err);
+    }
+    hm_dosimetry_beam b;
+    fail_err(hm_dose_grid_node_beam(&g, 0, &b, &err), &err);
+    const double s_ev[] = { 0.95, 1.075, 1 };
+    for (size_t e = 0; e < 3; e++) {
+        hm_dosimetry_result r;
+        unsigned oog;
+        fail_err(hm_dose_library_lookup_sized(lib, "5y", 'H', s_ev[e], &b, &r, &oog, &err), &err);
+        assert_int_equal(oog, 0);
+        double s = s_ev[e], t = s < 1 ? (s - 0.9) / 0.1 : (s - 1) / 0.1;
+        double ln0 = s < 1 ? 0.2 : delta, ln1 = s < 1 ? delta : -0.2;
+        double want = exp((1 - t) * ln0 + t * ln1);
+        double rel = e == 2 ? 0 : delta / sqrt(1.5) * sqrt(1 + (1 - t) * (1 - t) + t * t);
+        double d = r.organs[0].dose_mgy_per_gy_cm2;
+        fprintf(stderr, "scale %g: %.6f want %.6f, relative sigma %.5f want %.5f\n", s, d, want,
+                r.organs[0].sigma_mgy_per_gy_cm2 / d, rel);
+        assert_true(fabs(d - want) < 1e-12);
+        assert_true(fabs(r.organs[0].sigma_mgy_per_gy_cm2 / d - rel) < 1e-12);
         hm_dosimetry_result_free(&r);
     }
     hm_dose_library_free(lib);
@@ -923,6 +1073,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_coords),
         cmocka_unit_test(test_interpolation),
         cmocka_unit_test(test_curvature),
+        cmocka_unit_test(test_disagreement),
+        cmocka_unit_test(test_size_steps),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damaged_files),
         cmocka_unit_test(test_build),

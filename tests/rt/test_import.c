@@ -231,7 +231,8 @@ static int import_dirs(const char *const *dirs, int n, hm_rt_import_result *res,
     int rc = hm_rt_course_read_all(dirs, n, &o, &c, &nc, err);
     if (rc == HM_OK) {
         hm_rt_import_opts io = { "FR01", &key, with_diag ? "C38.0" : NULL,
-                                 with_diag ? "8800/3" : NULL, with_diag ? "2023-12-01" : NULL };
+                                 with_diag ? "8800/3" : NULL,
+                                 with_diag ? "2023-12-01" : NULL, NULL };
         rc = hm_rt_import(db, &io, c, nc, res, err);
     }
     if (ncourses)

@@ -466,8 +466,10 @@ static const hm_cli_cmd rt_import = {
     "Reads every course (one RT Plan with its structure set, dose and CT) under the\n"
     "folders, computes the DVHs and the whole-body organ table, pseudonymises ids, UIDs\n"
     "and dates with the study key and stores everything in one transaction: on any\n"
-    "error nothing is stored.  The patient must be in the registry.  A revised plan adds\n"
-    "a version of its course; the same files again change nothing (docs/rt.md).\n",
+    "error nothing is stored.  The patient must be in the registry.  A new course takes\n"
+    "its patient's diagnosis from --diagnoses FILE.csv (or the --diag-* options).  A\n"
+    "revised plan adds a version of its course; the same files again change nothing\n"
+    "(docs/rt.md).\n",
     import_opts, import_pos, run_import, NULL, 0
 };
 static const hm_cli_opt list_opts[] = {
@@ -477,7 +479,8 @@ static const hm_cli_opt list_opts[] = {
     HM_OPT_END
 };
 static const hm_cli_cmd rt_list = {
-    "list", "the registry's RT courses: versions, technique, organs stored", NULL, list_opts,
+    "list", "the registry's RT courses: versions, technique, organs stored (--course: one "
+    "course's organ doses)", NULL, list_opts,
     NULL, run_list, NULL, 0
 };
 

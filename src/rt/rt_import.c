@@ -26,6 +26,11 @@
  *      same course_id by rule 4, so the order of imports does not matter for
  *      a two-plan lineage.
  * Within one run, a plan is stored after the plans of the run it revises.
+ *
+ * The diagnosis, which DICOM RT lacks, comes from the options (one for every
+ * new course of the run) or from a diagnoses file (rt_diagnoses.c): each
+ * course takes its patient's row, found by the pseudonym; every course's
+ * patient needs one before the transaction opens.
  */
 #include "rt_store.h"
 

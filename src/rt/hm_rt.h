@@ -389,8 +389,8 @@ typedef struct hm_rt_diagnoses {
 } hm_rt_diagnoses;
 
 /* Reads path: file:line:field errors for bad rows (codes, dates, ids, a
- * centre_code other than centre, a patient twice with different diagnoses);
- * on error *ds holds nothing. */
+ * centre_code other than centre unless centre is NULL, a patient twice
+ * with different diagnoses); on error *ds holds nothing. */
 int  hm_rt_diagnoses_read(const char *path, const char *centre, const struct hm_pseudo_key *key,
                           hm_rt_diagnoses *ds, hm_error *err);
 const hm_rt_diagnosis *hm_rt_diagnoses_find(const hm_rt_diagnoses *ds, const char *pseudonym);

@@ -64,7 +64,7 @@ static int parse_row(const char *path, long line, char **f, size_t nf, const int
         v[k] = col[k] >= 0 && (size_t)col[k] < nf ? f[col[k]] : "";
     memset(d, 0, sizeof *d);
     d->line = line;
-    if (col[C_CENTRE] >= 0 && strcmp(v[C_CENTRE], centre))
+    if (col[C_CENTRE] >= 0 && centre && strcmp(v[C_CENTRE], centre))
         return hm_error_set(err, HM_EVALIDATE, path, line, "centre_code",
                             "'%.20s' in an import for centre %s: send each centre's diagnoses "
                             "with its own courses", v[C_CENTRE], centre);

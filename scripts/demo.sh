@@ -13,8 +13,10 @@
 #      dose realizations), E/KAP by age against the published values (PNG),
 #      one RDSR's doses per event and its skin dose map;
 #   6. the risk analysis on harmonic's own doses, the estimate beside the truth;
-#   7. radiotherapy patients with DICOM RT courses made by harmonic, and one
-#      course's DVH and whole-body organ-dose table (`rt show`).
+#   7. radiotherapy patients with DICOM RT courses made by harmonic: their CSVs
+#      pseudonymised and imported, every course through `rt import --diagnoses`
+#      into the same registry, one course's whole-body organ-dose table read
+#      back from it, and the RT centres' treatment summary.
 # Work folder: $HM_DEMO_DIR (default out/demo, ignored by git); it is recreated.
 # Size: $HM_DEMO_PATIENTS patients (default 20000); organs: $HM_DEMO_ORGANS.
 set -euo pipefail
@@ -158,29 +160,80 @@ awk -F, -v truth="$TRUTH" -v organ="$ORGAN" 'NR == 2 {
     "$WORK/fit_haematological.csv"
 
 # ---------------------------------------------------------------------------
-# Radiotherapy patients: `harmonic synth --rt-patients` writes each course's
-# DICOM RT files (phantom CT, structure set, plan, analytic dose) made by
-# harmonic's own writers; `rt show` prints one course's DVH table and its
-# whole-body organ-dose table (TPS in the grid, out-of-field model beyond).
+# Radiotherapy patients, the real chain: `harmonic synth --rt-patients` writes
+# each course's DICOM RT files (phantom CT, structure set, plan, analytic dose)
+# and per centre the hospital CSVs and rt_diagnosis.csv (DICOM RT has no
+# diagnosis).  Each RT centre pseudonymises its CSVs with the study key (as
+# step 2), imports them into the same registry, then `rt import --diagnoses`
+# reads every course, computes its DVHs and whole-body organ doses and
+# pseudonymises the DICOM ids, UIDs and dates itself.  The organ-dose table
+# printed is the registry's (`rt list --course`), not the files'.
 # ---------------------------------------------------------------------------
 echo
 RT_N=${HM_DEMO_RT_PATIENTS:-20}
-echo "== 7. radiotherapy patients: $RT_N synthetic courses as DICOM RT files, one course's organ doses"
+echo "== 7. radiotherapy cohort: $RT_N synthetic patients as DICOM RT courses, pseudonymised and imported"
 "$H" synth --patients 0 --rt-patients "$RT_N" --seed "$SEED" --out "$WORK/rt_hospital" \
     --hospital-format | grep -E 'synthetic cohort|radiotherapy'
-IFS=, read -r RT_CENTRE RT_COURSE _ _ _ _ _ RT_SITE _ < <(sed -n 2p "$WORK/rt_hospital/rt_truth.csv")
-# The field's centre in the phantom: the organ the site's target sits in.
-case "$RT_SITE" in
-    medulloblastoma|ependymoma|glioma) RT_TARGET=brain ;;
-    hodgkin) RT_TARGET=thymus ;;
-    wilms) RT_TARGET=kidneys ;;
-    neuroblastoma) RT_TARGET=adrenals ;;
-    *) RT_TARGET=bladder ;;
-esac
-echo "course $RT_CENTRE/$RT_COURSE ($RT_SITE), field centred on the phantom's $RT_TARGET:"
-"$H" rt show "$WORK/rt_hospital/$RT_CENTRE/rt/$RT_COURSE" --target "$RT_TARGET" \
-    --png "$WORK/rt_dvh.png"
-echo "DVH plot: $WORK/rt_dvh.png; exact organ means of the dose field: $WORK/rt_hospital/rt_truth.csv"
+RT_TABLES=(patient chemotherapy surgery stem_cell_transplant followup)
+RT_CENTRES=()
+for dir in "$WORK"/rt_hospital/*/; do
+    c=$(basename "$dir")
+    RT_CENTRES+=("$c")
+    mkdir -p "$WORK/rt_pooled/$c"
+    cp "$dir/centre.csv" "$WORK/rt_pooled/$c/"
+    for t in "${RT_TABLES[@]}"; do
+        "$H" pseudonymise --key "$WORK/study.key" --table "$t" "$dir/$t.csv" \
+            "$WORK/rt_pooled/$c/$t.csv" 2>>"$WORK/pseudonymise.log"
+    done
+done
+if grep -rqE 'family_name|national_id|local_patient_id' "$WORK/rt_pooled"/*/*.csv; then
+    echo "demo: a direct identifier reached the pooled RT files" >&2
+    exit 1
+fi
+echo "pseudonymised $(( ${#RT_CENTRES[@]} * ${#RT_TABLES[@]} )) files of ${#RT_CENTRES[@]} RT centres; check: no name, national id or local id in them"
+rt_courses=0
+for c in "${RT_CENTRES[@]}"; do
+    for t in centre "${RT_TABLES[@]}"; do
+        if ! "$H" import --db "$DB" --centre "$c" "$t" "$WORK/rt_pooled/$c/$t.csv" \
+               >>"$WORK/import.log" 2>&1; then
+            rejected=$((rejected + 1))
+            echo "REJECTED: $WORK/rt_pooled/$c/$t.csv (see $WORK/import.log)"
+        fi
+    done
+done
+# One `rt import` per course: the field's centre in the phantom (--target) is
+# the organ the site's target sits in (the structure set's own organ ROIs do
+# not always contain the PTV's centre, and then the import asks for it).
+while IFS=, read -r c course site; do
+    case "$site" in
+        medulloblastoma|ependymoma|glioma) target=brain ;;
+        hodgkin) target=thymus ;;
+        wilms) target=kidneys ;;
+        neuroblastoma) target=adrenals ;;
+        *) target=bladder ;;
+    esac
+    "$H" rt import --db "$DB" --centre "$c" --key "$WORK/study.key" --target "$target" \
+        --diagnoses "$WORK/rt_hospital/$c/rt_diagnosis.csv" "$WORK/rt_hospital/$c/rt/$course" \
+        >>"$WORK/rt_import.log" 2>&1 \
+        || { echo "REJECTED: RT course $c/$course (see $WORK/rt_import.log)"; rejected=$((rejected + 1)); }
+done < <(awk -F, 'NR > 1 && !seen[$1 "," $2]++ { print $1 "," $2 "," $8 }' "$WORK/rt_hospital/rt_truth.csv")
+grep -h 'course file set' "$WORK/rt_import.log" | awk '{ n += $1; s += $5 } END { printf "rt import: %d courses read, %d stored (log: '"$WORK"'/rt_import.log)\n", n, s }'
+# The DICOM files carry the hospital's ids (<centre>-Rnnnnnnn): none may reach the registry.
+if grep -aqE '[A-Z]{2}[0-9]{2}-R[0-9]{7}' "$DB"; then
+    echo "demo: a local patient id reached the registry" >&2
+    exit 1
+fi
+echo "  check: no local patient id in $DB"
+"$H" rt list --db "$DB"
+RT_COURSE=$(sqlite3 "$DB" "SELECT course_id FROM rt_course ORDER BY centre_code, course_id LIMIT 1")
+echo
+echo "whole-body organ doses of course ${RT_COURSE:0:16} from the registry (in field: RT Dose; out of field: model):"
+"$H" rt list --db "$DB" --course "${RT_COURSE:0:16}"
+echo
+echo "treatment summary of the RT centres (CED: cyclophosphamide-equivalent, DIE: doxorubicin isotoxic equivalent, mg/m2):"
+RT_RE=$(IFS='|'; echo "${RT_CENTRES[*]}")
+"$H" report --db "$DB" | sed -n '/^Treatment/,/^$/p' | grep -E "^($RT_RE) "
+echo "exact organ means of the synthetic dose fields: $WORK/rt_hospital/rt_truth.csv"
 
 echo
 echo "demo finished in $(( $(date +%s) - T0 )) s; work folder $WORK"

@@ -209,7 +209,15 @@ static int run_import(const hm_args *a)
     size_t n = 0;
     hm_db *db = NULL;
     hm_rt_import_result *res = NULL;
-    int rc = hm_rt_course_read_all(a->pos, a->npos, &o, &courses, &n, &err);
+    /* The diagnoses first: a bad row is reported before minutes of DVHs. */
+    hm_rt_diagnoses diag;
+    memset(&diag, 0, sizeof diag);
+    const char *diag_path = hm_args_str(a, "diagnoses", NULL);
+    int rc = diag_path ? hm_rt_diagnoses_read(diag_path, hm_args_str(a, "centre", NULL), &key,
+                                              &diag, &err)
+                       : HM_OK;
+    if (rc == HM_OK)
+        rc = hm_rt_course_read_all(a->pos, a->npos, &o, &courses, &n, &err);
     if (rc == HM_OK)
         rc = hm_db_open(hm_args_str(a, "db", NULL), &db, &err);
     if (rc == HM_OK && !(res = calloc(n ? n : 1, sizeof *res)))
@@ -218,10 +226,12 @@ static int run_import(const hm_args *a)
         hm_rt_import_opts io = { hm_args_str(a, "centre", NULL), &key,
                                  hm_args_str(a, "diag-topography", NULL),
                                  hm_args_str(a, "diag-morphology", NULL),
-                                 hm_args_str(a, "diag-date", NULL) };
+                                 hm_args_str(a, "diag-date", NULL),
+                                 diag_path ? &diag : NULL };
         rc = hm_rt_import(db, &io, courses, n, res, &err);
     }
     hm_pseudo_key_wipe(&key);
+    hm_rt_diagnoses_free(&diag);
     int status = 0;
     if (rc) {
         status = hm_cli_report(&err);
@@ -250,6 +260,80 @@ static int run_import(const hm_args *a)
     return status;
 }
 
+/* `rt list --course ID`: one course's whole-body organ-dose table as the
+ * registry holds it (organ_dose rows of the current version, method tps or
+ * rt_model), with the course row and the current version's target and age. */
+static int list_course(hm_db *db, const char *prefix, hm_error *err)
+{
+    /* Ids are hex: anything else would be a LIKE pattern. */
+    if (!prefix[0] || strspn(prefix, "0123456789abcdef") != strlen(prefix))
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "course",
+                            "'%.70s' is not the start of a course id (lower-case hex digits, "
+                            "as rt list prints them)", prefix);
+    hm_stmt *st;
+    int rc = hm_db_prepare(db,
+        "SELECT c.centre_code, c.course_id, c.technique, c.particle, c.prescription_gy, "
+        "c.fractions, c.diag_topography, c.diag_morphology, c.diag_day, c.start_day, "
+        "v.version, v.target_organ, v.age_years FROM rt_course c JOIN rt_course_version v ON "
+        "v.centre_code = c.centre_code AND v.course_id = c.course_id AND v.is_current = 1 "
+        "WHERE c.course_id LIKE ? || '%' ORDER BY c.centre_code, c.course_id", &st, err);
+    if (rc)
+        return rc;
+    hm_stmt_bind_text(st, 1, prefix);
+    char centre[64] = "", course[80] = "";
+    int found = 0;
+    while ((rc = hm_stmt_step(st, err)) == 1) {
+        if (found++) {
+            rc = hm_error_set(err, HM_EINVAL, NULL, 0, "course",
+                              "'%.70s' is the start of several course ids: give more digits "
+                              "(rt list --db URL lists them)", prefix);
+            break;
+        }
+        snprintf(centre, sizeof centre, "%s", hm_stmt_column_text(st, 0));
+        snprintf(course, sizeof course, "%s", hm_stmt_column_text(st, 1));
+        printf("course %s of centre %s, version %lld: %s (%s), %.4g Gy in %lld fx, "
+               "start day %lld\n", course, centre, (long long)hm_stmt_column_int64(st, 10),
+               hm_stmt_column_text(st, 2), hm_stmt_column_text(st, 3),
+               hm_stmt_column_double(st, 4), (long long)hm_stmt_column_int64(st, 5),
+               (long long)hm_stmt_column_int64(st, 9));
+        printf("diagnosis %s %s at day %lld; field centred on %s, age %.1f y\n",
+               hm_stmt_column_text(st, 6), hm_stmt_column_text(st, 7),
+               (long long)hm_stmt_column_int64(st, 8),
+               hm_stmt_column_isnull(st, 11) ? "?" : hm_stmt_column_text(st, 11),
+               hm_stmt_column_double(st, 12));
+    }
+    hm_stmt_finalize(st);
+    if (rc < 0)
+        return rc;
+    if (!found)
+        return hm_error_set(err, HM_ENOTFOUND, NULL, 0, "course",
+                            "no course id starts with '%.70s' (rt list --db URL lists them)",
+                            prefix);
+    rc = hm_db_prepare(db,
+        "SELECT organ, method, dose_mgy FROM organ_dose WHERE centre_code = ? AND "
+        "source_type = 'rt_course' AND source_id = ? AND realization = 0 "
+        "ORDER BY dose_mgy DESC, organ", &st, err);
+    if (rc)
+        return rc;
+    hm_stmt_bind_text(st, 1, centre);
+    hm_stmt_bind_text(st, 2, course);
+    printf("%-16s %10s  %s\n", "organ", "dose_Gy", "method");
+    long nrows = 0, ntps = 0;
+    while ((rc = hm_stmt_step(st, err)) == 1) {
+        const char *method = hm_stmt_column_text(st, 1);
+        printf("%-16s %10.4g  %s\n", hm_stmt_column_text(st, 0),
+               hm_stmt_column_double(st, 2) / 1000.0, method);
+        nrows++;
+        ntps += !strcmp(method, "tps");
+    }
+    hm_stmt_finalize(st);
+    if (rc < 0)
+        return rc;
+    printf("%ld organs: %ld in field from the RT Dose (tps), %ld out of field from the model "
+           "(rt_model)\n", nrows, ntps, nrows - ntps);
+    return HM_OK;
+}
+
 static int run_list(const hm_args *a)
 {
     hm_error err;
@@ -257,6 +341,12 @@ static int run_list(const hm_args *a)
     hm_db *db;
     if (hm_db_open(hm_args_str(a, "db", NULL), &db, &err))
         return hm_cli_report(&err);
+    const char *course = hm_args_str(a, "course", NULL);
+    if (course) {
+        int rc = list_course(db, course, &err);
+        hm_db_close(db);
+        return rc ? hm_cli_report(&err) : 0;
+    }
     hm_stmt *st;
     int rc = hm_db_prepare(db,
         "SELECT c.centre_code, c.course_id, c.technique, c.particle, c.prescription_gy, "
@@ -353,6 +443,9 @@ static const hm_cli_opt import_opts[] = {
     HM_OPT_STR("diag-morphology", "CODE", "ICD-O-3 morphology of new courses (e.g. 9470/3)", NULL),
     HM_OPT_STR("diag-date", "YYYY-MM-DD", "diagnosis date of new courses (stored as days since "
                                           "birth)", NULL),
+    HM_OPT_PATH("diagnoses", "FILE.csv", "each new course takes its patient's row: "
+                                         "local_patient_id or pseudonym, diag_topography, "
+                                         "diag_morphology, diag_date or diag_day", NULL),
     HM_OPT_STR("target", "ORGAN", "the organ the field is centred on", "the organ ROI containing "
                                   "the target ROI"),
     HM_OPT_NUM("age-years", "Y", "age at the plan for the phantom", "from the DICOM dates", 0, 30),
@@ -373,16 +466,21 @@ static const hm_cli_cmd rt_import = {
     "Reads every course (one RT Plan with its structure set, dose and CT) under the\n"
     "folders, computes the DVHs and the whole-body organ table, pseudonymises ids, UIDs\n"
     "and dates with the study key and stores everything in one transaction: on any\n"
-    "error nothing is stored.  The patient must be in the registry.  A revised plan adds\n"
-    "a version of its course; the same files again change nothing (docs/rt.md).\n",
+    "error nothing is stored.  The patient must be in the registry.  A new course takes\n"
+    "its patient's diagnosis from --diagnoses FILE.csv (or the --diag-* options).  A\n"
+    "revised plan adds a version of its course; the same files again change nothing\n"
+    "(docs/rt.md).\n",
     import_opts, import_pos, run_import, NULL, 0
 };
 static const hm_cli_opt list_opts[] = {
     REQ_STR("db", "URL", "registry: a SQLite file or postgresql:// URL"),
+    HM_OPT_STR("course", "ID", "print this course's stored whole-body organ-dose table (the "
+                               "first digits of its id are enough)", NULL),
     HM_OPT_END
 };
 static const hm_cli_cmd rt_list = {
-    "list", "the registry's RT courses: versions, technique, organs stored", NULL, list_opts,
+    "list", "the registry's RT courses: versions, technique, organs stored (--course: one "
+    "course's organ doses)", NULL, list_opts,
     NULL, run_list, NULL, 0
 };
 

@@ -6,7 +6,8 @@
  * the least complete fields; what the dose runs imputed and which tier they
  * used, per centre; the treatment summary per centre (patients with
  * chemotherapy, their median CED and DIE, patients with a stem-cell
- * transplant or an operation).  X_date/X_day pairs are left out of
+ * transplant or an operation, and the radiotherapy courses by technique
+ * with those whose plan was revised).  X_date/X_day pairs are left out of
  * completeness: one of the two is always there, and which one depends on the
  * country's privacy rules, not on data quality.
  */
@@ -27,9 +28,16 @@ typedef struct dosim {
 } dosim;
 
 /* Treatment summary of a centre (treatment.c's exposures). */
+#define RT_MAX_TECH 8
 typedef struct treat {
     long   chemo_patients, sct_patients, surgery_patients;
     double ced_median_mg_m2, die_median_mg_m2;   /* over the patients with chemotherapy */
+    /* Radiotherapy courses (rt_course, `rt import`): count, by technique,
+     * courses with a revised plan (more than one rt_course_version). */
+    long   rt_courses, rt_revised;
+    char   rt_tech[RT_MAX_TECH][16];
+    long   rt_tech_n[RT_MAX_TECH];
+    int    rt_ntech;
 } treat;
 
 typedef struct report {
@@ -300,6 +308,35 @@ static int scan_treatment(hm_db *db, report *r, hm_error *err)
     return rc;
 }
 
+/* Per centre and technique: courses, and those with more than one version. */
+static int scan_rt(hm_db *db, report *r, hm_error *err)
+{
+    hm_stmt *st;
+    int rc = hm_db_prepare(db,
+        "SELECT c.centre_code, c.technique, COUNT(*), SUM(CASE WHEN (SELECT COUNT(*) FROM "
+        "rt_course_version v WHERE v.centre_code = c.centre_code AND v.course_id = c.course_id) "
+        "> 1 THEN 1 ELSE 0 END) FROM rt_course c GROUP BY c.centre_code, c.technique "
+        "ORDER BY c.centre_code, c.technique", &st, err);
+    if (rc)
+        return rc;
+    while ((rc = hm_stmt_step(st, err)) == 1) {
+        int ci = centre_index(r, hm_stmt_column_text(st, 0));
+        if (ci < 0)
+            continue;
+        treat *t = &r->treat[ci];
+        long n = (long)hm_stmt_column_int64(st, 2);
+        t->rt_courses += n;
+        t->rt_revised += (long)hm_stmt_column_int64(st, 3);
+        /* Seven technique codes exist; more would share the last slot as "other". */
+        int k = t->rt_ntech < RT_MAX_TECH ? t->rt_ntech++ : RT_MAX_TECH - 1;
+        snprintf(t->rt_tech[k], sizeof t->rt_tech[k], "%s",
+                 t->rt_tech_n[k] ? "other" : hm_stmt_column_text(st, 1));
+        t->rt_tech_n[k] += n;
+    }
+    hm_stmt_finalize(st);
+    return rc < 0 ? rc : HM_OK;
+}
+
 static double pct(double a, double b) { return b > 0 ? 100.0 * a / b : 100.0; }
 
 static void print_text(hm_db *db, const report *r, int version, FILE *out)
@@ -365,6 +402,13 @@ static void print_text(hm_db *db, const report *r, int version, FILE *out)
         fprintf(out, "%-8s chemotherapy %ld, median CED %.6g, median DIE %.6g; SCT %ld; surgery %ld\n",
                 r->centres[ci], t->chemo_patients, t->ced_median_mg_m2, t->die_median_mg_m2,
                 t->sct_patients, t->surgery_patients);
+        if (!t->rt_courses)
+            continue;
+        /* Beside the centre's treatment line, only where it sent RT courses. */
+        fprintf(out, "%-8s radiotherapy courses %ld (", r->centres[ci], t->rt_courses);
+        for (int k = 0; k < t->rt_ntech; k++)
+            fprintf(out, "%s%s %ld", k ? ", " : "", t->rt_tech[k], t->rt_tech_n[k]);
+        fprintf(out, "); with a revised plan (versions > 1) %ld\n", t->rt_revised);
     }
     fputs("\nOptional fields under 50% filled (all centres)\n", out);
     size_t foff = 0;
@@ -425,6 +469,13 @@ static int print_json(hm_db *db, const report *r, int version, FILE *out, hm_err
                             t->chemo_patients ? json_real(t->die_median_mg_m2) : json_null());
         json_object_set_new(jt, "sct_patients", json_integer(t->sct_patients));
         json_object_set_new(jt, "surgery_patients", json_integer(t->surgery_patients));
+        json_t *rt = json_object(), *by = json_object();
+        json_object_set_new(rt, "courses", json_integer(t->rt_courses));
+        for (int k = 0; k < t->rt_ntech; k++)
+            json_object_set_new(by, t->rt_tech[k], json_integer(t->rt_tech_n[k]));
+        json_object_set_new(rt, "by_technique", by);
+        json_object_set_new(rt, "revised_courses", json_integer(t->rt_revised));
+        json_object_set_new(jt, "radiotherapy", rt);
         json_object_set_new(c, "treatment", jt);
         json_array_append_new(centres, c);
     }
@@ -489,6 +540,8 @@ int hm_registry_report(hm_db *db, FILE *out, int json, hm_error *err)
         rc = scan_dosimetry(db, &r, err);
     if (rc == HM_OK)
         rc = scan_treatment(db, &r, err);
+    if (rc == HM_OK)
+        rc = scan_rt(db, &r, err);
     if (rc == HM_OK) {
         if (json)
             rc = print_json(db, &r, version, out, err);

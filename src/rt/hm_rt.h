@@ -369,12 +369,42 @@ void hm_rt_course_free_all(hm_rt_course *courses, size_t n);
 struct hm_db;
 struct hm_pseudo_key;
 
+/* The diagnoses file of `rt import --diagnoses` (rt_diagnoses.c, docs/rt.md
+ * "Import"): one row per patient, hospital form (local_patient_id, pseudonymised
+ * on reading with the study key) or pooled form (pseudonym); diag_date or
+ * diag_day (days since birth). */
+typedef struct hm_rt_diagnosis {
+    char pseudonym[65];            /* the patient table's pseudonym (64 hex) */
+    char topography[8], morphology[8];
+    int  has_date;                 /* 1: date_days; 0: day */
+    long date_days;                /* the diagnosis date, days since 1970-01-01 */
+    long day;                      /* days since birth */
+    long line;                     /* of the file, for messages */
+} hm_rt_diagnosis;
+
+typedef struct hm_rt_diagnoses {
+    char             path[1024];
+    hm_rt_diagnosis *rows;
+    size_t           n;
+} hm_rt_diagnoses;
+
+/* Reads path: file:line:field errors for bad rows (codes, dates, ids, a
+ * centre_code other than centre unless centre is NULL, a patient twice
+ * with different diagnoses); on error *ds holds nothing. */
+int  hm_rt_diagnoses_read(const char *path, const char *centre, const struct hm_pseudo_key *key,
+                          hm_rt_diagnoses *ds, hm_error *err);
+const hm_rt_diagnosis *hm_rt_diagnoses_find(const hm_rt_diagnoses *ds, const char *pseudonym);
+void hm_rt_diagnoses_free(hm_rt_diagnoses *ds);
+
 typedef struct hm_rt_import_opts {
     const char                 *centre;
     const struct hm_pseudo_key *key;
     const char *diag_topography;   /* ICD-O-3 of a NEW course (DICOM has none): "C71.9" */
     const char *diag_morphology;   /* "9470/3"; an existing course keeps its diagnosis */
     const char *diag_date;         /* "YYYY-MM-DD", stored only as days since birth */
+    /* Instead of the three above: each course's patient's row (every
+     * course's patient must have one, else nothing is stored). */
+    const hm_rt_diagnoses *diagnoses;
 } hm_rt_import_opts;
 
 enum { HM_RT_IMPORT_NEW_COURSE = 1, HM_RT_IMPORT_NEW_VERSION = 2, HM_RT_IMPORT_UNCHANGED = 3 };

@@ -26,6 +26,11 @@
  *      same course_id by rule 4, so the order of imports does not matter for
  *      a two-plan lineage.
  * Within one run, a plan is stored after the plans of the run it revises.
+ *
+ * The diagnosis, which DICOM RT lacks, comes from the options (one for every
+ * new course of the run) or from a diagnoses file (rt_diagnoses.c): each
+ * course takes its patient's row, found by the pseudonym; every course's
+ * patient needs one before the transaction opens.
  */
 #include "rt_store.h"
 
@@ -233,6 +238,39 @@ static int import_one(hm_db *db, const hm_rt_import_opts *o, const rt_pcourse *p
     return rc;
 }
 
+/* The diagnosis of course p from the diagnoses file into oc (a copy of o
+ * for this course only): the clear date, when the file has days since
+ * birth, is rebuilt from the DICOM birth date in memory, as rt_store.c
+ * stores only diag_day = date - birth.  A course without its patient's row,
+ * or planned before its diagnosis, is an error naming both files. */
+static int course_diagnosis(const hm_rt_import_opts *o, const rt_pcourse *p,
+                            hm_rt_import_opts *oc, char date[11], hm_error *err)
+{
+    *oc = *o;
+    if (!o->diagnoses)
+        return HM_OK;
+    const hm_rt_diagnoses *ds = o->diagnoses;
+    const hm_rt_diagnosis *d = hm_rt_diagnoses_find(ds, p->pseudonym);
+    if (!d)
+        return hm_error_set(err, HM_EVALIDATE, p->c->plan_path, 0, "PatientID (0010,0020)",
+                            "patient %.12s... has a course and no row in the diagnoses file %.300s: "
+                            "add the patient's diagnosis (its local_patient_id or pseudonym, "
+                            "diag_topography, diag_morphology, diag_date)", p->pseudonym,
+                            ds->path);
+    long days = d->has_date ? d->date_days : p->birth_days + d->day;
+    if (days - p->birth_days > p->start_day)
+        return hm_error_set(err, HM_EVALIDATE, ds->path, d->line,
+                            d->has_date ? "diag_date" : "diag_day",
+                            "the diagnosis is %ld days after the plan date of %.300s: check the "
+                            "date (or the patient id)", days - p->birth_days - p->start_day,
+                            p->c->plan_path);
+    hm_date_format(days, date);
+    oc->diag_topography = d->topography;
+    oc->diag_morphology = d->morphology;
+    oc->diag_date = date;
+    return HM_OK;
+}
+
 /* Order: a plan after the plans of the run that it revises. */
 static void order_courses(const rt_pcourse *p, size_t n, size_t *order)
 {
@@ -271,6 +309,10 @@ int hm_rt_import(hm_db *db, const hm_rt_import_opts *o, const hm_rt_course *cour
 {
     if (!o || !o->centre || !o->centre[0] || !o->key)
         return hm_error_set(err, HM_EINVAL, NULL, 0, "centre", "a centre and a study key are needed");
+    if (o->diagnoses && (o->diag_topography || o->diag_morphology || o->diag_date))
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "diagnoses",
+                            "give either a diagnoses file or --diag-topography, "
+                            "--diag-morphology and --diag-date, not both");
     memset(res, 0, n * sizeof *res);
     rt_pcourse *p = calloc(n ? n : 1, sizeof *p);
     size_t *order = calloc(n ? n : 1, sizeof *order);
@@ -286,13 +328,20 @@ int hm_rt_import(hm_db *db, const hm_rt_import_opts *o, const hm_rt_course *cour
                                   courses[j].plan_path);
                 break;
             }
+    /* Every course's patient has a diagnosis row before anything is written. */
+    hm_rt_import_opts *oc = calloc(n ? n : 1, sizeof *oc);
+    char (*dates)[11] = calloc(n ? n : 1, sizeof *dates);
+    if (rc == HM_OK && (!oc || !dates))
+        rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+    for (size_t i = 0; rc == HM_OK && i < n; i++)
+        rc = course_diagnosis(o, &p[i], &oc[i], dates[i], err);
     if (rc == HM_OK) {
         order_courses(p, n, order);
         rc = hm_db_begin(db, err);
     }
     if (rc == HM_OK) {
         for (size_t k = 0; rc == HM_OK && k < n; k++)
-            rc = import_one(db, o, &p[order[k]], &res[order[k]], err);
+            rc = import_one(db, &oc[order[k]], &p[order[k]], &res[order[k]], err);
         if (rc == HM_OK)
             rc = hm_db_commit(db, err);
         if (rc) {
@@ -301,6 +350,10 @@ int hm_rt_import(hm_db *db, const hm_rt_import_opts *o, const hm_rt_course *cour
         }
     }
     sodium_memzero(p, (n ? n : 1) * sizeof *p);
+    if (dates)
+        sodium_memzero(dates, (n ? n : 1) * sizeof *dates);
+    free(dates);
+    free(oc);
     free(p);
     free(order);
     return rc;

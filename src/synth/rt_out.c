@@ -4,7 +4,10 @@
  * CSVs (hospital layout, or through the pseudonymisation filter exactly as
  * the cardiac files), a DICOM RT folder per course DIR/<centre>/rt/<course>/
  * (rt_course.c) and DIR/rt_truth.csv.  rt_course rows are not written: the
- * course comes from its DICOM files (`harmonic rt import`). */
+ * course comes from its DICOM files (`harmonic rt import`); its diagnosis,
+ * which DICOM RT does not carry, is in DIR/<centre>/rt_diagnosis.csv (the
+ * file of `rt import --diagnoses`: local id and clear date in the hospital
+ * format, the pseudonym in the pooled one). */
 #include "rt_int.h"
 
 #include <errno.h>
@@ -69,6 +72,8 @@ typedef struct rt_run {
     FILE *fp[RT_MAX_CENTRES][RT_NTABLES];
     hm_pseudo_filter *filter[RT_MAX_CENTRES][RT_NTABLES];
     long  lines[RT_MAX_CENTRES][RT_NTABLES];
+    FILE *diag[RT_MAX_CENTRES];       /* rt_diagnosis.csv per centre */
+    const hm_pseudo_key *key;         /* pooled format: the diagnoses' pseudonyms */
     FILE *truth;
     /* Phantoms built so far, by age and sex (a build takes ~2 s). */
     struct { char age[16]; char sex; hm_phantom *ph; hm_voxel_phantom coarse; } ph[16];
@@ -129,6 +134,12 @@ static int open_centres(rt_run *r, const hm_pseudo_key *key, int header, hm_erro
             if (f && fclose(fp) != 0)
                 rc = hm_error_set(err, HM_EIO, path, 0, NULL, "write failed");
         }
+        snprintf(path, sizeof path, "%s/%s/rt_diagnosis.csv", r->dir, ce->code);
+        if (rc == HM_OK && !(r->diag[c] = fopen(path, "w")))
+            rc = hm_error_set(err, HM_EIO, path, 0, NULL, "cannot create: %s", strerror(errno));
+        if (rc == HM_OK)
+            fprintf(r->diag[c], "centre_code,%s,diag_topography,diag_morphology,diag_date\n",
+                    r->o->hospital_format ? "local_patient_id" : "pseudonym");
         for (int t = 0; t < RT_NTABLES && rc == HM_OK; t++) {
             snprintf(path, sizeof path, "%s/%s/%s.csv", r->dir, ce->code, TABLES[t].table);
             if (!(r->fp[c][t] = fopen(path, "w"))) {
@@ -247,6 +258,20 @@ static int write_patient(rt_run *r, const rt_patient *pt, hm_error *err)
                          y < 2021 ? "waived" : "given" };
     int rc = row(r, pt->centre, RT_PATIENT, pv, err);
 
+    /* The diagnosis of the course (rt import --diagnoses): the site's
+     * ICD-O-3 codes and the diagnosis date, as in rt_truth.csv. */
+    char pid[HM_PSEUDO_HEX_SIZE];
+    if (rc == HM_OK && !r->o->hospital_format)
+        rc = hm_pseudo_id(r->key, "patient", id, pid, err);
+    if (rc == HM_OK) {
+        hm_date_format(pt->diag, date);
+        FILE *fd = r->diag[pt->centre];
+        hm_csv_write_field(fd, c->code);
+        fputc(',', fd);
+        hm_csv_write_field(fd, r->o->hospital_format ? id : pid);
+        fprintf(fd, ",%s,%s,%s\n", s->topo, s->morph, date);
+    }
+
     /* Chemotherapy: one row per agent of the site's protocol. */
     int a = 0;
     for (int k = 0; rc == HM_OK && k < p->nchemo; k++) {
@@ -319,6 +344,7 @@ int sy_rt_run(const hm_synth_opts *o, const sy_params *sp, const hm_pseudo_key *
     r->o = o;
     r->sp = sp;
     r->s = s;
+    r->key = key;
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     int rc = rt_params_load(&r->p, err);
     if (rc == HM_OK)
@@ -339,13 +365,16 @@ int sy_rt_run(const hm_synth_opts *o, const sy_params *sp, const hm_pseudo_key *
     }
     if (r->truth && (ferror(r->truth) | fclose(r->truth)) && rc == HM_OK)
         rc = hm_error_set(err, HM_EIO, path, 0, NULL, "write failed");
-    for (int c = 0; c < r->p.ncentres; c++)
+    for (int c = 0; c < r->p.ncentres; c++) {
+        if (r->diag[c] && (ferror(r->diag[c]) | fclose(r->diag[c])) && rc == HM_OK)
+            rc = hm_error_set(err, HM_EIO, dir, 0, NULL, "writing rt_diagnosis.csv failed");
         for (int t = 0; t < RT_NTABLES; t++) {
             if (r->fp[c][t] && (ferror(r->fp[c][t]) | fclose(r->fp[c][t])) && rc == HM_OK)
                 rc = hm_error_set(err, HM_EIO, dir, 0, NULL, "writing %s failed",
                                   TABLES[t].table);
             hm_pseudo_filter_free(r->filter[c][t]);
         }
+    }
     for (int i = 0; i < r->nph; i++) {
         hm_phantom_free(r->ph[i].ph);
         hm_voxel_phantom_free(&r->ph[i].coarse);

@@ -231,7 +231,8 @@ static int import_dirs(const char *const *dirs, int n, hm_rt_import_result *res,
     int rc = hm_rt_course_read_all(dirs, n, &o, &c, &nc, err);
     if (rc == HM_OK) {
         hm_rt_import_opts io = { "FR01", &key, with_diag ? "C38.0" : NULL,
-                                 with_diag ? "8800/3" : NULL, with_diag ? "2023-12-01" : NULL };
+                                 with_diag ? "8800/3" : NULL,
+                                 with_diag ? "2023-12-01" : NULL, NULL };
         rc = hm_rt_import(db, &io, c, nc, res, err);
     }
     if (ncourses)
@@ -399,6 +400,26 @@ static void test_revision(void **state)
     assert_int_equal(count("SELECT COUNT(*) FROM organ_dose"), before[3]);   /* replaced */
     assert_true(fabs(real1("SELECT dose_mgy FROM organ_dose WHERE organ = 'heart'") - 11000) < 110);
     assert_int_equal(count("SELECT COUNT(*) FROM rt_course WHERE diag_topography = 'C38.0'"), 1);
+    /* `harmonic report`: the centre's course, by technique, with a revised plan. */
+    static char text[1 << 16];
+    char path[1200], want[200];
+    snprintf(path, sizeof path, "%s/report.txt", T);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    ok(hm_registry_report(db, fp, 0, &err), &err);
+    fclose(fp);
+    fp = fopen(path, "r");
+    size_t len = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[len] = '\0';
+    hm_stmt *st;
+    ok(hm_db_prepare(db, "SELECT technique FROM rt_course", &st, &err), &err);
+    assert_int_equal(hm_stmt_step(st, &err), 1);
+    snprintf(want, sizeof want, "FR01     radiotherapy courses 1 (%s 1); with a revised plan "
+             "(versions > 1) 1\n", hm_stmt_column_text(st, 0));
+    hm_stmt_finalize(st);
+    printf("report: %s", want);
+    assert_non_null(strstr(text, want));
     /* Both folders at once (a folder of course folders): both unchanged. */
     long mid[6], after[6];
     counts(mid);

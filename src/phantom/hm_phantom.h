@@ -112,6 +112,11 @@ void hm_voxel_phantom_count_masses(hm_voxel_phantom *v);
 /* Centroid of the voxels whose region carries `organ` (e.g. "heart"). */
 int  hm_voxel_phantom_centroid(const hm_voxel_phantom *v, const char *organ, double c_cm[3],
                                hm_error *err);
+/* The centroid of one side of a paired organ: side +1 the voxels left of
+ * the whole organ's centroid (+x, the phantom's left), -1 those right of it,
+ * 0 the whole organ (= hm_voxel_phantom_centroid). */
+int  hm_voxel_phantom_centroid_side(const hm_voxel_phantom *v, const char *organ, int side,
+                                    double c_cm[3], hm_error *err);
 int  hm_voxel_phantom_skin_entrance(const hm_voxel_phantom *v, const double from_cm[3],
                                     const double dir[3], double out_cm[3], hm_error *err);
 

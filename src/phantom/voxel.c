@@ -62,6 +62,39 @@ int hm_voxel_phantom_centroid(const hm_voxel_phantom *v, const char *organ, doub
     return HM_OK;
 }
 
+int hm_voxel_phantom_centroid_side(const hm_voxel_phantom *v, const char *organ, int side,
+                                   double c[3], hm_error *err)
+{
+    int rc = hm_voxel_phantom_centroid(v, organ, c, err);
+    if (rc || side == 0)
+        return rc;
+    /* Split at the whole organ's centroid: for a paired organ that is the
+     * midline between its two parts. */
+    double split = (c[0] - v->origin_cm[0]) / v->voxel_cm[0] - 0.5;
+    char *want = calloc((size_t)v->nregions + 1, 1);
+    if (!want)
+        return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
+    for (int r = 1; r <= v->nregions; r++)
+        want[r] = (char)hm_list_has(v->regions[r].organs, '|', organ);
+    double s[3] = { 0, 0, 0 }, n = 0;
+    for (int z = 0; z < v->nz; z++)
+        for (int y = 0; y < v->ny; y++)
+            for (int x = 0; x < v->nx; x++) {
+                uint16_t id = v->ids[x + (size_t)v->nx * (y + (size_t)v->ny * z)];
+                if (id <= v->nregions && want[id] && (side > 0 ? x > split : x < split)) {
+                    s[0] += x; s[1] += y; s[2] += z;
+                    n += 1;
+                }
+            }
+    free(want);
+    if (n == 0)
+        return hm_error_set(err, HM_ENOTFOUND, NULL, 0, "organ", "no voxel carries the %s side of organ '%s'",
+                            side > 0 ? "left" : "right", organ);
+    for (int d = 0; d < 3; d++)
+        c[d] = v->origin_cm[d] + (s[d] / n + 0.5) * v->voxel_cm[d];
+    return HM_OK;
+}
+
 static uint16_t voxel_at(const hm_voxel_phantom *v, const double q[3])
 {
     int i[3];

@@ -333,6 +333,17 @@ static int target_roi(const hm_rtdcm_plan *p, const hm_rt_course *c)
     return -1;
 }
 
+/* The side of a paired organ an ROI is (TG-263 laterality suffix, data/rt/
+ * tg263_map.csv): +1 the patient's left (+x in DICOM patient coordinates and
+ * in the phantom), -1 the right, 0 none or both. */
+static int roi_side(const hm_rt_course_roi *r)
+{
+    size_t n = strlen(r->tg263);
+    if (n > 2 && r->tg263[n - 2] == '_' && (r->tg263[n - 1] == 'L' || r->tg263[n - 1] == 'R'))
+        return r->tg263[n - 1] == 'L' ? 1 : -1;
+    return 0;
+}
+
 /* Target organ (docs/rt.md "Courses"): the option, else the smallest organ
  * ROI that contains the target ROI's centroid. */
 static int pick_target(const hm_rt_course_options *o, const hm_rtdcm_plan *p,
@@ -357,13 +368,43 @@ static int pick_target(const hm_rt_course_options *o, const hm_rtdcm_plan *p,
         if (best < 0 || x->dvh.volume_cc < c->rois[best].dvh.volume_cc)
             best = (int)r;
     }
+    if (best >= 0) {
+        c->target_side = roi_side(&c->rois[best]);
+        snprintf(c->target_organ, sizeof c->target_organ, "%.31s", c->rois[best].organ);
+        snprintf(c->target_how, sizeof c->target_how, "target ROI '%.20s' in '%.20s'",
+                 c->rois[*troi].name, c->rois[best].name);
+        return HM_OK;
+    }
+    /* A target in no organ ROI (a mediastinal node, a sarcoma of soft
+     * tissue): placed by its offset from the nearest organ ROI's centre.
+     * DICOM patient coordinates (PS3.3 C.7.6.2.1.1: +x to the patient's
+     * left, +y posterior, +z head) have the phantom's axes, so the offset
+     * carries over for any patient position; the phantom of the patient's
+     * age stands for the patient's anatomy around it. */
+    double dbest = INFINITY;
+    for (size_t r = 0; r < c->nrois; r++) {
+        const hm_rt_course_roi *x = &c->rois[r];
+        if (x->kind != HM_RT_MAP_ORGAN || !x->ok || (int)r == *troi)
+            continue;
+        double d2 = 0;
+        for (int k = 0; k < 3; k++)
+            d2 += (x->centroid_mm[k] - ct[k]) * (x->centroid_mm[k] - ct[k]);
+        if (d2 < dbest) {
+            dbest = d2;
+            best = (int)r;
+        }
+    }
     if (best < 0)
         return hm_error_set(err, HM_EVALIDATE, c->struct_path, 0, "ROIContourSequence (3006,0039)",
-                            "no organ ROI mapped to the organ list contains the centre of target "
-                            "ROI '%s': give --target ORGAN (e.g. brain)", c->rois[*troi].name);
+                            "no organ ROI mapped to the organ list to place target ROI '%s' "
+                            "against: give --target ORGAN (e.g. brain)", c->rois[*troi].name);
+    for (int k = 0; k < 3; k++)
+        c->target_offset_cm[k] = (ct[k] - c->rois[best].centroid_mm[k]) / 10;
+    c->target_side = roi_side(&c->rois[best]);
     snprintf(c->target_organ, sizeof c->target_organ, "%.31s", c->rois[best].organ);
-    snprintf(c->target_how, sizeof c->target_how, "target ROI '%.20s' in '%.20s'",
-             c->rois[*troi].name, c->rois[best].name);
+    snprintf(c->target_how, sizeof c->target_how,
+             "target ROI '%.20s' %.0f mm from the centre of '%.20s' (nearest)",
+             c->rois[*troi].name, fmin(sqrt(dbest), 1e6), c->rois[best].name);
     return HM_OK;
 }
 
@@ -398,6 +439,8 @@ static int whole_body(const hm_rt_course_options *o, const hm_rtdcm_plan *p,
     if (rc)
         return rc;
     oc.target_organ = c->target_organ;
+    memcpy(oc.target_offset_cm, c->target_offset_cm, sizeof oc.target_offset_cm);
+    oc.target_side = c->target_side;
     /* The field: the sphere of the target ROI's volume, else the dose
      * grid's >= 50 % isodose. */
     if (troi >= 0)

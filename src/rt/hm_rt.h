@@ -202,7 +202,9 @@ int hm_rt_oof_dose_at(const hm_rt_oof_params *p, int technique, double modulatio
  * phantom matched to the patient's age (hm_rt_oof_phantom_age) stands for the
  * patient; the field is a sphere of radius target_radius_cm centred on the
  * target's position in the phantom, the centroid of target_organ (e.g.
- * "brain" for a cranial target) or target_cm when target_organ is NULL or "".
+ * "brain" for a cranial target) plus target_offset_cm (a target in no organ
+ * ROI: its offset from the nearest organ's centre in the patient), or
+ * target_cm when target_organ is NULL or "".
  * target_radius_cm: the PTV's equivalent-sphere radius (hm_rt_oof_radius_cc),
  * or the >= 50 % isodose extent of the dose grid (hm_rt_oof_field_from_grid).
  */
@@ -215,6 +217,8 @@ typedef struct hm_rt_oof_course {
     char        sex;               /* 'M', 'F' or 'H' (H below 15 y; 0 = H or M) */
     const char *target_organ;
     double      target_cm[3];      /* phantom coordinates, when no target_organ */
+    double      target_offset_cm[3]; /* added to target_organ's centroid (0 0 0: at it) */
+    int         target_side;       /* paired organ: +1 its left part, -1 its right, 0 whole */
     double      target_radius_cm;
     double      voxel_mm;          /* phantom voxels; 0 = 3 mm (the 5y lens has 8 voxels) */
     const char *cache_dir;         /* hm_phantom_voxelise_cached; NULL = default */
@@ -335,7 +339,9 @@ typedef struct hm_rt_course {
     double            prescription_gy;   /* used for the table */
     double            age_years;         /* used (NAN without the table) */
     char              target_organ[32];  /* the field's centre organ ("" when target_cm) */
-    char              target_how[64];    /* "option", "target ROI 'PTV' in 'Brain'", ... */
+    char              target_how[128];    /* "option", "target ROI 'PTV' in 'Brain'", ... */
+    double            target_offset_cm[3]; /* target from target_organ's centre (0 when in it) */
+    int               target_side;       /* +1 left / -1 right part of a paired organ, 0 whole */
     hm_rt_oof_organ  *wb;
     int               nwb;
 } hm_rt_course;

@@ -226,9 +226,11 @@ int hm_rt_oof_organ_table(const hm_rt_oof_params *p, const hm_rt_oof_course *c,
                                         NULL, err);
     double centre[3];
     if (!rc) {
-        if (c->target_organ && c->target_organ[0])
-            rc = hm_voxel_phantom_centroid(&v, c->target_organ, centre, err);
-        else
+        if (c->target_organ && c->target_organ[0]) {
+            rc = hm_voxel_phantom_centroid_side(&v, c->target_organ, c->target_side, centre, err);
+            for (int k = 0; k < 3; k++)
+                centre[k] += c->target_offset_cm[k];
+        } else
             memcpy(centre, c->target_cm, sizeof centre);
     }
     if (!rc)

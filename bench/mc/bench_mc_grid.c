@@ -97,14 +97,18 @@ int main(int argc, char **argv)
     const char *dir = HM_SOURCE_DATA_DIR "/../examples/mc/tg195";
     long long n = 400000;
     int reps = 5, only = -1;   /* --only old|new: one engine (for profilers), no table */
+    const char *newmode = "auto", *oldmode = "woodcock";
     char cases[256] = "slab,newborn,1y,5y,10y,adult";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--histories") && i + 1 < argc) n = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = !strcmp(argv[++i], "new");
         else if (!strcmp(argv[i], "--cases") && i + 1 < argc) snprintf(cases, sizeof cases, "%s", argv[++i]);
+        else if (!strcmp(argv[i], "--new") && i + 1 < argc) newmode = argv[++i];
+        else if (!strcmp(argv[i], "--old") && i + 1 < argc) oldmode = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_mc_grid [--histories N] [--reps R] [--cases slab,newborn,...]\n");
+            fprintf(stderr, "usage: bench_mc_grid [--histories N] [--reps R] [--cases slab,newborn,...] "
+                            "[--only old|new] [--old MODE] [--new MODE]\n");
             return 2;
         }
     }
@@ -151,7 +155,7 @@ int main(int argc, char **argv)
             for (int k = 0; k < 2 && ok; k++) {
                 int tree = (r % 2) ^ k;                 /* old-new, new-old, ... */
                 if (only >= 0 && tree != only) continue;
-                setenv("HM_MC_GRID_TREE", tree ? "1" : "0", 1);
+                setenv("HM_MC_GRID_MODE", tree ? newmode : oldmode, 1);
                 hm_mc_stats_reset();
                 one_run *o = &runs[tree][r];
                 if ((slab ? run_slab(dir, n, o, &err) : run_phantom(&v, &b, n, o, &err))) {
@@ -161,14 +165,15 @@ int main(int argc, char **argv)
                 hm_mc_stats_get(&o->st);
                 if (o->st.cpu_seconds > 0) o->cpu_hs = n / o->st.cpu_seconds;
             }
-        unsetenv("HM_MC_GRID_TREE");
+        unsetenv("HM_MC_GRID_MODE");
         if (!slab) hm_voxel_phantom_free(&v);
         if (!ok) { status = 1; continue; }
         if (only >= 0) {
             const hm_mc_stats *st = &runs[only][0].st;
-            printf("%s %s: %.4g h/s (%.4g per CPU-s); tentative %.2f, real %.2f, locates %.2f per history\n", c, only ? "new" : "old",
-                   runs[only][0].mc_hs, runs[only][0].cpu_hs, (double)st->tentative / st->histories, (double)st->real / st->histories,
-                   (double)st->leaf_locates / st->histories);
+            printf("%s %s: %.4g h/s (%.4g per CPU-s); tentative %.2f, real %.2f, locates %.2f, voxel steps %.2f per history\n",
+                   c, only ? newmode : oldmode, runs[only][0].mc_hs, runs[only][0].cpu_hs, (double)st->tentative / st->histories,
+                   (double)st->real / st->histories, (double)st->leaf_locates / st->histories,
+                   (double)st->voxel_steps / st->histories);
             continue;
         }
         double zmax = 0;

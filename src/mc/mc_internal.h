@@ -7,6 +7,7 @@
 #include "hm_mc.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Branch-free min and max for the photon loop, where the outcome of the
@@ -230,8 +231,6 @@ typedef struct mc_mtree_params {
 /* Defaults (the measured kappa, cell and keep, docs/mc.md), overridden for
  * tuning by HM_MC_GRID_TREE_KAPPA, HM_MC_GRID_TREE_CELL, HM_MC_GRID_TREE_KEEP. */
 void mc_mtree_params_default(mc_mtree_params *p);
-/* 0 when HM_MC_GRID_TREE=0: the single grid majorant, for comparisons */
-int  mc_grid_tree_enabled(void);
 struct mc_element;
 /* *out NULL (and 0 returned) when the partition is not worth it (keep);
  * *cost_ratio: the partition's model cost / that of one leaf. */
@@ -302,7 +301,123 @@ typedef struct mc_voxgrid {
     int       score;
     float    *maj;        /* MC_NE majorant linear attenuation (1/cm) */
     mc_mtree *tree;       /* local majorants (NULL: the single one, maj) */
+    struct mc_dda *dda;   /* exact tracking through the voxels (voxel_dda.c), NULL: none */
 } mc_voxgrid;
+
+/* How voxel grids are tracked (HM_MC_GRID_MODE=woodcock|tree|dda|auto; the
+ * older HM_MC_GRID_TREE=0 means woodcock, =1 tree): woodcock, the single grid
+ * majorant (the engine before local majorants, bit for bit); tree, the k-d
+ * tree of local majorants where its model finds it worth it; dda, exact
+ * tracking voxel by voxel; auto (default), per grid exact tracking where the
+ * cost model of mc_dda_worth prefers it, else as tree. */
+enum { MC_GRID_AUTO = 0, MC_GRID_WOODCOCK, MC_GRID_TREE, MC_GRID_DDA };
+int  mc_grid_mode(void);
+/* One voxel step of the exact tracking in units of one rejected tentative
+ * collision (measured, docs/mc.md; HM_MC_GRID_DDA_COST overrides). */
+#define MC_DDA_STEP_COST 0.1
+double mc_dda_step_cost(void);
+/* Builds g->dda (0), or leaves it NULL when the grid has more than 255
+ * materials (it stays on Woodcock tracking). */
+int  mc_dda_build(const struct hm_mc_scene *s, mc_voxgrid *g, hm_error *err);
+void mc_dda_free(struct mc_dda *d);
+/* 1 when exact tracking is expected to be faster than Woodcock tracking with
+ * the grid's single majorant; *ratio = the estimated cost ratio dda/woodcock
+ * of the part that differs (the rejections against the voxel steps). */
+int  mc_dda_worth(const struct hm_mc_scene *s, const mc_voxgrid *g, double *ratio);
+
+/* Exact tracking data of a grid (voxel_dda.c).  The voxels' material ids are
+ * renumbered to the grid's own (0 vacuum, at most 255 others) and stored one
+ * byte each in 4 x 4 x 4 bricks (one 64-byte cache line: a walk reads about
+ * four voxels per line instead of one or two), with a border of vacuum voxels
+ * all round so that a step past the grid's face reads vacuum.  off gives the
+ * byte offset of each axis' coordinate i = -1 .. n (off[base[a] + i + 1]);
+ * a voxel's offset is the sum over the three axes. */
+typedef struct mc_dda {
+    int      ncol;        /* local ids, vacuum included */
+    float   *mu;          /* (MC_NE - 1) x ncol x (mu_k, mu_k+1 - mu_k), energy-major; 1/cm,
+                           * or cm2/g with per-voxel densities */
+    uint8_t *id;          /* bricked local ids */
+    float   *dens;        /* bricked densities (NULL: the materials' own) */
+    int32_t *off;
+    int      base[3];
+} mc_dda;
+
+/*
+ * Exact tracking through grid g along p + t d (inv = 1/d, 1e300 for 0) from t
+ * to tb (the stretch where the grid is the topmost element), with optical
+ * depth *tau left, the energy row `row` of the grid's table (mc_dda.mu) and
+ * interpolation fraction f.  Returns 1 on a collision: its distance in *tc
+ * and its voxel (x fastest) in *voxel; else 0 with *tau reduced by the
+ * optical depth of [t, tb).  The voxel of the start point is found as the
+ * Woodcock path finds the voxel of a collision point (truncation, clamped to
+ * the grid); then each step goes to the nearest of the three next faces
+ * (Amanatides & Woo 1987), the face distances advancing by the voxel size
+ * / |d| per step.
+ */
+static inline int mc_dda_walk(const mc_voxgrid *g, const float *row, float f, const double p[3],
+                              const double d[3], const double inv[3], double t, double tb,
+                              float *tau, double *tc, size_t *voxel, long long *steps)
+{
+    const mc_dda *D = g->dda;
+    int n[3] = { g->nx, g->ny, g->nz }, i[3], s[3];
+    int32_t o[3];
+    double tmax[3], dt[3];
+    for (int k = 0; k < 3; k++) {
+        int j = (int)((p[k] + t * d[k] - g->origin[k]) * g->inv_d[k]);
+        i[k] = j < 0 ? 0 : j >= n[k] ? n[k] - 1 : j;
+        o[k] = D->off[D->base[k] + i[k] + 1];
+        if (d[k] > 0) {
+            tmax[k] = (g->origin[k] + (i[k] + 1) * g->d[k] - p[k]) * inv[k];
+            dt[k] = g->d[k] * inv[k];
+            s[k] = 1;
+        } else if (d[k] < 0) {
+            tmax[k] = (g->origin[k] + i[k] * g->d[k] - p[k]) * inv[k];
+            dt[k] = -g->d[k] * inv[k];
+            s[k] = -1;
+        } else {
+            tmax[k] = INFINITY;
+            dt[k] = 0;
+            s[k] = 0;
+        }
+    }
+    double tt = *tau;
+    const uint8_t *id = D->id;
+    const float *dens = D->dens;
+    const int32_t *off = D->off;
+    long long ns = 0;
+    for (;;) {
+        int a = tmax[1] < tmax[0];
+        a = tmax[2] < tmax[a] ? 2 : a;
+        double tn = mc_min(tmax[a], tb);
+        int32_t v = o[0] + o[1] + o[2];
+        int c = id[v];
+        float mu = row[2 * c] + f * row[2 * c + 1];
+        if (dens) mu *= dens[v];
+        double dtau = mu * mc_max(tn - t, 0.0);
+        if (dtau > tt) {
+            *tc = t + tt / mu;
+            /* mu > 0: a voxel of the grid, not of the border */
+            *voxel = (size_t)i[0] + (size_t)n[0] * ((size_t)i[1] + (size_t)n[1] * (size_t)i[2]);
+            *steps += ns;
+            return 1;
+        }
+        tt -= dtau;
+        t = tn;
+        if (tn >= tb) break;
+        /* the face distances summed step by step may fall a rounding short
+         * of the grid's exit: the step then lands in the vacuum border (the
+         * clamp keeps it there), and the stretch ends at the next one */
+        int j = i[a] + s[a];
+        j = j < -1 ? -1 : j > n[a] ? n[a] : j;
+        i[a] = j;
+        o[a] = off[D->base[a] + j + 1];
+        tmax[a] += dt[a];
+        ns++;
+    }
+    *tau = (float)tt;
+    *steps += ns;
+    return 0;
+}
 
 typedef struct mc_element {
     int        kind;       /* mc_el_kind */

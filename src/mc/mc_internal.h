@@ -310,7 +310,7 @@ typedef struct mc_voxgrid {
  * tree of local majorants where its model finds it worth it; dda, exact
  * tracking voxel by voxel; auto (default), per grid exact tracking where the
  * cost model of mc_dda_worth prefers it, else as tree. */
-enum { MC_GRID_AUTO = 0, MC_GRID_WOODCOCK, MC_GRID_TREE, MC_GRID_DDA };
+enum { MC_GRID_AUTO = 0, MC_GRID_WOODCOCK, MC_GRID_TREE, MC_GRID_DDA, MC_GRID_DELTA };
 int  mc_grid_mode(void);
 /* One voxel step of the exact tracking in units of one rejected tentative
  * collision (measured, docs/mc.md; HM_MC_GRID_DDA_COST overrides). */
@@ -318,28 +318,31 @@ int  mc_grid_mode(void);
 double mc_dda_step_cost(void);
 /* Builds g->dda (0), or leaves it NULL when the grid has more than 255
  * materials (it stays on Woodcock tracking). */
-int  mc_dda_build(const struct hm_mc_scene *s, mc_voxgrid *g, hm_error *err);
+/* Builds g->dda (0), or leaves it NULL when the grid has more than 255
+ * materials (it stays on Woodcock tracking). */
+int  mc_dda_build(const struct hm_mc_scene *s, mc_voxgrid *g, int exact, hm_error *err);
+void mc_dda_free(struct mc_dda *d);
 void mc_dda_free(struct mc_dda *d);
 /* 1 when exact tracking is expected to be faster than Woodcock tracking with
  * the grid's single majorant; *ratio = the estimated cost ratio dda/woodcock
  * of the part that differs (the rejections against the voxel steps). */
 int  mc_dda_worth(const struct hm_mc_scene *s, const mc_voxgrid *g, double *ratio);
 
-/* Exact tracking data of a grid (voxel_dda.c).  The voxels' material ids are
- * renumbered to the grid's own (0 vacuum, at most 255 others) and stored one
- * byte each in 4 x 4 x 4 bricks (one 64-byte cache line: a walk reads about
- * four voxels per line instead of one or two), with a border of vacuum voxels
- * all round so that a step past the grid's face reads vacuum.  off gives the
- * byte offset of each axis' coordinate i = -1 .. n (off[base[a] + i + 1]);
- * a voxel's offset is the sum over the three axes. */
+/* Exact tracking data of a grid (voxel_dda.c).  Per voxel (x fastest, as
+ * the grid) one 16-bit word: the low byte is the voxel's material renumbered
+ * for the grid (0 vacuum, at most 255 others), the high byte k the
+ * chessboard distance to the nearest voxel that has a neighbour of another
+ * material (or density): every voxel within k voxels along each axis of this
+ * one has its material, so a flight crosses that cube of 2k + 1 voxels a side
+ * at one attenuation, in one step. */
 typedef struct mc_dda {
-    int      ncol;        /* local ids, vacuum included */
-    float   *mu;          /* (MC_NE - 1) x ncol x (mu_k, mu_k+1 - mu_k), energy-major; 1/cm,
+    int       exact;      /* 1: exact tracking (cell), 0: Woodcock tracking with the grid's
+                           * majorant in a loop of its own (id) */
+    int       ncol;       /* local ids, vacuum included */
+    float    *mu;         /* (MC_NE - 1) x ncol x (mu_k, mu_k+1 - mu_k), energy-major; 1/cm,
                            * or cm2/g with per-voxel densities */
-    uint8_t *id;          /* bricked local ids */
-    float   *dens;        /* bricked densities (NULL: the materials' own) */
-    int32_t *off;
-    int      base[3];
+    uint16_t *cell;       /* id | k << 8 (exact) */
+    uint8_t  *id;         /* the local ids alone (Woodcock) */
 } mc_dda;
 
 /*
@@ -347,72 +350,82 @@ typedef struct mc_dda {
  * to tb (the stretch where the grid is the topmost element), with optical
  * depth *tau left, the energy row `row` of the grid's table (mc_dda.mu) and
  * interpolation fraction f.  Returns 1 on a collision: its distance in *tc
- * and its voxel (x fastest) in *voxel; else 0 with *tau reduced by the
- * optical depth of [t, tb).  The voxel of the start point is found as the
- * Woodcock path finds the voxel of a collision point (truncation, clamped to
- * the grid); then each step goes to the nearest of the three next faces
- * (Amanatides & Woo 1987), the face distances advancing by the voxel size
- * / |d| per step.
+ * and its voxel in *voxel; else 0 with *tau reduced by the optical depth of
+ * [t, tb).  Each step crosses the uniform cube of the current voxel (radius
+ * k, mc_dda.cell) to its exit face: the voxel DDA of Amanatides & Woo (1987)
+ * when k = 0, a leap over uniform space ("proximity clouds", Cohen &
+ * Sheffer 1994, The Visual Computer 11:27) when k > 0.  The next voxel is the
+ * one across the exit face on the exit axis and, on the others, the one
+ * holding the exit point (truncation, kept within the cube); a voxel is
+ * located as the Woodcock path locates a collision point.
  */
 static inline int mc_dda_walk(const mc_voxgrid *g, const float *row, float f, const double p[3],
                               const double d[3], const double inv[3], double t, double tb,
                               float *tau, double *tc, size_t *voxel, long long *steps)
 {
     const mc_dda *D = g->dda;
-    int n[3] = { g->nx, g->ny, g->nz }, i[3], s[3];
-    int32_t o[3];
-    double tmax[3], dt[3];
+    int n[3] = { g->nx, g->ny, g->nz }, i[3], s[3], u[3];
+    double ie[3], bias[3];
     for (int k = 0; k < 3; k++) {
+        s[k] = (d[k] > 0) - (d[k] < 0);
+        u[k] = d[k] > 0;
+        /* a face along an axis the flight does not move on is never met */
+        ie[k] = s[k] ? inv[k] : 0.0;
+        bias[k] = s[k] ? 0.0 : INFINITY;
         int j = (int)((p[k] + t * d[k] - g->origin[k]) * g->inv_d[k]);
         i[k] = j < 0 ? 0 : j >= n[k] ? n[k] - 1 : j;
-        o[k] = D->off[D->base[k] + i[k] + 1];
-        if (d[k] > 0) {
-            tmax[k] = (g->origin[k] + (i[k] + 1) * g->d[k] - p[k]) * inv[k];
-            dt[k] = g->d[k] * inv[k];
-            s[k] = 1;
-        } else if (d[k] < 0) {
-            tmax[k] = (g->origin[k] + i[k] * g->d[k] - p[k]) * inv[k];
-            dt[k] = -g->d[k] * inv[k];
-            s[k] = -1;
-        } else {
-            tmax[k] = INFINITY;
-            dt[k] = 0;
-            s[k] = 0;
-        }
     }
     double tt = *tau;
-    const uint8_t *id = D->id;
-    const float *dens = D->dens;
-    const int32_t *off = D->off;
+    const uint16_t *cell = D->cell;
+    const float *dens = g->density;
+    ptrdiff_t sy = n[0], sz = (ptrdiff_t)n[0] * n[1];
     long long ns = 0;
     for (;;) {
-        int a = tmax[1] < tmax[0];
-        a = tmax[2] < tmax[a] ? 2 : a;
-        double tn = mc_min(tmax[a], tb);
-        int32_t v = o[0] + o[1] + o[2];
-        int c = id[v];
+        ptrdiff_t v = i[0] + sy * i[1] + sz * i[2];
+        unsigned w = cell[v];
+        int c = (int)(w & 255u), r = (int)(w >> 8);
+        /* the cube's exit face on each axis: voxel plane i + 1 + r ahead, i - r behind */
+        double tf[3];
+        for (int k = 0; k < 3; k++) {
+            int plane = i[k] + (u[k] ? 1 + r : -r);
+            tf[k] = (g->origin[k] + plane * g->d[k] - p[k]) * ie[k] + bias[k];
+        }
+        int a = tf[1] < tf[0];
+        a = tf[2] < tf[a] ? 2 : a;
+        double te = mc_min(tf[a], tb);
         float mu = row[2 * c] + f * row[2 * c + 1];
         if (dens) mu *= dens[v];
-        double dtau = mu * mc_max(tn - t, 0.0);
+        double dtau = mu * mc_max(te - t, 0.0);
         if (dtau > tt) {
-            *tc = t + tt / mu;
-            /* mu > 0: a voxel of the grid, not of the border */
-            *voxel = (size_t)i[0] + (size_t)n[0] * ((size_t)i[1] + (size_t)n[1] * (size_t)i[2]);
+            double x = t + tt / mu;
+            *tc = x;
+            /* the voxel holding the collision: in the cube, by truncation */
+            size_t vv = 0, mul = 1;
+            for (int k = 0; k < 3; k++) {
+                int j = (int)((p[k] + x * d[k] - g->origin[k]) * g->inv_d[k]);
+                j = j < i[k] - r ? i[k] - r : j > i[k] + r ? i[k] + r : j;
+                j = j < 0 ? 0 : j >= n[k] ? n[k] - 1 : j;
+                vv += (size_t)j * mul;
+                mul *= (size_t)n[k];
+            }
+            *voxel = vv;
             *steps += ns;
             return 1;
         }
         tt -= dtau;
-        t = tn;
-        if (tn >= tb) break;
-        /* the face distances summed step by step may fall a rounding short
-         * of the grid's exit: the step then lands in the vacuum border (the
-         * clamp keeps it there), and the stretch ends at the next one */
-        int j = i[a] + s[a];
-        j = j < -1 ? -1 : j > n[a] ? n[a] : j;
-        i[a] = j;
-        o[a] = off[D->base[a] + j + 1];
-        tmax[a] += dt[a];
+        t = te;
+        if (te >= tb) break;
+        int ia = i[a] + s[a] * (r + 1);
+        for (int k = 0; k < 3; k++) {
+            int j = (int)((p[k] + t * d[k] - g->origin[k]) * g->inv_d[k]);
+            j = j < i[k] - r ? i[k] - r : j > i[k] + r ? i[k] + r : j;
+            i[k] = j < 0 ? 0 : j >= n[k] ? n[k] - 1 : j;
+        }
         ns++;
+        /* past the grid's face: the stretch's end, which the face distance
+         * reached a rounding short of; the rest adds nothing */
+        if (ia < 0 || ia >= n[a]) break;
+        i[a] = ia;
     }
     *tau = (float)tt;
     *steps += ns;

@@ -204,6 +204,58 @@ static double k_fluorescence(const mc_material *m, double e_kev, mc_rng *rng)
     return 0.0;
 }
 
+/* Woodcock tracking with the grid's single majorant M over a stretch [t, tb)
+ * where grid g is the topmost element, in a loop of its own: no interval
+ * bookkeeping, the grid's local material ids one byte each, mu from the
+ * energy row of the grid's table (mc_dda.mu).  Returns 1 on a real collision
+ * (*tc, *voxel), else 0 with the optical depth left in *tau (carried over:
+ * exact, the path to a tentative collision being exponential in optical
+ * depth). */
+static inline int grid_delta(const mc_voxgrid *g, const float *row, float f, float M, const double p[3],
+                             const double d[3], double t, double tb, float *tau, mc_rng *rng, double *tc,
+                             size_t *voxel, long long *ntent)
+{
+    if (!(M > 0)) return 0;             /* an empty grid: nothing to meet */
+    const uint8_t *id = g->dda->id;
+    const float *dens = g->density;
+    /* in local variables (the stores to the generator's state would make
+     * the compiler reload them from memory each step): the voxel coordinate
+     * of p + t d along axis k is a[k] + t b[k] */
+    const double a0 = (p[0] - g->origin[0]) * g->inv_d[0], b0 = d[0] * g->inv_d[0];
+    const double a1 = (p[1] - g->origin[1]) * g->inv_d[1], b1 = d[1] * g->inv_d[1];
+    const double a2 = (p[2] - g->origin[2]) * g->inv_d[2], b2 = d[2] * g->inv_d[2];
+    const int nx = g->nx, ny = g->ny, nz = g->nz;
+    const size_t sy = (size_t)nx, sz = (size_t)nx * ny;
+    double tt = *tau, iM = 1.0 / M;
+    long long n = 0;
+    for (;;) {
+        double step = tt * iM;
+        if (t + step >= tb) {
+            *tau = (float)(tt - (tb - t) * M);
+            *ntent += n;
+            return 0;
+        }
+        t += step;
+        n++;
+        /* the voxel as the general path finds it: truncation, clamped */
+        int ix = (int)(a0 + t * b0), iy = (int)(a1 + t * b1), iz = (int)(a2 + t * b2);
+        ix = ix < 0 ? 0 : ix >= nx ? nx - 1 : ix;
+        iy = iy < 0 ? 0 : iy >= ny ? ny - 1 : iy;
+        iz = iz < 0 ? 0 : iz >= nz ? nz - 1 : iz;
+        size_t v = (size_t)ix + sy * (size_t)iy + sz * (size_t)iz;
+        int c = id[v];
+        float mu = row[2 * c] + f * row[2 * c + 1];
+        if (dens) mu *= dens[v];
+        if (mc_rng_u(rng) * M < mu) {
+            *tc = t;
+            *voxel = v;
+            *ntent += n;
+            return 1;
+        }
+        tt = -logf((float)mc_rng_u(rng));
+    }
+}
+
 /* One history. */
 static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, double *dk,
                     double *df, double *vox)
@@ -341,9 +393,11 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
                 /* a grid tracked exactly is the topmost element up to tb:
                  * voxel by voxel, every collision real (voxel_dda.c) */
                 const mc_voxgrid *g = W->dda[top];
+                const float *row = g->dda->mu + (size_t)ke * g->dda->ncol * 2;
                 double tc;
-                if (!mc_dda_walk(g, g->dda->mu + (size_t)ke * g->dda->ncol * 2, fe, p, d, inv, t, tb, &tau, &tc,
-                                 &voxel, &W->n_steps)) {
+                if (!(g->dda->exact ? mc_dda_walk(g, row, fe, p, d, inv, t, tb, &tau, &tc, &voxel, &W->n_steps)
+                                    : grid_delta(g, row, fe, W->gmaj[top], p, d, t, tb, &tau, rng, &tc, &voxel,
+                                                 &W->n_tent))) {
                     t = tb;
                     if (tb >= tw) {
                         if (s->ndiscs) score_discs(R, dk, df, p, d, tw, e);
@@ -353,7 +407,7 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
                 }
                 t = tc;
                 tau = -1.0f;
-                W->n_tent++;
+                W->n_tent += g->dda->exact;
                 q[0] = p[0] + t * d[0]; q[1] = p[1] + t * d[1]; q[2] = p[2] + t * d[2];
                 el_hit = W->idx[top];
                 m = &s->mat[g->mat[voxel] - 1];   /* mu > 0 there: not vacuum */
@@ -575,8 +629,8 @@ int mc_scene_prepare(hm_mc_scene *s, hm_error *err)
         g->dda = NULL;
         int mode = mc_grid_mode();
         double dratio = 0;
-        if (mode == MC_GRID_DDA || (mode == MC_GRID_AUTO && mc_dda_worth(s, g, &dratio))) {
-            int rc = mc_dda_build(s, g, err);
+        if (mode == MC_GRID_DDA || mode == MC_GRID_DELTA || (mode == MC_GRID_AUTO && mc_dda_worth(s, g, &dratio))) {
+            int rc = mc_dda_build(s, g, mode != MC_GRID_DELTA, err);
             if (rc) return rc;
         }
         atomic_store(&g_stat_dda, g->dda != NULL);

@@ -22,6 +22,7 @@
 #include "mc_internal.h"
 
 #include <stdint.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,7 @@ int mc_grid_mode(void)
         if (!strcmp(m, "woodcock")) return MC_GRID_WOODCOCK;
         if (!strcmp(m, "tree")) return MC_GRID_TREE;
         if (!strcmp(m, "dda")) return MC_GRID_DDA;
+        if (!strcmp(m, "delta")) return MC_GRID_DELTA;
         return MC_GRID_AUTO;
     }
     /* the older switch: HM_MC_GRID_TREE=0 is the single majorant, =1 the tree */
@@ -49,11 +51,66 @@ double mc_dda_step_cost(void)
 void mc_dda_free(mc_dda *d)
 {
     if (!d) return;
-    free(d->mu); free(d->id); free(d->dens); free(d->off);
+    free(d->mu); free(d->cell); free(d->id);
     free(d);
 }
 
-int mc_dda_build(const hm_mc_scene *s, mc_voxgrid *g, hm_error *err)
+/* The same medium: material id, and density where the grid has its own. */
+static inline int same(const mc_voxgrid *g, size_t a, size_t b)
+{
+    return g->mat[a] == g->mat[b] && (!g->density || g->density[a] == g->density[b]);
+}
+
+/*
+ * k per voxel: the chessboard distance to the nearest "border" voxel, one
+ * with a neighbour (of its 26, inside the grid) of another medium; border
+ * voxels get 0.  Every voxel within chessboard distance k of a voxel then has
+ * its medium (from the voxel outward, each ring touches only non-border
+ * voxels of the inner ring).  Two raster passes of the chessboard chamfer
+ * distance (Rosenfeld & Pfaltz 1966, J ACM 13:471; in 3-D with the 26
+ * neighbours it is exact for the chessboard metric), capped at 255.
+ */
+static void chessboard(const mc_voxgrid *g, uint8_t *k)
+{
+    int n[3] = { g->nx, g->ny, g->nz };
+    size_t sy = (size_t)n[0], sz = (size_t)n[0] * n[1];
+    for (int z = 0; z < n[2]; z++)
+        for (int y = 0; y < n[1]; y++)
+            for (int x = 0; x < n[0]; x++) {
+                size_t v = x + sy * y + sz * z;
+                int border = 0;
+                for (int dz = -1; dz <= 1 && !border; dz++)
+                    for (int dy = -1; dy <= 1 && !border; dy++)
+                        for (int dx = -1; dx <= 1 && !border; dx++) {
+                            int X = x + dx, Y = y + dy, Z = z + dz;
+                            if (X < 0 || Y < 0 || Z < 0 || X >= n[0] || Y >= n[1] || Z >= n[2]) continue;
+                            border = !same(g, v, X + sy * Y + sz * Z);
+                        }
+                k[v] = border ? 0 : 255;
+            }
+    for (int pass = 0; pass < 2; pass++) {
+        int st = pass ? -1 : 1;
+        for (int z = pass ? n[2] - 1 : 0; z >= 0 && z < n[2]; z += st)
+            for (int y = pass ? n[1] - 1 : 0; y >= 0 && y < n[1]; y += st)
+                for (int x = pass ? n[0] - 1 : 0; x >= 0 && x < n[0]; x += st) {
+                    size_t v = x + sy * y + sz * z;
+                    int best = k[v];
+                    /* the 13 neighbours already visited in this pass */
+                    for (int dz = -1; dz <= 0; dz++)
+                        for (int dy = -1; dy <= 1; dy++)
+                            for (int dx = -1; dx <= 1; dx++) {
+                                if (dz == 0 && (dy > 0 || (dy == 0 && dx >= 0))) continue;
+                                int X = x + st * dx, Y = y + st * dy, Z = z + st * dz;
+                                if (X < 0 || Y < 0 || Z < 0 || X >= n[0] || Y >= n[1] || Z >= n[2]) continue;
+                                int c = k[X + sy * Y + sz * Z] + 1;
+                                if (c < best) best = c;
+                            }
+                    k[v] = (uint8_t)best;
+                }
+    }
+}
+
+int mc_dda_build(const hm_mc_scene *s, mc_voxgrid *g, int exact, hm_error *err)
 {
     mc_dda_free(g->dda);
     g->dda = NULL;
@@ -65,51 +122,40 @@ int mc_dda_build(const hm_mc_scene *s, mc_voxgrid *g, hm_error *err)
         if (g->mat[v] && !loc[g->mat[v]]) loc[g->mat[v]] = ncol++;
     if (ncol > 256) { free(loc); return 0; }
     mc_dda *D = calloc(1, sizeof *D);
-    int n[3] = { g->nx, g->ny, g->nz }, nb[3];
-    for (int k = 0; k < 3; k++) nb[k] = (n[k] + 2 + 3) / 4;   /* bricks over the bordered grid */
-    size_t nbytes = (size_t)64 * nb[0] * nb[1] * nb[2];
+    uint8_t *k = exact ? malloc(nv) : NULL;
+    int *glob = malloc((size_t)ncol * sizeof(int));
     if (D) {
+        D->exact = exact;
         D->ncol = ncol;
         D->mu = malloc((size_t)(MC_NE - 1) * (size_t)ncol * 2 * sizeof(float));
-        D->id = calloc(nbytes, 1);
-        D->dens = g->density ? calloc(nbytes, sizeof(float)) : NULL;
-        D->off = malloc((size_t)(n[0] + n[1] + n[2] + 6) * sizeof(int32_t));
+        if (exact) D->cell = malloc(nv * sizeof(uint16_t));
+        else D->id = malloc(nv);
     }
-    if (!D || !D->mu || !D->id || (g->density && !D->dens) || !D->off) {
-        free(loc);
+    if (!D || !D->mu || (exact && (!D->cell || !k)) || (!exact && !D->id) || !glob) {
+        free(loc); free(k); free(glob);
         mc_dda_free(D);
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
-    /* per axis, the byte offset of coordinate i = -1 .. n (bordered j = i + 1):
-     * brick (j / 4) times the brick stride, plus the place in the brick */
-    int64_t bstride[3] = { 64, (int64_t)64 * nb[0], (int64_t)64 * nb[0] * nb[1] }, inner[3] = { 1, 4, 16 };
-    D->base[0] = 0; D->base[1] = n[0] + 2; D->base[2] = n[0] + n[1] + 4;
-    for (int k = 0; k < 3; k++)
-        for (int j = 0; j < n[k] + 2; j++)
-            D->off[D->base[k] + j] = (int32_t)((j >> 2) * bstride[k] + (j & 3) * inner[k]);
-    for (int z = 0; z < n[2]; z++)
-        for (int y = 0; y < n[1]; y++)
-            for (int x = 0; x < n[0]; x++) {
-                size_t v = (size_t)x + (size_t)n[0] * ((size_t)y + (size_t)n[1] * z);
-                int32_t b = D->off[D->base[0] + x + 1] + D->off[D->base[1] + y + 1] + D->off[D->base[2] + z + 1];
-                D->id[b] = (uint8_t)loc[g->mat[v]];
-                if (D->dens) D->dens[b] = g->density[v];
-            }
+    if (exact) {
+        chessboard(g, k);
+        for (size_t v = 0; v < nv; v++) D->cell[v] = (uint16_t)(loc[g->mat[v]] | k[v] << 8);
+        free(k);
+    } else {
+        for (size_t v = 0; v < nv; v++) D->id[v] = (uint8_t)loc[g->mat[v]];
+    }
     /* the table: per energy bin, per local id, (mu_k, mu_k+1 - mu_k) */
-    int *glob = malloc((size_t)ncol * sizeof(int));
-    if (!glob) { free(loc); mc_dda_free(D); return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory"); }
     for (int m = 1; m <= s->nmat; m++)
         if (loc[m]) glob[loc[m]] = m - 1;
     free(loc);
-    for (int k = 0; k < MC_NE - 1; k++) {
-        float *row = D->mu + (size_t)k * ncol * 2;
+    for (int e = 0; e < MC_NE - 1; e++) {
+        float *row = D->mu + (size_t)e * ncol * 2;
         row[0] = row[1] = 0.0f;                   /* vacuum */
         for (int c = 1; c < ncol; c++) {
             const mc_material *m = &s->mat[glob[c]];
             /* with per-voxel densities the voxel's density multiplies mu/rho;
              * otherwise the material's own density is folded in */
             double rho = g->density ? 1.0 : m->density_g_cm3;
-            float a = (float)(rho * m->xs[k].mu_tot), b = (float)(rho * m->xs[k + 1].mu_tot);
+            float a = (float)(rho * m->xs[e].mu_tot), b = (float)(rho * m->xs[e + 1].mu_tot);
             row[2 * c] = a;
             row[2 * c + 1] = b - a;
         }

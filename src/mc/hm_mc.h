@@ -281,10 +281,11 @@ typedef struct hm_mc_stats {
     double    grid_tree_cost_ratio;    /* its model cost / that of the grid as one leaf; a tree
                                         * is used only below HM_MC_GRID_TREE_KEEP, default 0.8 (grid_leaves 0 if not) */
     double    cpu_seconds;             /* CPU time of the worker threads (transport only) */
-    long long voxel_steps;             /* voxel faces crossed by exact tracking */
-    int       grid_dda;                /* the last grid prepared is tracked exactly (1) or not */
-    double    grid_dda_cost_ratio;     /* its cost model: voxel steps / rejections (auto mode; 0 if not
-                                        * evaluated); exact tracking is chosen below 1 */
+    long long voxel_steps;             /* steps of exact tracking (uniform cubes crossed) */
+    int       grid_dda;                /* the last grid prepared: 1 exact tracking, 2 its own Woodcock
+                                        * loop (HM_MC_GRID_MODE dda / delta / auto), 0 neither */
+    double    grid_dda_cost_ratio;     /* its cost model, exact / Woodcock (0 if not evaluated);
+                                        * auto takes exact tracking below 1 */
 } hm_mc_stats;
 void hm_mc_stats_get(hm_mc_stats *out);
 void hm_mc_stats_reset(void);

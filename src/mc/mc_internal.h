@@ -304,29 +304,28 @@ typedef struct mc_voxgrid {
     struct mc_dda *dda;   /* exact tracking through the voxels (voxel_dda.c), NULL: none */
 } mc_voxgrid;
 
-/* How voxel grids are tracked (HM_MC_GRID_MODE=woodcock|tree|dda|auto; the
- * older HM_MC_GRID_TREE=0 means woodcock, =1 tree): woodcock, the single grid
- * majorant (the engine before local majorants, bit for bit); tree, the k-d
- * tree of local majorants where its model finds it worth it; dda, exact
- * tracking voxel by voxel; auto (default), per grid exact tracking where the
- * cost model of mc_dda_worth prefers it, else as tree. */
+/* How voxel grids are tracked (HM_MC_GRID_MODE; the older HM_MC_GRID_TREE=0
+ * means woodcock, =1 tree):
+ *   woodcock  the single grid majorant in the general loop (the engine before
+ *             local majorants, bit for bit);
+ *   tree      the k-d tree of local majorants where its model finds it worth it;
+ *   dda       exact tracking in stretches where the grid is the topmost element;
+ *   delta     Woodcock tracking with the single majorant in those stretches, in
+ *             a loop of its own (transport.c, grid_delta);
+ *   auto      (default) dda or delta per grid by the cost model of voxel_dda.c.
+ * Grids with more than 255 materials fall back to tree (auto) or woodcock. */
 enum { MC_GRID_AUTO = 0, MC_GRID_WOODCOCK, MC_GRID_TREE, MC_GRID_DDA, MC_GRID_DELTA };
 int  mc_grid_mode(void);
-/* One voxel step of the exact tracking in units of one rejected tentative
- * collision (measured, docs/mc.md; HM_MC_GRID_DDA_COST overrides). */
-#define MC_DDA_STEP_COST 0.1
+/* One step of exact tracking in units of one rejected tentative collision
+ * of grid_delta (measured, docs/mc.md; HM_MC_GRID_DDA_COST overrides). */
+#define MC_DDA_STEP_COST 1.0
 double mc_dda_step_cost(void);
-/* Builds g->dda (0), or leaves it NULL when the grid has more than 255
- * materials (it stays on Woodcock tracking). */
-/* Builds g->dda (0), or leaves it NULL when the grid has more than 255
- * materials (it stays on Woodcock tracking). */
-int  mc_dda_build(const struct hm_mc_scene *s, mc_voxgrid *g, int exact, hm_error *err);
+/* Builds g->dda for mode `how` (MC_GRID_DDA, MC_GRID_DELTA or MC_GRID_AUTO,
+ * which picks by the cost model; *ratio gets the model's cost ratio exact /
+ * Woodcock, 0 when not evaluated), or leaves it NULL when the grid has more
+ * than 255 materials. */
+int  mc_dda_build(const struct hm_mc_scene *s, mc_voxgrid *g, int how, double *ratio, hm_error *err);
 void mc_dda_free(struct mc_dda *d);
-void mc_dda_free(struct mc_dda *d);
-/* 1 when exact tracking is expected to be faster than Woodcock tracking with
- * the grid's single majorant; *ratio = the estimated cost ratio dda/woodcock
- * of the part that differs (the rejections against the voxel steps). */
-int  mc_dda_worth(const struct hm_mc_scene *s, const mc_voxgrid *g, double *ratio);
 
 /* Exact tracking data of a grid (voxel_dda.c).  Per voxel (x fastest, as
  * the grid) one 16-bit word: the low byte is the voxel's material renumbered
@@ -342,7 +341,9 @@ typedef struct mc_dda {
     float    *mu;         /* (MC_NE - 1) x ncol x (mu_k, mu_k+1 - mu_k), energy-major; 1/cm,
                            * or cm2/g with per-voxel densities */
     uint16_t *cell;       /* id | k << 8 (exact) */
-    uint8_t  *id;         /* the local ids alone (Woodcock) */
+    uint8_t  *id;         /* the local ids alone (Woodcock), in the grid with a border of
+                           * vacuum voxels all round: voxel (x, y, z) at
+                           * (x + 1) + (nx + 2) ((y + 1) + (ny + 2) (z + 1)) */
 } mc_dda;
 
 /*

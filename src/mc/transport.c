@@ -219,13 +219,14 @@ static inline int grid_delta(const mc_voxgrid *g, const float *row, float f, flo
     const uint8_t *id = g->dda->id;
     const float *dens = g->density;
     /* in local variables (the stores to the generator's state would make
-     * the compiler reload them from memory each step): the voxel coordinate
-     * of p + t d along axis k is a[k] + t b[k] */
-    const double a0 = (p[0] - g->origin[0]) * g->inv_d[0], b0 = d[0] * g->inv_d[0];
-    const double a1 = (p[1] - g->origin[1]) * g->inv_d[1], b1 = d[1] * g->inv_d[1];
-    const double a2 = (p[2] - g->origin[2]) * g->inv_d[2], b2 = d[2] * g->inv_d[2];
-    const int nx = g->nx, ny = g->ny, nz = g->nz;
-    const size_t sy = (size_t)nx, sz = (size_t)nx * ny;
+     * the compiler reload them from memory each step): the coordinate of
+     * p + t d along axis k in the bordered grid of ids (mc_dda.id: voxel i at
+     * i + 1) is a[k] + t b[k] */
+    const double a0 = (p[0] - g->origin[0]) * g->inv_d[0] + 1.0, b0 = d[0] * g->inv_d[0];
+    const double a1 = (p[1] - g->origin[1]) * g->inv_d[1] + 1.0, b1 = d[1] * g->inv_d[1];
+    const double a2 = (p[2] - g->origin[2]) * g->inv_d[2] + 1.0, b2 = d[2] * g->inv_d[2];
+    const size_t nx = (size_t)g->nx, ny = (size_t)g->ny;
+    const size_t sy = nx + 2, sz = (nx + 2) * (ny + 2);
     double tt = *tau, iM = 1.0 / M;
     long long n = 0;
     for (;;) {
@@ -237,15 +238,14 @@ static inline int grid_delta(const mc_voxgrid *g, const float *row, float f, flo
         }
         t += step;
         n++;
-        /* the voxel as the general path finds it: truncation, clamped */
-        int ix = (int)(a0 + t * b0), iy = (int)(a1 + t * b1), iz = (int)(a2 + t * b2);
-        ix = ix < 0 ? 0 : ix >= nx ? nx - 1 : ix;
-        iy = iy < 0 ? 0 : iy >= ny ? ny - 1 : iy;
-        iz = iz < 0 ? 0 : iz >= nz ? nz - 1 : iz;
-        size_t v = (size_t)ix + sy * (size_t)iy + sz * (size_t)iz;
-        int c = id[v];
+        /* the voxel by truncation; the point lies in the grid's box up to
+         * rounding, so no clamp is needed: a point a rounding outside lands
+         * in the border, vacuum, and is rejected */
+        size_t ix = (size_t)(a0 + t * b0), iy = (size_t)(a1 + t * b1), iz = (size_t)(a2 + t * b2);
+        int c = id[ix + sy * iy + sz * iz];
         float mu = row[2 * c] + f * row[2 * c + 1];
-        if (dens) mu *= dens[v];
+        size_t v = (ix - 1) + nx * ((iy - 1) + ny * (iz - 1));   /* in the grid (c > 0) */
+        if (dens) mu *= c ? dens[v] : 0.0f;
         if (mc_rng_u(rng) * M < mu) {
             *tc = t;
             *voxel = v;
@@ -621,19 +621,19 @@ int mc_scene_prepare(hm_mc_scene *s, hm_error *err)
             g->maj[k] = (float)(mx * (1.0 + 1e-6));
         }
         free(rmax);
-        /* exact tracking (voxel_dda.c) where chosen, else local majorants
-         * (majorant_tree.c) unless the mode is woodcock */
+        /* exact tracking or the grid's own Woodcock loop (voxel_dda.c), else
+         * local majorants (majorant_tree.c) unless the mode is woodcock */
         mc_mtree_free(g->tree);
         g->tree = NULL;
         mc_dda_free(g->dda);
         g->dda = NULL;
         int mode = mc_grid_mode();
         double dratio = 0;
-        if (mode == MC_GRID_DDA || mode == MC_GRID_DELTA || (mode == MC_GRID_AUTO && mc_dda_worth(s, g, &dratio))) {
-            int rc = mc_dda_build(s, g, mode != MC_GRID_DELTA, err);
+        if (mode == MC_GRID_DDA || mode == MC_GRID_DELTA || mode == MC_GRID_AUTO) {
+            int rc = mc_dda_build(s, g, mode, &dratio, err);
             if (rc) return rc;
         }
-        atomic_store(&g_stat_dda, g->dda != NULL);
+        atomic_store(&g_stat_dda, g->dda ? (g->dda->exact ? 1 : 2) : 0);
         atomic_store(&g_stat_dda_ppm, (long long)(1e6 * dratio));
         if (!g->dda && mode != MC_GRID_WOODCOCK) {
             mc_mtree_params prm;

@@ -110,10 +110,88 @@ static void chessboard(const mc_voxgrid *g, uint8_t *k)
     }
 }
 
-int mc_dda_build(const hm_mc_scene *s, mc_voxgrid *g, int exact, hm_error *err)
+/*
+ * The cost model (auto mode).  Per cm of track in the grid, in a uniform
+ * isotropic flux (every voxel weighted alike) and averaged over the source
+ * spectrum:
+ *   Woodcock tracking with the grid's majorant M rejects M - mean(mu)
+ *   tentative collisions;
+ *   exact tracking takes one step per cube crossed: from a voxel of radius
+ *   k, a cube of side (2k + 1) voxels, left after about 1 / (1.5 / side) of
+ *   track (a voxel alone: the mean of sum_j |d_j| / dx_j over isotropic
+ *   directions, 1.5 / dx for cubes), so mean(1.5 / ((2k + 1) dx)) steps,
+ *   dx the harmonic mean voxel size.
+ * Both loops cost about the same per step (callgrind, 1y phantom and slab:
+ * ~58 estimated cycles per rejection and per cube step; docs/mc.md), so exact
+ * tracking is chosen when
+ *     steps x c_step < rejections,   c_step = MC_DDA_STEP_COST.
+ * Returns that ratio (left over right side).
+ */
+/* k of voxel (x, y, z) as chessboard() defines it, capped at `cap`: the
+ * first shell (chessboard distance r) holding another medium is at r = k + 1. */
+static int sample_k(const mc_voxgrid *g, int x, int y, int z, int cap)
+{
+    int n[3] = { g->nx, g->ny, g->nz };
+    size_t sy = (size_t)n[0], sz = (size_t)n[0] * n[1], v = x + sy * y + sz * z;
+    for (int r = 1; r <= cap + 1; r++)
+        for (int Z = z - r; Z <= z + r; Z++)
+            for (int Y = y - r; Y <= y + r; Y++)
+                for (int X = x - r; X <= x + r; X++) {
+                    if (X < 0 || Y < 0 || Z < 0 || X >= n[0] || Y >= n[1] || Z >= n[2]) continue;
+                    int on = abs(X - x) == r || abs(Y - y) == r || abs(Z - z) == r;
+                    if (on && !same(g, v, X + sy * Y + sz * Z)) return r - 1;
+                }
+    return cap;
+}
+
+static double model_ratio(const hm_mc_scene *s, const mc_voxgrid *g)
+{
+    size_t n = (size_t)g->nx * g->ny * g->nz;
+    double *cnt = calloc((size_t)s->nmat + 1, sizeof(double));
+    if (!cnt) return INFINITY;
+    /* voxels per material (with densities: the summed density) */
+    for (size_t v = 0; v < n; v++) cnt[g->mat[v]] += g->density ? g->density[v] : 1.0;
+    /* steps per cm from k at up to 4096 voxels on a regular lattice, k capped
+     * at 4 (a few ms on the phantoms; the cap overestimates the steps in
+     * large uniform regions, so the choice errs towards Woodcock) */
+    double steps = 0, dx = 3.0 / (g->inv_d[0] + g->inv_d[1] + g->inv_d[2]);
+    int m[3] = { g->nx, g->ny, g->nz }, ns = 0;
+    int st[3];
+    for (int k = 0; k < 3; k++) st[k] = m[k] / 16 > 1 ? m[k] / 16 : 1;
+    for (int z = st[2] / 2; z < m[2]; z += st[2])
+        for (int y = st[1] / 2; y < m[1]; y += st[1])
+            for (int x = st[0] / 2; x < m[0]; x += st[0]) {
+                steps += 1.5 / ((2.0 * sample_k(g, x, y, z, 4) + 1.0) * dx);
+                ns++;
+            }
+    steps /= ns > 0 ? ns : 1;
+    double fsum = 0, rej = 0;
+    for (size_t i = 0; i < s->spec.n; i++) {
+        double e = s->spec.energy_kev[i], w = s->spec.fluence[i];
+        if (!(w > 0)) continue;
+        int ke = (int)(e * (1.0 / MC_DE_KEV));
+        if (ke >= MC_NE - 1) ke = MC_NE - 2;
+        double mean = 0;
+        for (int c = 1; c <= s->nmat; c++) {
+            if (cnt[c] == 0) continue;
+            double rho = g->density ? 1.0 : s->mat[c - 1].density_g_cm3;
+            mean += cnt[c] * rho * mc_mu_tot(s->mat[c - 1].xs, e);
+        }
+        mean /= (double)n;
+        double maj = g->maj[ke] > g->maj[ke + 1] ? g->maj[ke] : g->maj[ke + 1];
+        rej += w * (maj - mean);
+        fsum += w;
+    }
+    free(cnt);
+    if (!(fsum > 0) || !(rej > 0)) return INFINITY;
+    return steps * mc_dda_step_cost() / (rej / fsum);
+}
+
+int mc_dda_build(const hm_mc_scene *s, mc_voxgrid *g, int how, double *ratio, hm_error *err)
 {
     mc_dda_free(g->dda);
     g->dda = NULL;
+    *ratio = 0;
     size_t nv = (size_t)g->nx * g->ny * g->nz;
     /* the grid's own material numbering: local id per stored id (0 vacuum) */
     int *loc = calloc((size_t)s->nmat + 1, sizeof(int)), ncol = 1;
@@ -122,27 +200,36 @@ int mc_dda_build(const hm_mc_scene *s, mc_voxgrid *g, int exact, hm_error *err)
         if (g->mat[v] && !loc[g->mat[v]]) loc[g->mat[v]] = ncol++;
     if (ncol > 256) { free(loc); return 0; }
     mc_dda *D = calloc(1, sizeof *D);
+    if (how == MC_GRID_AUTO) *ratio = model_ratio(s, g);
+    int exact = how == MC_GRID_DDA || (how == MC_GRID_AUTO && *ratio < 1.0);
     uint8_t *k = exact ? malloc(nv) : NULL;
     int *glob = malloc((size_t)ncol * sizeof(int));
-    if (D) {
-        D->exact = exact;
-        D->ncol = ncol;
-        D->mu = malloc((size_t)(MC_NE - 1) * (size_t)ncol * 2 * sizeof(float));
-        if (exact) D->cell = malloc(nv * sizeof(uint16_t));
-        else D->id = malloc(nv);
-    }
-    if (!D || !D->mu || (exact && (!D->cell || !k)) || (!exact && !D->id) || !glob) {
+    if (D) D->mu = malloc((size_t)(MC_NE - 1) * (size_t)ncol * 2 * sizeof(float));
+    if (!D || !D->mu || (exact && !k) || !glob) {
         free(loc); free(k); free(glob);
         mc_dda_free(D);
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
-    if (exact) {
-        chessboard(g, k);
-        for (size_t v = 0; v < nv; v++) D->cell[v] = (uint16_t)(loc[g->mat[v]] | k[v] << 8);
-        free(k);
-    } else {
-        for (size_t v = 0; v < nv; v++) D->id[v] = (uint8_t)loc[g->mat[v]];
+    D->ncol = ncol;
+    D->exact = exact;
+    if (k) chessboard(g, k);
+    size_t bx = (size_t)g->nx + 2, by = (size_t)g->ny + 2, bz = (size_t)g->nz + 2;
+    if (D->exact) D->cell = malloc(nv * sizeof(uint16_t));
+    else D->id = calloc(bx * by * bz, 1);
+    if (!D->cell && !D->id) {
+        free(loc); free(k); free(glob);
+        mc_dda_free(D);
+        return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
+    if (D->exact)
+        for (size_t v = 0; v < nv; v++) D->cell[v] = (uint16_t)(loc[g->mat[v]] | k[v] << 8);
+    else
+        for (size_t z = 0; z < (size_t)g->nz; z++)
+            for (size_t y = 0; y < (size_t)g->ny; y++)
+                for (size_t x = 0; x < (size_t)g->nx; x++)
+                    D->id[(x + 1) + bx * ((y + 1) + by * (z + 1))] =
+                        (uint8_t)loc[g->mat[x + (size_t)g->nx * (y + (size_t)g->ny * z)]];
+    free(k);
     /* the table: per energy bin, per local id, (mu_k, mu_k+1 - mu_k) */
     for (int m = 1; m <= s->nmat; m++)
         if (loc[m]) glob[loc[m]] = m - 1;
@@ -163,48 +250,4 @@ int mc_dda_build(const hm_mc_scene *s, mc_voxgrid *g, int exact, hm_error *err)
     free(glob);
     g->dda = D;
     return 0;
-}
-
-/*
- * Exact tracking or Woodcock tracking for this grid (MC_GRID_AUTO).  Per cm of
- * track, Woodcock tracking with the single grid majorant M rejects M - mu
- * tentative collisions; exact tracking crosses sum_k |d_k| / dx_k voxel faces,
- * (1/2) sum_k 1/dx_k on average over isotropic directions (the mean |cos| is
- * 1/2).  Both are weighted over the grid's voxels (a uniform flux) and over
- * the source spectrum, mu at each energy.  Exact tracking is chosen when
- *     crossings x c_step < rejections,
- * c_step being one voxel step in units of one rejected tentative collision,
- * measured (docs/mc.md; HM_MC_GRID_DDA_COST overrides it).  *ratio gets the
- * left side over the right.
- */
-int mc_dda_worth(const hm_mc_scene *s, const mc_voxgrid *g, double *ratio)
-{
-    size_t n = (size_t)g->nx * g->ny * g->nz;
-    /* voxel counts per material id, and with densities the summed density */
-    double *cnt = calloc((size_t)s->nmat + 1, sizeof(double));
-    if (!cnt) { *ratio = 1; return 0; }
-    for (size_t v = 0; v < n; v++) cnt[g->mat[v]] += g->density ? g->density[v] : 1.0;
-    double fsum = 0, rej = 0;
-    for (size_t i = 0; i < s->spec.n; i++) {
-        double e = s->spec.energy_kev[i], w = s->spec.fluence[i];
-        if (!(w > 0)) continue;
-        int k = (int)(e * (1.0 / MC_DE_KEV));
-        if (k >= MC_NE - 1) k = MC_NE - 2;
-        double mean = 0;
-        for (int c = 1; c <= s->nmat; c++) {
-            if (cnt[c] == 0) continue;
-            double rho = g->density ? 1.0 : s->mat[c - 1].density_g_cm3;
-            mean += cnt[c] * rho * mc_mu_tot(s->mat[c - 1].xs, e);
-        }
-        mean /= (double)n;
-        double maj = g->maj[k] > g->maj[k + 1] ? g->maj[k] : g->maj[k + 1];
-        rej += w * (maj - mean);
-        fsum += w;
-    }
-    free(cnt);
-    double cross = 0.5 * (g->inv_d[0] + g->inv_d[1] + g->inv_d[2]);
-    if (!(fsum > 0) || !(rej > 0)) { *ratio = INFINITY; return 0; }
-    rej /= fsum;
-    *ratio = cross * mc_dda_step_cost() / rej;
-    return *ratio < 1.0;
 }

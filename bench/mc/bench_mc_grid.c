@@ -15,7 +15,7 @@
  * different numbers), max |z| and chi2 per organ.
  *
  *   bench_mc_grid [--histories N] [--reps R] [--cases slab,newborn,1y,5y,10y,adult] [--only old|new]
- *                 [--old MODE] [--new MODE]
+ *                 [--old MODE] [--new MODE] [--verbose Z]
  *
  * --only runs one engine (for callgrind: valgrind --tool=callgrind
  * --toggle-collect=worker ... --only old --old delta --cases 1y).
@@ -109,7 +109,8 @@ int main(int argc, char **argv)
 {
     const char *dir = HM_SOURCE_DATA_DIR "/../examples/mc/tg195";
     long long n = 400000;
-    int reps = 5, only = -1, verbose = 0;   /* --verbose: every |z| > 2 */   /* --only old|new: one engine (for profilers), no table */
+    int reps = 5, only = -1;   /* --only old|new: one engine (for profilers), no table */
+    double verbose = 0;        /* --verbose Z: print every organ dose pair with |z| > Z */
     const char *newmode = "auto", *oldmode = "woodcock";
     char cases[256] = "slab,newborn,1y,5y,10y,adult";
     for (int i = 1; i < argc; i++) {
@@ -118,11 +119,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = !strcmp(argv[++i], "new");
         else if (!strcmp(argv[i], "--cases") && i + 1 < argc) snprintf(cases, sizeof cases, "%s", argv[++i]);
         else if (!strcmp(argv[i], "--new") && i + 1 < argc) newmode = argv[++i];
-        else if (!strcmp(argv[i], "--verbose")) verbose = 1;
+        else if (!strcmp(argv[i], "--verbose") && i + 1 < argc) verbose = atof(argv[++i]);
         else if (!strcmp(argv[i], "--old") && i + 1 < argc) oldmode = argv[++i];
         else {
             fprintf(stderr, "usage: bench_mc_grid [--histories N] [--reps R] [--cases slab,newborn,...] "
-                            "[--only old|new] [--old MODE] [--new MODE]\n");
+                            "[--only old|new] [--old MODE] [--new MODE] [--verbose Z]\n");
             return 2;
         }
     }
@@ -205,7 +206,7 @@ int main(int argc, char **argv)
                 if (!(se > 0)) continue;
                 double z = fabs(runs[1][r].q[i] - runs[0][r].q[i]) / se;
                 if (z > zmax) { zmax = z; zorg = i; }
-                if (verbose && z > 2)
+                if (verbose > 0 && z > verbose)
                     printf("  %s pair %d %s: old %.5g +- %.2g, new %.5g +- %.2g, |z| %.2f\n", c, r, runs[0][r].name[i],
                            runs[0][r].q[i], runs[0][r].sq[i], runs[1][r].q[i], runs[1][r].sq[i], z);
             }

@@ -13,6 +13,10 @@
  * majorant of the leaf the flight is in, changing at each leaf face, where
  * the optical depth left is carried over; HM_MC_GRID_TREE=0 gives the single
  * grid majorant and the engine exactly as it was before the tree.
+ * By default (HM_MC_GRID_MODE=auto, mc_internal.h) a stretch where a grid is
+ * the topmost element goes to a loop over that grid alone (voxel_dda.c):
+ * exact tracking (mc_dda_walk) or Woodcock tracking with the grid's majorant
+ * (grid_delta), chosen per grid.
  *
  * Interactions: photoelectric absorption (energy deposited locally),
  * Compton (Klein–Nishina × S, E' = E / (1 + E/mc^2 (1 - cos theta)), or with

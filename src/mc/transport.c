@@ -250,21 +250,13 @@ static inline int grid_delta(const mc_voxgrid *g, const float *row, float f, flo
         float mu = row[2 * c] + f * row[2 * c + 1];
         size_t v = (ix - 1) + nx * ((iy - 1) + ny * (iz - 1));   /* in the grid (c > 0) */
         if (dens) mu *= c ? dens[v] : 0.0f;
-        double uM = mc_rng_u(rng) * M;
-        if (uM < mu) {
+        if (mc_rng_u(rng) * M < mu) {
             *tc = t;
             *voxel = v;
             *ntent += n;
             return 1;
         }
-        /* rejected: given u M >= mu, w = (u M - mu) / (M - mu) is uniform on
-         * [0, 1) and independent of everything drawn before, so it serves
-         * as the next distance's uniform (one Philox draw fewer per
-         * rejection); u is a 32-bit uniform, w then has steps of
-         * 2^-32 M / (M - mu); w = 0 (probability ~2^-32 per rejection) would
-         * give an infinite step, so the smallest w is the generator's */
-        double w = (uM - mu) / (M - mu);
-        tt = -logf((float)(w > 0x1p-33 ? w : 0x1p-33));
+        tt = -logf((float)mc_rng_u(rng));
     }
 }
 

@@ -121,11 +121,12 @@ static void chessboard(const mc_voxgrid *g, uint8_t *k)
  *   track (a voxel alone: the mean of sum_j |d_j| / dx_j over isotropic
  *   directions, 1.5 / dx for cubes), so mean(1.5 / ((2k + 1) dx)) steps,
  *   dx the harmonic mean voxel size.
- * Both loops cost about the same per step (callgrind, 1y phantom and slab:
- * ~58 estimated cycles per rejection and per cube step; docs/mc.md), so exact
+ * A cube step costs about one rejection of grid_delta (callgrind, 1y phantom
+ * and slab in both loops: ~58 estimated cycles each; docs/mc.md), so exact
  * tracking is chosen when
  *     steps x c_step < rejections,   c_step = MC_DDA_STEP_COST.
- * Returns that ratio (left over right side).
+ * k comes from 4096 voxels on a lattice (capped at 4) or, with kfull, from
+ * every voxel.  Returns the ratio left side / right side.
  */
 /* k of voxel (x, y, z) as chessboard() defines it, capped at `cap`: the
  * first shell (chessboard distance r) holding another medium is at r = k + 1. */
@@ -144,7 +145,7 @@ static int sample_k(const mc_voxgrid *g, int x, int y, int z, int cap)
     return cap;
 }
 
-static double model_ratio(const hm_mc_scene *s, const mc_voxgrid *g)
+static double model_ratio(const hm_mc_scene *s, const mc_voxgrid *g, const uint8_t *kfull)
 {
     size_t n = (size_t)g->nx * g->ny * g->nz;
     double *cnt = calloc((size_t)s->nmat + 1, sizeof(double));
@@ -155,16 +156,21 @@ static double model_ratio(const hm_mc_scene *s, const mc_voxgrid *g)
      * at 4 (a few ms on the phantoms; the cap overestimates the steps in
      * large uniform regions, so the choice errs towards Woodcock) */
     double steps = 0, dx = 3.0 / (g->inv_d[0] + g->inv_d[1] + g->inv_d[2]);
-    int m[3] = { g->nx, g->ny, g->nz }, ns = 0;
-    int st[3];
-    for (int k = 0; k < 3; k++) st[k] = m[k] / 16 > 1 ? m[k] / 16 : 1;
-    for (int z = st[2] / 2; z < m[2]; z += st[2])
-        for (int y = st[1] / 2; y < m[1]; y += st[1])
-            for (int x = st[0] / 2; x < m[0]; x += st[0]) {
-                steps += 1.5 / ((2.0 * sample_k(g, x, y, z, 4) + 1.0) * dx);
-                ns++;
-            }
-    steps /= ns > 0 ? ns : 1;
+    if (kfull) {
+        for (size_t v = 0; v < n; v++) steps += 1.5 / ((2.0 * kfull[v] + 1.0) * dx);
+        steps /= (double)n;
+    } else {
+        int m[3] = { g->nx, g->ny, g->nz }, ns = 0;
+        int st[3];
+        for (int k = 0; k < 3; k++) st[k] = m[k] / 16 > 1 ? m[k] / 16 : 1;
+        for (int z = st[2] / 2; z < m[2]; z += st[2])
+            for (int y = st[1] / 2; y < m[1]; y += st[1])
+                for (int x = st[0] / 2; x < m[0]; x += st[0]) {
+                    steps += 1.5 / ((2.0 * sample_k(g, x, y, z, 4) + 1.0) * dx);
+                    ns++;
+                }
+        steps /= ns > 0 ? ns : 1;
+    }
     double fsum = 0, rej = 0;
     for (size_t i = 0; i < s->spec.n; i++) {
         double e = s->spec.energy_kev[i], w = s->spec.fluence[i];
@@ -200,19 +206,23 @@ int mc_dda_build(const hm_mc_scene *s, mc_voxgrid *g, int how, double *ratio, hm
         if (g->mat[v] && !loc[g->mat[v]]) loc[g->mat[v]] = ncol++;
     if (ncol > 256) { free(loc); return 0; }
     mc_dda *D = calloc(1, sizeof *D);
-    if (how == MC_GRID_AUTO) *ratio = model_ratio(s, g);
-    int exact = how == MC_GRID_DDA || (how == MC_GRID_AUTO && *ratio < 1.0);
-    uint8_t *k = exact ? malloc(nv) : NULL;
+    /* auto: the model from sampled k first; where exact tracking may pay
+     * (ratio < 2), again from every voxel's k, which the walk needs anyway */
+    if (how == MC_GRID_AUTO) *ratio = model_ratio(s, g, NULL);
+    int need_k = how == MC_GRID_DDA || (how == MC_GRID_AUTO && *ratio < 2.0);
+    uint8_t *k = need_k ? malloc(nv) : NULL;
     int *glob = malloc((size_t)ncol * sizeof(int));
     if (D) D->mu = malloc((size_t)(MC_NE - 1) * (size_t)ncol * 2 * sizeof(float));
-    if (!D || !D->mu || (exact && !k) || !glob) {
+    if (!D || !D->mu || (need_k && !k) || !glob) {
         free(loc); free(k); free(glob);
         mc_dda_free(D);
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
+    if (k) chessboard(g, k);
+    if (k && how == MC_GRID_AUTO) *ratio = model_ratio(s, g, k);
+    int exact = how == MC_GRID_DDA || (how == MC_GRID_AUTO && *ratio < 1.0);
     D->ncol = ncol;
     D->exact = exact;
-    if (k) chessboard(g, k);
     size_t bx = (size_t)g->nx + 2, by = (size_t)g->ny + 2, bz = (size_t)g->nz + 2;
     if (D->exact) D->cell = malloc(nv * sizeof(uint16_t));
     else D->id = calloc(bx * by * bz, 1);
@@ -230,6 +240,7 @@ int mc_dda_build(const hm_mc_scene *s, mc_voxgrid *g, int how, double *ratio, hm
                     D->id[(x + 1) + bx * ((y + 1) + by * (z + 1))] =
                         (uint8_t)loc[g->mat[x + (size_t)g->nx * (y + (size_t)g->ny * z)]];
     free(k);
+    k = NULL;
     /* the table: per energy bin, per local id, (mu_k, mu_k+1 - mu_k) */
     for (int m = 1; m <= s->nmat; m++)
         if (loc[m]) glob[loc[m]] = m - 1;

@@ -270,9 +270,9 @@ int  hm_mc_run(hm_mc_scene *s, const hm_mc_run_params *p, hm_mc_results *out, hm
 
 /* Tracking counts summed over every run of the process since the last reset
  * (for benchmarks): histories, tentative collisions (distance samples that
- * end inside the flight), real interactions, and voxel-grid leaf look-ups
- * (one per grid entry and leaf crossing; 0 with HM_MC_GRID_TREE=0, which
- * makes a run use one majorant for the whole grid, as before the tree). */
+ * end inside the flight; with exact tracking of a grid, its collisions),
+ * real interactions, and voxel-grid leaf look-ups (one per grid entry and
+ * leaf crossing; only with HM_MC_GRID_MODE=tree, docs/mc.md). */
 typedef struct hm_mc_stats {
     long long histories, tentative, real, leaf_locates;
     /* the majorant tree last built (of the last grid of the last run) */

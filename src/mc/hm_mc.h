@@ -270,9 +270,9 @@ int  hm_mc_run(hm_mc_scene *s, const hm_mc_run_params *p, hm_mc_results *out, hm
 
 /* Tracking counts summed over every run of the process since the last reset
  * (for benchmarks): histories, tentative collisions (distance samples that
- * end inside the flight), real interactions, and voxel-grid leaf look-ups
- * (one per grid entry and leaf crossing; 0 with HM_MC_GRID_TREE=0, which
- * makes a run use one majorant for the whole grid, as before the tree). */
+ * end inside the flight; with exact tracking of a grid, its collisions),
+ * real interactions, and voxel-grid leaf look-ups (one per grid entry and
+ * leaf crossing; only with HM_MC_GRID_MODE=tree, docs/mc.md). */
 typedef struct hm_mc_stats {
     long long histories, tentative, real, leaf_locates;
     /* the majorant tree last built (of the last grid of the last run) */
@@ -281,6 +281,11 @@ typedef struct hm_mc_stats {
     double    grid_tree_cost_ratio;    /* its model cost / that of the grid as one leaf; a tree
                                         * is used only below HM_MC_GRID_TREE_KEEP, default 0.8 (grid_leaves 0 if not) */
     double    cpu_seconds;             /* CPU time of the worker threads (transport only) */
+    long long voxel_steps;             /* steps of exact tracking (uniform cubes crossed) */
+    int       grid_dda;                /* the last grid prepared: 1 exact tracking, 2 its own Woodcock
+                                        * loop (HM_MC_GRID_MODE dda / delta / auto), 0 neither */
+    double    grid_dda_cost_ratio;     /* its cost model, exact / Woodcock (0 if not evaluated);
+                                        * auto takes exact tracking below 1 */
 } hm_mc_stats;
 void hm_mc_stats_get(hm_mc_stats *out);
 void hm_mc_stats_reset(void);

@@ -220,12 +220,6 @@ void mc_mtree_params_default(mc_mtree_params *p)
     if (e && atoi(e) > 0) p->cell_voxels = atoi(e);
 }
 
-int mc_grid_tree_enabled(void)
-{
-    const char *e = getenv("HM_MC_GRID_TREE");
-    return !(e && !strcmp(e, "0"));
-}
-
 static uint64_t hash_doubles(const double *x, int n)
 {
     /* FNV-1a over the bytes (Fowler, Noll, Vo) */

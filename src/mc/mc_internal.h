@@ -7,6 +7,7 @@
 #include "hm_mc.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Branch-free min and max for the photon loop, where the outcome of the
@@ -230,8 +231,6 @@ typedef struct mc_mtree_params {
 /* Defaults (the measured kappa, cell and keep, docs/mc.md), overridden for
  * tuning by HM_MC_GRID_TREE_KAPPA, HM_MC_GRID_TREE_CELL, HM_MC_GRID_TREE_KEEP. */
 void mc_mtree_params_default(mc_mtree_params *p);
-/* 0 when HM_MC_GRID_TREE=0: the single grid majorant, for comparisons */
-int  mc_grid_tree_enabled(void);
 struct mc_element;
 /* *out NULL (and 0 returned) when the partition is not worth it (keep);
  * *cost_ratio: the partition's model cost / that of one leaf. */
@@ -302,7 +301,137 @@ typedef struct mc_voxgrid {
     int       score;
     float    *maj;        /* MC_NE majorant linear attenuation (1/cm) */
     mc_mtree *tree;       /* local majorants (NULL: the single one, maj) */
+    struct mc_dda *dda;   /* exact tracking through the voxels (voxel_dda.c), NULL: none */
 } mc_voxgrid;
+
+/* How voxel grids are tracked (HM_MC_GRID_MODE; the older HM_MC_GRID_TREE=0
+ * means woodcock, =1 tree):
+ *   woodcock  the single grid majorant in the general loop (the engine before
+ *             local majorants, bit for bit);
+ *   tree      the k-d tree of local majorants where its model finds it worth it;
+ *   dda       exact tracking in stretches where the grid is the topmost element;
+ *   delta     Woodcock tracking with the single majorant in those stretches, in
+ *             a loop of its own (transport.c, grid_delta);
+ *   auto      (default) dda or delta per grid by the cost model of voxel_dda.c.
+ * Grids with more than 255 materials fall back to tree (auto) or woodcock. */
+enum { MC_GRID_AUTO = 0, MC_GRID_WOODCOCK, MC_GRID_TREE, MC_GRID_DDA, MC_GRID_DELTA };
+int  mc_grid_mode(void);
+/* One step of exact tracking in units of one rejected tentative collision
+ * of grid_delta (measured, docs/mc.md; HM_MC_GRID_DDA_COST overrides). */
+#define MC_DDA_STEP_COST 1.0
+double mc_dda_step_cost(void);
+/* Builds g->dda for mode `how` (MC_GRID_DDA, MC_GRID_DELTA or MC_GRID_AUTO,
+ * which picks by the cost model; *ratio gets the model's cost ratio exact /
+ * Woodcock, 0 when not evaluated), or leaves it NULL when the grid has more
+ * than 255 materials. */
+int  mc_dda_build(const struct hm_mc_scene *s, mc_voxgrid *g, int how, double *ratio, hm_error *err);
+void mc_dda_free(struct mc_dda *d);
+
+/* Exact tracking data of a grid (voxel_dda.c).  Per voxel (x fastest, as
+ * the grid) one 16-bit word: the low byte is the voxel's material renumbered
+ * for the grid (0 vacuum, at most 255 others), the high byte k the
+ * chessboard distance to the nearest voxel that has a neighbour of another
+ * material (or density): every voxel within k voxels along each axis of this
+ * one has its material, so a flight crosses that cube of 2k + 1 voxels a side
+ * at one attenuation, in one step. */
+typedef struct mc_dda {
+    int       exact;      /* 1: exact tracking (cell), 0: Woodcock tracking with the grid's
+                           * majorant in a loop of its own (id) */
+    int       ncol;       /* local ids, vacuum included */
+    float    *mu;         /* (MC_NE - 1) x ncol x (mu_k, mu_k+1 - mu_k), energy-major; 1/cm,
+                           * or cm2/g with per-voxel densities */
+    uint16_t *cell;       /* id | k << 8 (exact) */
+    uint8_t  *id;         /* the local ids alone (Woodcock), in the grid with a border of
+                           * vacuum voxels all round: voxel (x, y, z) at
+                           * (x + 1) + (nx + 2) ((y + 1) + (ny + 2) (z + 1)) */
+} mc_dda;
+
+/*
+ * Exact tracking through grid g along p + t d (inv = 1/d, 1e300 for 0) from t
+ * to tb (the stretch where the grid is the topmost element), with optical
+ * depth *tau left, the energy row `row` of the grid's table (mc_dda.mu) and
+ * interpolation fraction f.  Returns 1 on a collision: its distance in *tc
+ * and its voxel in *voxel; else 0 with *tau reduced by the optical depth of
+ * [t, tb).  Each step crosses the uniform cube of the current voxel (radius
+ * k, mc_dda.cell) to its exit face: the voxel DDA of Amanatides & Woo (1987)
+ * when k = 0, a leap over uniform space ("proximity clouds", Cohen &
+ * Sheffer 1994, The Visual Computer 11:27) when k > 0.  The next voxel is the
+ * one across the exit face on the exit axis and, on the others, the one
+ * holding the exit point (truncation, kept within the cube); a voxel is
+ * located as the Woodcock path locates a collision point.
+ */
+static inline int mc_dda_walk(const mc_voxgrid *g, const float *row, float f, const double p[3],
+                              const double d[3], const double inv[3], double t, double tb,
+                              float *tau, double *tc, size_t *voxel, long long *steps)
+{
+    const mc_dda *D = g->dda;
+    int n[3] = { g->nx, g->ny, g->nz }, i[3], s[3], u[3];
+    double ie[3], bias[3];
+    for (int k = 0; k < 3; k++) {
+        s[k] = (d[k] > 0) - (d[k] < 0);
+        u[k] = d[k] > 0;
+        /* a face along an axis the flight does not move on is never met */
+        ie[k] = s[k] ? inv[k] : 0.0;
+        bias[k] = s[k] ? 0.0 : INFINITY;
+        int j = (int)((p[k] + t * d[k] - g->origin[k]) * g->inv_d[k]);
+        i[k] = j < 0 ? 0 : j >= n[k] ? n[k] - 1 : j;
+    }
+    double tt = *tau;
+    const uint16_t *cell = D->cell;
+    const float *dens = g->density;
+    ptrdiff_t sy = n[0], sz = (ptrdiff_t)n[0] * n[1];
+    long long ns = 0;
+    for (;;) {
+        ptrdiff_t v = i[0] + sy * i[1] + sz * i[2];
+        unsigned w = cell[v];
+        int c = (int)(w & 255u), r = (int)(w >> 8);
+        /* the cube's exit face on each axis: voxel plane i + 1 + r ahead, i - r behind */
+        double tf[3];
+        for (int k = 0; k < 3; k++) {
+            int plane = i[k] + (u[k] ? 1 + r : -r);
+            tf[k] = (g->origin[k] + plane * g->d[k] - p[k]) * ie[k] + bias[k];
+        }
+        int a = tf[1] < tf[0];
+        a = tf[2] < tf[a] ? 2 : a;
+        double te = mc_min(tf[a], tb);
+        float mu = row[2 * c] + f * row[2 * c + 1];
+        if (dens) mu *= dens[v];
+        double dtau = mu * mc_max(te - t, 0.0);
+        if (dtau > tt) {
+            double x = t + tt / mu;
+            *tc = x;
+            /* the voxel holding the collision: in the cube, by truncation */
+            size_t vv = 0, mul = 1;
+            for (int k = 0; k < 3; k++) {
+                int j = (int)((p[k] + x * d[k] - g->origin[k]) * g->inv_d[k]);
+                j = j < i[k] - r ? i[k] - r : j > i[k] + r ? i[k] + r : j;
+                j = j < 0 ? 0 : j >= n[k] ? n[k] - 1 : j;
+                vv += (size_t)j * mul;
+                mul *= (size_t)n[k];
+            }
+            *voxel = vv;
+            *steps += ns;
+            return 1;
+        }
+        tt -= dtau;
+        t = te;
+        if (te >= tb) break;
+        int ia = i[a] + s[a] * (r + 1);
+        for (int k = 0; k < 3; k++) {
+            int j = (int)((p[k] + t * d[k] - g->origin[k]) * g->inv_d[k]);
+            j = j < i[k] - r ? i[k] - r : j > i[k] + r ? i[k] + r : j;
+            i[k] = j < 0 ? 0 : j >= n[k] ? n[k] - 1 : j;
+        }
+        ns++;
+        /* past the grid's face: the stretch's end, which the face distance
+         * reached a rounding short of; the rest adds nothing */
+        if (ia < 0 || ia >= n[a]) break;
+        i[a] = ia;
+    }
+    *tau = (float)tt;
+    *steps += ns;
+    return 0;
+}
 
 typedef struct mc_element {
     int        kind;       /* mc_el_kind */

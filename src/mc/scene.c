@@ -36,6 +36,7 @@ void hm_mc_scene_free(hm_mc_scene *s)
         mc_voxgrid *g = s->el[i].vox;
         if (g) {
             free(g->mat); free(g->region); free(g->density); free(g->maj);
+            mc_dda_free(g->dda);
             mc_mtree_free(g->tree);
             free(g);
         }

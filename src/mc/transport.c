@@ -13,6 +13,10 @@
  * majorant of the leaf the flight is in, changing at each leaf face, where
  * the optical depth left is carried over; HM_MC_GRID_TREE=0 gives the single
  * grid majorant and the engine exactly as it was before the tree.
+ * By default (HM_MC_GRID_MODE=auto, mc_internal.h) a stretch where a grid is
+ * the topmost element goes to a loop over that grid alone (voxel_dda.c):
+ * exact tracking (mc_dda_walk) or Woodcock tracking with the grid's majorant
+ * (grid_delta), chosen per grid.
  *
  * Interactions: photoelectric absorption (energy deposited locally),
  * Compton (Klein–Nishina × S, E' = E / (1 + E/mc^2 (1 - cos theta)), or with
@@ -64,19 +68,21 @@ typedef struct mc_walk {
                                * one, the exit of the current leaf (t0 until the
                                * flight first reaches the grid: locate on entry) */
     const mc_mtree **tree;
+    const mc_voxgrid **dda;   /* the grid when it is tracked exactly, else NULL */
     float  *gmaj;             /* the grid's single majorant at this energy */
     float  *maj;
     float  *mu_mat;           /* nmat + 1: linear attenuation (1/cm) of the solids'
                                * materials at the current energy; [nmat] = 0 */
     const mc_material *first_m;   /* where the previous photon first interacted */
     double *edep, *dk, *df;   /* the current batch's tallies */
-    long long n_tent, n_real, n_locate;   /* counts for hm_mc_stats */
+    long long n_tent, n_real, n_locate, n_steps;   /* counts for hm_mc_stats */
 } mc_walk;
 
 /* Process-wide counts, summed by the workers when they finish (the bench
  * reads them through hm_mc_stats_get). */
 static atomic_llong g_stat_hist, g_stat_tent, g_stat_real, g_stat_locate, g_stat_tree_ns, g_stat_cpu_ns;
-static atomic_int g_stat_leaves, g_stat_classes;
+static atomic_llong g_stat_steps, g_stat_dda_ppm;
+static atomic_int g_stat_leaves, g_stat_classes, g_stat_dda;
 static atomic_llong g_stat_cost_ppm;   /* model cost of the last tree / grid as one leaf, x 1e6 */
 
 void hm_mc_stats_get(hm_mc_stats *out)
@@ -90,6 +96,9 @@ void hm_mc_stats_get(hm_mc_stats *out)
     out->grid_tree_seconds = 1e-9 * (double)atomic_load(&g_stat_tree_ns);
     out->cpu_seconds = 1e-9 * (double)atomic_load(&g_stat_cpu_ns);
     out->grid_tree_cost_ratio = 1e-6 * (double)atomic_load(&g_stat_cost_ppm);
+    out->voxel_steps = atomic_load(&g_stat_steps);
+    out->grid_dda = atomic_load(&g_stat_dda);
+    out->grid_dda_cost_ratio = 1e-6 * (double)atomic_load(&g_stat_dda_ppm);
 }
 
 void hm_mc_stats_reset(void)
@@ -103,6 +112,9 @@ void hm_mc_stats_reset(void)
     atomic_store(&g_stat_tree_ns, 0);
     atomic_store(&g_stat_cpu_ns, 0);
     atomic_store(&g_stat_cost_ppm, 0);
+    atomic_store(&g_stat_steps, 0);
+    atomic_store(&g_stat_dda, 0);
+    atomic_store(&g_stat_dda_ppm, 0);
 }
 
 static long long thread_cpu_ns(void)
@@ -196,6 +208,58 @@ static double k_fluorescence(const mc_material *m, double e_kev, mc_rng *rng)
     return 0.0;
 }
 
+/* Woodcock tracking with the grid's single majorant M over a stretch [t, tb)
+ * where grid g is the topmost element, in a loop of its own: no interval
+ * bookkeeping, the grid's local material ids one byte each, mu from the
+ * energy row of the grid's table (mc_dda.mu).  Returns 1 on a real collision
+ * (*tc, *voxel), else 0 with the optical depth left in *tau (carried over:
+ * exact, the path to a tentative collision being exponential in optical
+ * depth). */
+static inline int grid_delta(const mc_voxgrid *g, const float *row, float f, float M, const double p[3],
+                             const double d[3], double t, double tb, float *tau, mc_rng *rng, double *tc,
+                             size_t *voxel, long long *ntent)
+{
+    if (!(M > 0)) return 0;             /* an empty grid: nothing to meet */
+    const uint8_t *id = g->dda->id;
+    const float *dens = g->density;
+    /* in local variables (the stores to the generator's state would make
+     * the compiler reload them from memory each step): the coordinate of
+     * p + t d along axis k in the bordered grid of ids (mc_dda.id: voxel i at
+     * i + 1) is a[k] + t b[k] */
+    const double a0 = (p[0] - g->origin[0]) * g->inv_d[0] + 1.0, b0 = d[0] * g->inv_d[0];
+    const double a1 = (p[1] - g->origin[1]) * g->inv_d[1] + 1.0, b1 = d[1] * g->inv_d[1];
+    const double a2 = (p[2] - g->origin[2]) * g->inv_d[2] + 1.0, b2 = d[2] * g->inv_d[2];
+    const size_t nx = (size_t)g->nx, ny = (size_t)g->ny;
+    const size_t sy = nx + 2, sz = (nx + 2) * (ny + 2);
+    double tt = *tau, iM = 1.0 / M;
+    long long n = 0;
+    for (;;) {
+        double step = tt * iM;
+        if (t + step >= tb) {
+            *tau = (float)(tt - (tb - t) * M);
+            *ntent += n;
+            return 0;
+        }
+        t += step;
+        n++;
+        /* the voxel by truncation; the point lies in the grid's box up to
+         * rounding, so no clamp is needed: a point a rounding outside lands
+         * in the border, vacuum, and is rejected */
+        size_t ix = (size_t)(a0 + t * b0), iy = (size_t)(a1 + t * b1), iz = (size_t)(a2 + t * b2);
+        int c = id[ix + sy * iy + sz * iz];
+        float mu = row[2 * c] + f * row[2 * c + 1];
+        size_t v = (ix - 1) + nx * ((iy - 1) + ny * (iz - 1));   /* in the grid (c > 0) */
+        if (dens) mu *= c ? dens[v] : 0.0f;
+        if (mc_rng_u(rng) * M < mu) {
+            *tc = t;
+            *voxel = v;
+            *ntent += n;
+            return 1;
+        }
+        tt = -logf((float)mc_rng_u(rng));
+    }
+}
+
 /* One history. */
 static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, double *dk,
                     double *df, double *vox)
@@ -246,15 +310,18 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
         int n = 0;
         int ke = (int)(e * (1.0 / MC_DE_KEV));
         if (ke >= MC_NE - 1) ke = MC_NE - 2;
+        float fe = (float)(e * (1.0 / MC_DE_KEV) - ke);   /* exact tracking's interpolation */
         for (int i = 0; i < s->nel; i++) {
             double a, b;
             const mc_element *ei = &s->el[i];
             float maj;
             const mc_mtree *tree = NULL;
+            const mc_voxgrid *dda = NULL;
             if (ei->kind == MC_EL_VOXELS) {
                 const float *mj = ei->vox->maj;
                 maj = mj[ke] > mj[ke + 1] ? mj[ke] : mj[ke + 1];
                 tree = ei->vox->tree;
+                dda = ei->vox->dda ? ei->vox : NULL;
             } else {
                 maj = W->mu_mat[ei->s.material >= 0 ? ei->s.material : s->nmat];
             }
@@ -269,12 +336,13 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
                 }
                 W->idx[n] = i; W->t0[n] = a; W->t1[n] = b; W->maj[n] = maj;
                 W->tree[n] = tree; W->tl[n] = tree ? a : b; W->gmaj[n] = maj;
+                W->dda[n] = dda;
                 n += b > a;
                 continue;
             }
             if (!mc_ray_interval(ei, p, d, &a, &b) || a >= tw) continue;
             W->idx[n] = i; W->t0[n] = a; W->t1[n] = b; W->maj[n] = maj;
-            W->tree[n] = NULL; W->tl[n] = b;
+            W->tree[n] = NULL; W->tl[n] = b; W->dda[n] = NULL;
             n++;
         }
         {
@@ -325,6 +393,32 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
              * fresh one is drawn at each boundary, as before the tree (tau < 0:
              * draw), so that HM_MC_GRID_TREE=0 reproduces that engine. */
             if (tau < 0) tau = -logf((float)mc_rng_u(rng));
+            if (top >= 0 && W->dda[top]) {
+                /* a grid tracked exactly is the topmost element up to tb:
+                 * voxel by voxel, every collision real (voxel_dda.c) */
+                const mc_voxgrid *g = W->dda[top];
+                const float *row = g->dda->mu + (size_t)ke * g->dda->ncol * 2;
+                double tc;
+                if (!(g->dda->exact ? mc_dda_walk(g, row, fe, p, d, inv, t, tb, &tau, &tc, &voxel, &W->n_steps)
+                                    : grid_delta(g, row, fe, W->gmaj[top], p, d, t, tb, &tau, rng, &tc, &voxel,
+                                                 &W->n_tent))) {
+                    t = tb;
+                    if (tb >= tw) {
+                        if (s->ndiscs) score_discs(R, dk, df, p, d, tw, e);
+                        return;
+                    }
+                    continue;
+                }
+                t = tc;
+                tau = -1.0f;
+                W->n_tent += g->dda->exact;
+                q[0] = p[0] + t * d[0]; q[1] = p[1] + t * d[1]; q[2] = p[2] + t * d[2];
+                el_hit = W->idx[top];
+                m = &s->mat[g->mat[voxel] - 1];   /* mu > 0 there: not vacuum */
+                rho = g->density ? g->density[voxel] : m->density_g_cm3;
+                region = g->region ? g->region[voxel] : g->region_default;
+                break;
+            }
             double step = M > 0 ? tau / M : INFINITY;
             if (t + step >= tb) {
                 tau = R->carry_tau ? tau - (float)((tb - t) * M) : -1.0f;
@@ -448,8 +542,9 @@ static void *worker(void *arg)
     W.maj = malloc(cap * sizeof(float));
     W.tl = malloc(cap * sizeof(double));
     W.tree = malloc(cap * sizeof(*W.tree));
+    W.dda = malloc(cap * sizeof(*W.dda));
     W.gmaj = malloc(cap * sizeof(float));
-    W.n_tent = W.n_real = W.n_locate = 0;
+    W.n_tent = W.n_real = W.n_locate = W.n_steps = 0;
     long long nhist = 0, cpu0 = thread_cpu_ns();
     W.mu_mat = calloc((size_t)s->nmat + 1, sizeof(float));
     W.first_m = NULL;
@@ -458,7 +553,7 @@ static void *worker(void *arg)
     W.dk = malloc(nd * sizeof(double));
     W.df = malloc(nd * sizeof(double));
     double *vox = R->thread_vox ? R->thread_vox[a->tid] : NULL;
-    if (!W.idx || !W.t0 || !W.t1 || !W.maj || !W.tl || !W.tree || !W.gmaj || !W.mu_mat || !W.edep || !W.dk || !W.df) {
+    if (!W.idx || !W.t0 || !W.t1 || !W.maj || !W.tl || !W.tree || !W.dda || !W.gmaj || !W.mu_mat || !W.edep || !W.dk || !W.df) {
         R->status = HM_ENOMEM;
     } else {
         long long per = R->histories / R->nbatches, rem = R->histories % R->nbatches;
@@ -487,7 +582,9 @@ static void *worker(void *arg)
     atomic_fetch_add(&g_stat_tent, W.n_tent);
     atomic_fetch_add(&g_stat_real, W.n_real);
     atomic_fetch_add(&g_stat_locate, W.n_locate);
+    atomic_fetch_add(&g_stat_steps, W.n_steps);
     free(W.idx); free(W.t0); free(W.t1); free(W.maj); free(W.mu_mat); free(W.tl); free(W.tree); free(W.gmaj);
+    free(W.dda);
     free(W.edep); free(W.dk); free(W.df);
     atomic_fetch_add(&R->finished, 1);
     return NULL;
@@ -528,10 +625,21 @@ int mc_scene_prepare(hm_mc_scene *s, hm_error *err)
             g->maj[k] = (float)(mx * (1.0 + 1e-6));
         }
         free(rmax);
-        /* local majorants (majorant_tree.c) unless HM_MC_GRID_TREE=0 */
+        /* exact tracking or the grid's own Woodcock loop (voxel_dda.c), else
+         * local majorants (majorant_tree.c) unless the mode is woodcock */
         mc_mtree_free(g->tree);
         g->tree = NULL;
-        if (mc_grid_tree_enabled()) {
+        mc_dda_free(g->dda);
+        g->dda = NULL;
+        int mode = mc_grid_mode();
+        double dratio = 0;
+        if (mode == MC_GRID_DDA || mode == MC_GRID_DELTA || mode == MC_GRID_AUTO) {
+            int rc = mc_dda_build(s, g, mode, &dratio, err);
+            if (rc) return rc;
+        }
+        atomic_store(&g_stat_dda, g->dda ? (g->dda->exact ? 1 : 2) : 0);
+        atomic_store(&g_stat_dda_ppm, (long long)(1e6 * dratio));
+        if (!g->dda && mode != MC_GRID_WOODCOCK) {
             mc_mtree_params prm;
             mc_mtree_params_default(&prm);
             double t0 = hm_now_s(), ratio;
@@ -631,7 +739,7 @@ int hm_mc_run(hm_mc_scene *s, const hm_mc_run_params *p, hm_mc_results *out, hm_
         if (used) R->solid_mats[R->nsolid_mats++] = m;
     }
     for (int i = 0; i < s->nel; i++)
-        if (s->el[i].vox && s->el[i].vox->tree) R->carry_tau = 1;
+        if (s->el[i].vox && (s->el[i].vox->tree || s->el[i].vox->dda)) R->carry_tau = 1;
     for (int i = 0; i < s->nel; i++)
         if (s->el[i].vox && s->el[i].vox->score) {
             R->vox_el = i;

@@ -435,6 +435,45 @@ static const hm_cli_opt resolve_opts[] = {
 static const hm_cli_cmd resolve_cmd = { "resolve", "resolve a deviation flag, with a reason",
                                         NULL, resolve_opts, NULL, run_resolve, NULL, 0 };
 
+/* ---- load (a batch file of events) ---- */
+
+static int run_load(const hm_args *a)
+{
+    hm_bb_batch b;
+    hm_error err;
+    if (hm_bb_batch_read(a->pos[0], &b, &err))
+        return hm_cli_report(&err);
+    hm_db *db;
+    int rc = open_db(a, &db);
+    if (!rc) {
+        double t0 = hm_now_s();
+        rc = hm_bb_batch_record(db, &b, &err);
+        hm_db_close(db);
+        if (rc)
+            rc = hm_cli_report(&err);
+        else
+            printf("%s: %zu events recorded in one transaction (%.2f s)\n", a->pos[0], b.n,
+                   hm_now_s() - t0);
+    }
+    hm_bb_batch_free(&b);
+    return rc;
+}
+
+static const hm_cli_opt load_opts[] = { O_DB, HM_OPT_END };
+static const hm_cli_pos pos_batch[] = {
+    { "FILE.csv", "batch of events: header event,time,centre,user,site[,pseudonym,sample_id,"
+      "aliquot_id,protocol,timepoint,sample_type,location,metric,value,detail,logger]", 1, 1,
+      HM_OPT_T_PATH },
+    HM_POS_END
+};
+static const hm_cli_cmd load_cmd = {
+    "load", "record a batch file of events in one transaction (all or nothing)",
+    "Each row is one event, checked as the single commands check it; a ship row's logger\n"
+    "file (relative to the batch file) is read against its protocol's transport range.\n"
+    "The first refused row is reported as FILE:LINE:FIELD and nothing is recorded.\n",
+    load_opts, pos_batch, run_load, NULL, 0
+};
+
 /* ---- inventory, deviations, label ---- */
 
 static int run_inventory(const hm_args *a)
@@ -501,14 +540,14 @@ static const hm_cli_opt label_opts[] = {
     HM_OPT_END
 };
 static const hm_cli_cmd label_cmd = {
-    "label", "a printable aliquot label (PNG; text only, no 2-D barcode in this build)", NULL,
+    "label", "a printable aliquot label (PNG: QR code of the id beside the text)", NULL,
     label_opts, pos_one, run_label, NULL, 0
 };
 
 static const hm_cli_cmd *const biobank_subs[] = {
     &protocol_cmd, &collect_cmd, &process_cmd, &aliquot_cmd, &store_cmd, &move_cmd, &ship_cmd,
     &receive_cmd, &qc_cmd, &use_cmd, &destroy_cmd, &consent_cmd, &resolve_cmd, &inventory_cmd,
-    &deviations_cmd, &label_cmd, NULL
+    &deviations_cmd, &label_cmd, &load_cmd, NULL
 };
 
 const hm_cli_cmd hm_cli_biobank = {

@@ -197,7 +197,12 @@ int hm_bb_batch_parse(const char *text, size_t len, const char *name, const char
             int c = 0;
             while (c < NCOLS && strcmp(col_names[c], f[k]))
                 c++;
-            if (c == NCOLS)
+            if (c == NCOLS && !strcmp(f[k], "local_patient_id"))
+                rc = hm_error_set(err, HM_EPARSE, name, line, f[k],
+                                  "local ids never reach the registry: pseudonymise the batch "
+                                  "at the site first (harmonic biobank pseudonymise --key "
+                                  "KEYFILE IN.csv OUT.csv)");
+            else if (c == NCOLS)
                 rc = hm_error_set(err, HM_EPARSE, name, line, f[k],
                                   "unknown column '%.40s' (expected event, time, centre, user, "
                                   "site, pseudonym, sample_id, aliquot_id, protocol, timepoint, "

@@ -498,7 +498,7 @@ static int run_bb_pseudonymise(const hm_args *a)
     long col = -1, rows = 0;
     char **f;
     size_t n;
-    int got;
+    int got = 0;
     while (!rc && (got = hm_csv_next(csv, &f, &n, &err)) == 1) {
         char hex[HM_PSEUDO_HEX_SIZE];
         for (size_t k = 0; k < n && !rc; k++) {

@@ -214,10 +214,10 @@ echo "loaded: $(awk '{n += $2} END {print n}' "$WORK/biobank.log") events of $(w
 "$H" biobank deviations --db "$DB" --as-of "$AS_OF" > "$WORK/biobank_deviations.csv"
 echo "inventory ($WORK/biobank_inventory.csv), first rows:"
 head -n 4 "$WORK/biobank_inventory.csv"
-echo "aliquots per centre by status (marked: consent withdrawn, to destroy):"
-awk -F, 'NR > 1 { n[$1 "," $7]++; m[$1] += $11; c[$1] = 1 }
+echo "aliquots per centre: by status, at the central biobank (CB), marked for destruction (consent withdrawn):"
+awk -F, 'NR > 1 { n[$1 "," $7]++; cb[$1] += ($8 == "CB"); m[$1] += $11; c[$1] = 1 }
          END { for (k in c) { printf "  %s:", k; for (s in n) { split(s, p, ","); if (p[1] == k) printf " %s %d", p[2], n[s] }
-                              printf "; marked %d\n", m[k] } }' "$WORK/biobank_inventory.csv" | sort
+                              printf ", at CB %d, marked %d\n", cb[k], m[k] } }' "$WORK/biobank_inventory.csv" | sort
 echo "deviations per centre as of $AS_OF, open flags by kind ($WORK/biobank_deviations.csv):"
 awk -F, 'BEGIN { nf = split("processing_delay freezing_delay transport_temperature transport_time qc_below_threshold use_after_withdrawal missing_timepoint", f, " ") }
          !/^#/ && NR > 1 && $5 == "open" { n[$1 "," $4]++; c[$1] = 1 }

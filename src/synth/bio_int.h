@@ -6,6 +6,8 @@
 #ifndef HM_SYNTH_BIO_INT_H
 #define HM_SYNTH_BIO_INT_H
 
+#include "hm_biobank.h"
+#include "rt_int.h"
 #include "synth_int.h"
 
 enum { SY_S_BIO_ENROL = 201, SY_S_BIO_SAMPLE, SY_S_BIO_SHIP, SY_S_BIO_QOL };
@@ -41,6 +43,51 @@ int  bio_qol_open(bio_qol **q, const char *dir, int hospital, const hm_pseudo_ke
 int  bio_qol_subject(bio_qol *q, const bio_params *bp, uint64_t seed, const bio_subject *s,
                      const bio_visit *visits, int nvisits, long *rows, hm_error *err);
 int  bio_qol_close(bio_qol *q, hm_error *err);
+
+/* ---- the generator's state (bio_synth.c, bio_ship.c) ---- */
+
+#define CB_SITE "CB"                     /* the central biobank */
+
+/* The columns of events.csv; pseudonym is local_patient_id in hospital format. */
+enum { E_EVENT, E_TIME, E_CENTRE, E_USER, E_SITE, E_PATIENT, E_SAMPLE, E_ALIQUOT, E_PROTOCOL,
+       E_TIMEPOINT, E_TYPE, E_LOCATION, E_METRIC, E_VALUE, E_DETAIL, E_LOGGER, E_N };
+
+typedef struct bio_ev { double t; long ord; char *line; } bio_ev;
+
+typedef struct pending {                /* a stored first aliquot, to ship */
+    char   aliquot[24], sample[24], type[32];
+    double stored_s;
+} pending;
+
+typedef struct centre_out {
+    char     code[16];
+    bio_ev  *ev;   size_t nev, cap;
+    pending *pend; size_t npend, capp;
+    long     nsample, naliquot, nposition;
+} centre_out;
+
+typedef struct bio_run {
+    const hm_synth_opts *o;
+    const sy_params *sp;
+    const hm_pseudo_key *key;
+    bio_params bp;
+    hm_bb_protocol proto[2];            /* cardiac, radiotherapy */
+    centre_out c[SY_MAX_CENTRES + RT_MAX_CENTRES];
+    int        nc;
+    long       ord, cb_positions;
+    double     end_s;                   /* end of the study: nothing happens after it */
+    char       dir[4096];
+    bio_qol   *qol;
+    hm_synth_summary *s;
+} bio_run;
+
+/* Appends one event (columns E_*, NULL = empty) to centre c's list. */
+int    bio_add(bio_run *r, centre_out *c, double t, const char *const v[E_N], hm_error *err);
+/* Storage position k of a site: 9 x 9 boxes, 20 per rack, 10 racks per freezer. */
+void   bio_position(const char *site, long k, char out[64]);
+double bio_uni(sy_rng *g, double a, double b);
+/* Centre c's shipments, receipts, CB storage and QC. */
+int    bio_shipments(bio_run *r, centre_out *c, hm_error *err);
 
 /* The whole --biobank part of hm_synth_run (bio_synth.c). */
 int sy_bio_run(const hm_synth_opts *o, const sy_params *sp, const hm_pseudo_key *key,

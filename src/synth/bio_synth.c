@@ -6,7 +6,8 @@
  * storage positions, quarterly shipments to the central biobank with a
  * temperature-logger CSV each (a planned share with excursions or too long),
  * receipts, QC results (a planned share below threshold), consent by tier
- * and some withdrawals; and the patients' questionnaires (bio_qol.c).
+ * and some withdrawals; the shipments are bio_ship.c, the patients'
+ * questionnaires bio_qol.c.
  *
  * Output, per centre (what a site's LIMS would export; docs/synth.md):
  *   DIR/biobank/<centre>/events.csv       a batch for `harmonic biobank load`
@@ -18,16 +19,12 @@
  * every rate is in data/synth/bio_params.csv.
  */
 #include "bio_int.h"
-#include "hm_biobank.h"
-#include "rt_int.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#define CB_SITE "CB"                     /* the central biobank */
 
 static int load_params(bio_params *bp, hm_error *err)
 {
@@ -93,34 +90,6 @@ static int load_params(bio_params *bp, hm_error *err)
 
 /* ---- events, collected per centre and written sorted by time ---- */
 
-typedef struct bio_ev { double t; long ord; char *line; } bio_ev;
-
-typedef struct pending {                /* a stored first aliquot, to ship */
-    char   aliquot[24], sample[24], type[32];
-    double stored_s;
-} pending;
-
-typedef struct centre_out {
-    char     code[16];
-    bio_ev  *ev;   size_t nev, cap;
-    pending *pend; size_t npend, capp;
-    long     nsample, naliquot, nposition;
-} centre_out;
-
-typedef struct bio_run {
-    const hm_synth_opts *o;
-    const sy_params *sp;
-    const hm_pseudo_key *key;
-    bio_params bp;
-    hm_bb_protocol proto[2];            /* cardiac, radiotherapy */
-    centre_out c[SY_MAX_CENTRES + RT_MAX_CENTRES];
-    int        nc;
-    long       ord, cb_positions;
-    double     end_s;                   /* end of the study: nothing happens after it */
-    char       dir[4096];
-    bio_qol   *qol;
-    hm_synth_summary *s;
-} bio_run;
 
 static centre_out *centre_of(bio_run *r, const char *code)
 {
@@ -133,11 +102,8 @@ static centre_out *centre_of(bio_run *r, const char *code)
     return c;
 }
 
-/* The columns of events.csv; pseudonym is local_patient_id in hospital format. */
-enum { E_EVENT, E_TIME, E_CENTRE, E_USER, E_SITE, E_PATIENT, E_SAMPLE, E_ALIQUOT, E_PROTOCOL,
-       E_TIMEPOINT, E_TYPE, E_LOCATION, E_METRIC, E_VALUE, E_DETAIL, E_LOGGER, E_N };
 
-static int add(bio_run *r, centre_out *c, double t, const char *const v[E_N], hm_error *err)
+int bio_add(bio_run *r, centre_out *c, double t, const char *const v[E_N], hm_error *err)
 {
     if (c->nev == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 1024;
@@ -185,14 +151,14 @@ static void make_id(const char *centre, char kind, long n, char out[24])
 }
 
 /* 9 x 9 boxes, 20 boxes per rack, 10 racks per freezer. */
-static void position(const char *site, long k, char out[64])
+void bio_position(const char *site, long k, char out[64])
 {
     long box = k / 81, pos = k % 81;
     snprintf(out, 64, "%s/F%ld/R%ld/B%ld/%c%ld", site, box / 200 + 1, box / 20 % 10 + 1,
              box % 20 + 1, (char)('A' + pos / 9), pos % 9 + 1);
 }
 
-static double uni(sy_rng *g, double a, double b)
+double bio_uni(sy_rng *g, double a, double b)
 {
     return a + (b - a) * sy_u01(g);
 }
@@ -208,7 +174,7 @@ static int subject(bio_run *r, const bio_subject *sj, hm_error *err)
     const char *patient = r->o->hospital_format ? sj->local_id : sj->pseudonym;
     char user[24], value[32], detail[256], sid[24], aid[24], loc[64];
     snprintf(user, sizeof user, "nurse_%s", sj->centre);
-    double base_s = (double)sj->baseline * 86400.0 + uni(&g, 7, 10) * 3600.0;
+    double base_s = (double)sj->baseline * 86400.0 + bio_uni(&g, 7, 10) * 3600.0;
     int rc = HM_OK;
     /* Consent by tier at enrolment, an hour before the first tube. */
     static const char *const tiers[3] = { "storage", "genetic", "sharing" };
@@ -217,7 +183,7 @@ static int subject(bio_run *r, const bio_subject *sj, hm_error *err)
         int given = k == 0 || (k == 1 ? u >= bp->p_genetic_refused : u >= bp->p_sharing_refused);
         const char *v[E_N] = { "consent", NULL, sj->centre, user, sj->centre, patient, NULL,
                                NULL, NULL, NULL, NULL, NULL, tiers[k], given ? "1" : "0" };
-        rc = add(r, c, base_s - 3600, v, err);
+        rc = bio_add(r, c, base_s - 3600, v, err);
     }
     bio_visit visits[HM_BB_MAX_TIMEPOINTS];
     int nvisits = 0;
@@ -228,9 +194,9 @@ static int subject(bio_run *r, const bio_subject *sj, hm_error *err)
         if (t == 0)
             when = base_s;
         else if (tp->due_day == 0)                    /* after the procedure, same day */
-            when = base_s + uni(&g, 2, 5) * 3600.0;
+            when = base_s + bio_uni(&g, 2, 5) * 3600.0;
         else                                          /* inside the tolerance window */
-            when = base_s + (tp->due_day + uni(&g, -0.5, 0.5) * tp->tolerance_days) * 86400.0;
+            when = base_s + (tp->due_day + bio_uni(&g, -0.5, 0.5) * tp->tolerance_days) * 86400.0;
         double missed = sy_u01(&g);
         if ((t > 0 && missed < bp->p_visit_missed) || when > r->end_s)
             continue;
@@ -249,7 +215,7 @@ static int subject(bio_run *r, const bio_subject *sj, hm_error *err)
             r->s->bio_samples++;
             const char *vc[E_N] = { "collect", NULL, sj->centre, user, sj->centre, patient, sid,
                                     NULL, p->id, tp->name, ru->type };
-            if ((rc = add(r, c, t0, vc, err)))
+            if ((rc = bio_add(r, c, t0, vc, err)))
                 break;
             /* Processing: inside the limit (at most 6 h even where the limit is
              * days: a lab processes the same day), or the planned late share. */
@@ -276,7 +242,7 @@ static int subject(bio_run *r, const bio_subject *sj, hm_error *err)
             double tp_s = t0 + delay_h * 3600.0;
             const char *vp[E_N] = { "process", NULL, sj->centre, "lab", sj->centre, NULL, sid,
                                     NULL, NULL, NULL, NULL, NULL, NULL, value, detail };
-            if ((rc = add(r, c, tp_s, vp, err)))
+            if ((rc = bio_add(r, c, tp_s, vp, err)))
                 break;
             double tf = tp_s + (0.25 + 1.0 * u_frz) * 3600.0;
             snprintf(value, sizeof value, "%g", ru->storage_temp_c);
@@ -285,13 +251,13 @@ static int subject(bio_run *r, const bio_subject *sj, hm_error *err)
                 r->s->bio_aliquots++;
                 const char *va[E_N] = { "aliquot", NULL, sj->centre, "lab", sj->centre, NULL,
                                         sid, aid };
-                if ((rc = add(r, c, tp_s + 60.0 * (a + 1), va, err)))
+                if ((rc = bio_add(r, c, tp_s + 60.0 * (a + 1), va, err)))
                     break;
-                position(sj->centre, c->nposition++, loc);
+                bio_position(sj->centre, c->nposition++, loc);
                 const char *vs[E_N] = { "store", NULL, sj->centre, "lab", sj->centre, NULL, NULL,
                                         aid, NULL, NULL, NULL, loc, NULL, value,
                                         "container=cryovial" };
-                if ((rc = add(r, c, tf + 60.0 * a, vs, err)))
+                if ((rc = bio_add(r, c, tf + 60.0 * a, vs, err)))
                     break;
                 if (a == 0) {                         /* the first aliquot goes to the CB */
                     if (c->npend == c->capp) {
@@ -313,134 +279,17 @@ static int subject(bio_run *r, const bio_subject *sj, hm_error *err)
     }
     /* A planned share withdraws consent (all tiers) some weeks after the
      * last visit: their aliquots are marked for destruction. */
-    double u_w = sy_u01(&g), w_s = last_s + uni(&g, 5, 120) * 86400.0;
+    double u_w = sy_u01(&g), w_s = last_s + bio_uni(&g, 5, 120) * 86400.0;
     if (rc == HM_OK && u_w < bp->p_withdrawal && w_s <= r->end_s) {
         const char *v[E_N] = { "consent_withdrawn", NULL, sj->centre, user, sj->centre, patient,
                                NULL, NULL, NULL, NULL, NULL, NULL, "all" };
-        rc = add(r, c, w_s, v, err);
+        rc = bio_add(r, c, w_s, v, err);
         r->s->bio_withdrawals++;
     }
     if (rc == HM_OK)
         rc = bio_qol_subject(r->qol, bp, r->o->seed, sj, visits, nvisits, &r->s->bio_qol_rows,
                              err);
     r->s->bio_patients++;
-    return rc;
-}
-
-static int cmp_pending(const void *a, const void *b)
-{
-    const pending *x = a, *y = b;
-    return (x->stored_s > y->stored_s) - (x->stored_s < y->stored_s);
-}
-
-/* The logger of one shipment: a reading every interval, dry ice at about
- * -78 C (sublimation point of CO2), an excursion above the protocol's
- * maximum in the middle of the trip for the planned share. */
-static int write_logger(const char *path, double t0, double hours, int excursion, sy_rng *g,
-                        double interval_min, double max_c, hm_error *err)
-{
-    FILE *fp = fopen(path, "w");
-    if (!fp)
-        return hm_error_set(err, HM_EIO, path, 0, NULL, "cannot create: %s", strerror(errno));
-    fputs("timestamp,temperature_c\n", fp);
-    long n = (long)(hours * 60.0 / interval_min) + 1;
-    for (long k = 0; k < n; k++) {
-        double t = t0 + k * interval_min * 60.0, x = (double)k / (double)n;
-        double temp = -78.0 + 1.2 * sy_normal(g);
-        if (excursion && x > 0.45 && x < 0.55)
-            temp = max_c + 6.0 + 2.0 * sy_u01(g);
-        char when[32];
-        hm_bb_format_time(t, when);
-        fprintf(fp, "%s,%.2f\n", when, temp);
-    }
-    if (ferror(fp) | fclose(fp))
-        return hm_error_set(err, HM_EIO, path, 0, NULL, "write failed");
-    return HM_OK;
-}
-
-/* Quarterly shipments of the first aliquots to the central biobank, their
- * receipt, storage and QC there. */
-static int shipments(bio_run *r, centre_out *c, hm_error *err)
-{
-    const bio_params *bp = &r->bp;
-    const hm_bb_protocol *pc = &r->proto[0];
-    qsort(c->pend, c->npend, sizeof *c->pend, cmp_pending);
-    int rc = HM_OK;
-    char loc[64], logger[96], path[4400], value[32];
-    for (size_t i = 0, j; i < c->npend && rc == HM_OK; i = j) {
-        int y, m, d;
-        hm_date_to_ymd((long)floor(c->pend[i].stored_s / 86400.0), &y, &m, &d);
-        int q = (m - 1) / 3;
-        for (j = i + 1; j < c->npend; j++) {
-            int y2, m2, d2;
-            hm_date_to_ymd((long)floor(c->pend[j].stored_s / 86400.0), &y2, &m2, &d2);
-            if (y2 != y || (m2 - 1) / 3 != q)
-                break;
-        }
-        /* Ship five days after the quarter's end, at 09:00. */
-        char first[40];
-        snprintf(first, sizeof first, "%04d-%02d-01", q == 3 ? y + 1 : y, q == 3 ? 1 : 3 * q + 4);
-        long day;
-        hm_date_parse(first, &day);
-        double ship_s = (double)(day + 4) * 86400.0 + 9 * 3600.0;
-        sy_rng g;
-        sy_rng_init(&g, r->o->seed, (uint32_t)(y * 4 + q), SY_S_BIO_SHIP,
-                    (uint32_t)(c - r->c));
-        double u_exc = sy_u01(&g), u_long = sy_u01(&g), u_h = sy_u01(&g);
-        double hours = u_long < bp->p_long_transport ? pc->transport_max_h * (1.05 + 0.2 * u_h)
-                                                     : 20 + 28 * u_h;
-        if (ship_s + (hours + 2) * 3600.0 > r->end_s)
-            break;                                    /* after the study: stays at the site */
-        snprintf(logger, sizeof logger, "loggers/%s_%04dQ%d.csv", c->code, y, q + 1);
-        snprintf(path, sizeof path, "%s/biobank/%s/%s", r->dir, c->code, logger);
-        if ((rc = write_logger(path, ship_s, hours, u_exc < bp->p_excursion, &g,
-                               bp->logger_interval_min, pc->transport_max_c, err)))
-            break;
-        r->s->bio_shipments++;
-        double recv_s = ship_s + (hours + 0.25) * 3600.0;
-        for (size_t k = i; k < j && rc == HM_OK; k++) {
-            const pending *pe = &c->pend[k];
-            const char *vs[E_N] = { "ship", NULL, c->code, "lab", c->code, NULL, NULL,
-                                    pe->aliquot, NULL, NULL, NULL, CB_SITE, NULL, NULL, NULL,
-                                    logger };
-            const char *vr[E_N] = { "receive", NULL, c->code, "cb_lab", CB_SITE, NULL, NULL,
-                                    pe->aliquot };
-            if ((rc = add(r, c, ship_s, vs, err)) || (rc = add(r, c, recv_s, vr, err)))
-                break;
-            position(CB_SITE, r->cb_positions++, loc);
-            const char *vt[E_N] = { "store", NULL, c->code, "cb_lab", CB_SITE, NULL, NULL,
-                                    pe->aliquot, NULL, NULL, NULL, loc, NULL, "-80",
-                                    "container=cryovial" };
-            if ((rc = add(r, c, recv_s + 3600.0, vt, err)))
-                break;
-            /* QC at the CB weeks later: DNA from EDTA blood and saliva, RNA
-             * integrity from PAXgene; a planned share below the threshold. */
-            double qc_s = recv_s + uni(&g, 10, 60) * 86400.0;
-            double u1 = sy_u01(&g), u2 = sy_u01(&g), z = sy_normal(&g);
-            if (qc_s > r->end_s || !strcmp(pe->type, "serum"))
-                continue;
-            const char *metric[2] = { NULL, NULL };
-            double v[2] = { 0, 0 };
-            if (!strcmp(pe->type, "blood_paxgene")) {
-                metric[0] = "rin";
-                v[0] = u1 < bp->p_qc_low ? pc->qc_rin_min - 0.1 - 2 * u2
-                                         : fmin(10, pc->qc_rin_min + 0.3 + 2.5 * u2);
-            } else {
-                metric[0] = "dna_yield_ug";
-                v[0] = u1 < bp->p_qc_low ? pc->qc_dna_yield_ug_min * (0.2 + 0.75 * u2)
-                                         : pc->qc_dna_yield_ug_min * (3 + 30 * u2);
-                metric[1] = "a260_280";
-                v[1] = fmin(pc->qc_a260_280_max, fmax(pc->qc_a260_280_min, 1.85 + 0.04 * z));
-            }
-            for (int mq = 0; mq < 2 && metric[mq] && rc == HM_OK; mq++) {
-                snprintf(value, sizeof value, "%.2f", v[mq]);
-                const char *vq[E_N] = { "qc", NULL, c->code, "cb_lab", CB_SITE, NULL,
-                                        pe->sample, pe->aliquot, NULL, NULL, NULL, NULL,
-                                        metric[mq], value };
-                rc = add(r, c, qc_s + mq * 60.0, vq, err);
-            }
-        }
-    }
     return rc;
 }
 
@@ -583,7 +432,7 @@ int sy_bio_run(const hm_synth_opts *o, const sy_params *sp, const hm_pseudo_key 
     if (rc == HM_OK)
         rc = radiotherapy(r, err);
     for (int i = 0; rc == HM_OK && i < r->nc; i++)
-        rc = shipments(r, &r->c[i], err);
+        rc = bio_shipments(r, &r->c[i], err);
     for (int i = 0; rc == HM_OK && i < r->nc; i++)
         rc = write_centre(r, &r->c[i], err);
     int rc2 = r->qol ? bio_qol_close(r->qol, err) : HM_OK;

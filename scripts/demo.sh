@@ -17,6 +17,10 @@
 #      pseudonymised and imported, every course through `rt import --diagnoses`
 #      into the same registry, one course's whole-body organ-dose table read
 #      back from it, and the RT centres' treatment summary.
+#   8. the biobank sub-study of the same cohort: each site's batch of sample
+#      events (with shipment logger files) pseudonymised and loaded, the
+#      inventory and deviations per centre; questionnaire items pseudonymised,
+#      imported and scored, summarised per centre and instrument.
 # Work folder: $HM_DEMO_DIR (default out/demo, ignored by git); it is recreated.
 # Size: $HM_DEMO_PATIENTS patients (default 20000); organs: $HM_DEMO_ORGANS.
 set -euo pipefail
@@ -201,22 +205,14 @@ for c in "${RT_CENTRES[@]}"; do
         fi
     done
 done
-# One `rt import` per course: the field's centre in the phantom (--target) is
-# the organ the site's target sits in (the structure set's own organ ROIs do
-# not always contain the PTV's centre, and then the import asks for it).
-while IFS=, read -r c course site; do
-    case "$site" in
-        medulloblastoma|ependymoma|glioma) target=brain ;;
-        hodgkin) target=thymus ;;
-        wilms) target=kidneys ;;
-        neuroblastoma) target=adrenals ;;
-        *) target=bladder ;;
-    esac
-    "$H" rt import --db "$DB" --centre "$c" --key "$WORK/study.key" --target "$target" \
-        --diagnoses "$WORK/rt_hospital/$c/rt_diagnosis.csv" "$WORK/rt_hospital/$c/rt/$course" \
+# Every course in one `rt import`: the target organ, age and prescription come
+# from the files (docs/rt.md "Courses"); the diagnoses from each centre's file.
+for c in "${RT_CENTRES[@]}"; do
+    "$H" rt import --db "$DB" --centre "$c" --key "$WORK/study.key" \
+        --diagnoses "$WORK/rt_hospital/$c/rt_diagnosis.csv" "$WORK/rt_hospital/$c/rt" \
         >>"$WORK/rt_import.log" 2>&1 \
-        || { echo "REJECTED: RT course $c/$course (see $WORK/rt_import.log)"; rejected=$((rejected + 1)); }
-done < <(awk -F, 'NR > 1 && !seen[$1 "," $2]++ { print $1 "," $2 "," $8 }' "$WORK/rt_hospital/rt_truth.csv")
+        || { echo "REJECTED: RT courses of $c (see $WORK/rt_import.log)"; rejected=$((rejected + 1)); }
+done
 grep -h 'course file set' "$WORK/rt_import.log" | awk '{ n += $1; s += $5 } END { printf "rt import: %d courses read, %d stored (log: '"$WORK"'/rt_import.log)\n", n, s }'
 # The DICOM files carry the hospital's ids (<centre>-Rnnnnnnn): none may reach the registry.
 if grep -aqE '[A-Z]{2}[0-9]{2}-R[0-9]{7}' "$DB"; then
@@ -234,6 +230,65 @@ echo "treatment summary of the RT centres (CED: cyclophosphamide-equivalent, DIE
 RT_RE=$(IFS='|'; echo "${RT_CENTRES[*]}")
 "$H" report --db "$DB" | sed -n '/^Treatment/,/^$/p' | grep -E "^($RT_RE) "
 echo "exact organ means of the synthetic dose fields: $WORK/rt_hospital/rt_truth.csv"
+
+# ---------------------------------------------------------------------------
+# Biobank and quality of life: `synth --biobank` on the same patients (same
+# seed and size: the same local ids, so the same pseudonyms) writes each
+# site's LIMS export of sample events with a logger CSV per shipment, and the
+# PedsQL questionnaire items, in hospital format.  Each site pseudonymises
+# them with the study key; the registry loads each batch in one transaction
+# and imports and scores the questionnaires.
+# ---------------------------------------------------------------------------
+echo
+echo "== 8. biobank and quality of life of the cardiac cohort: sample events, shipments, deviations, PedsQL scores"
+BIO="$WORK/bio_hospital"
+"$H" synth --patients "$N" --seed "$SEED" --out "$BIO" --hospital-format --biobank \
+    --organs red_marrow --no-events | grep -E '^ *biobank'
+# Deviations are judged as of the end of the synthetic study period.
+AS_OF=2022-12-31T23:59
+for dir in "$BIO"/biobank/*/; do
+    c=$(basename "$dir")
+    mkdir -p "$WORK/pooled/$c/biobank"
+    cp -r "$dir/loggers" "$WORK/pooled/$c/biobank/"
+    "$H" biobank pseudonymise --key "$WORK/study.key" "$dir/events.csv" \
+        "$WORK/pooled/$c/biobank/events.csv" 2>>"$WORK/pseudonymise.log"
+    "$H" biobank load --db "$DB" "$WORK/pooled/$c/biobank/events.csv" >>"$WORK/biobank.log"
+done
+echo "loaded: $(awk '{n += $2} END {print n}' "$WORK/biobank.log") events of $(wc -l < "$WORK/biobank.log") centres (log: $WORK/biobank.log)"
+"$H" biobank inventory --db "$DB" > "$WORK/biobank_inventory.csv"
+"$H" biobank deviations --db "$DB" --as-of "$AS_OF" > "$WORK/biobank_deviations.csv"
+echo "inventory ($WORK/biobank_inventory.csv), first rows:"
+head -n 4 "$WORK/biobank_inventory.csv"
+echo "aliquots per centre: by status, at the central biobank (CB), marked for destruction (consent withdrawn):"
+awk -F, 'NR > 1 { n[$1 "," $7]++; cb[$1] += ($8 == "CB"); m[$1] += $11; c[$1] = 1 }
+         END { for (k in c) { printf "  %s:", k; for (s in n) { split(s, p, ","); if (p[1] == k) printf " %s %d", p[2], n[s] }
+                              printf ", at CB %d, marked %d\n", cb[k], m[k] } }' "$WORK/biobank_inventory.csv" | sort
+echo "deviations per centre as of $AS_OF, open flags by kind ($WORK/biobank_deviations.csv):"
+awk -F, 'BEGIN { nf = split("processing_delay freezing_delay transport_temperature transport_time qc_below_threshold use_after_withdrawal missing_timepoint", f, " ") }
+         !/^#/ && NR > 1 && $5 == "open" { n[$1 "," $4]++; c[$1] = 1 }
+         END { for (k in c) { printf "  %s:", k; for (i = 1; i <= nf; i++) printf " %s %d", f[i], n[k "," f[i]]
+                              printf "\n" } }' "$WORK/biobank_deviations.csv" | sort
+qrows=0
+for f in "$BIO"/*/qol_item.csv; do
+    c=$(basename "$(dirname "$f")")
+    offset=()
+    [ "$c" = NO01 ] && offset=(--offset-dates)
+    "$H" pseudonymise --key "$WORK/study.key" --table qol_item "${offset[@]}" "$f" \
+        "$WORK/pooled/$c/qol_item.csv" 2>>"$WORK/pseudonymise.log"
+    if "$H" import --db "$DB" --centre "$c" qol_item "$WORK/pooled/$c/qol_item.csv" >>"$WORK/import.log" 2>&1; then
+        qrows=$((qrows + $(wc -l < "$f") - 1))
+    else
+        rejected=$((rejected + 1))
+        echo "REJECTED: $WORK/pooled/$c/qol_item.csv (see $WORK/import.log)"
+    fi
+done
+echo "questionnaire items imported: $qrows"
+"$H" qol score --db "$DB" | tail -n 3
+echo "PedsQL total score per centre, instrument and respondent (mean, SD, assessments scored):"
+sqlite3 -separator ' ' "$DB" "SELECT '  ' || centre_code, instrument, respondent,
+        printf('%.1f', AVG(score)), printf('%.1f', sqrt(AVG(score * score) - AVG(score) * AVG(score))), COUNT(score)
+    FROM qol_score WHERE scale IN ('total', 'fatigue_total')
+    GROUP BY centre_code, instrument, respondent ORDER BY centre_code, instrument, respondent"
 
 echo
 echo "demo finished in $(( $(date +%s) - T0 )) s; work folder $WORK"

@@ -24,4 +24,18 @@ typedef struct bb_index {
 /* A number of a "k=v;k=v" detail (ship events). */
 int  bb_detail_num(const char *detail, const char *key, double *v);
 
+/* A text value of a "k=v;k=v" detail; -1 when absent, empty or too long. */
+int  bb_detail_str(const char *detail, const char *key, char *out, size_t size);
+
+/* Called by bb_record before event i is checked and applied, with the state
+ * replayed so far (a batch fills a shipment's logger summary there). */
+typedef int (*bb_prepare_fn)(const hm_bb_state *st, hm_bb_event *e, size_t i, void *ctx,
+                             hm_error *err);
+/* hm_bb_record with any number of protocols (texts[k] stored when not yet
+ * in bio_protocol; texts NULL: none stored) and a per-event hook: ONE
+ * transaction, all or nothing. */
+int  bb_record(hm_db *db, hm_bb_event *events, size_t n, const hm_bb_protocol *protocols,
+               char *const *texts, size_t nprotocols, bb_prepare_fn prepare, void *ctx,
+               hm_error *err);
+
 #endif

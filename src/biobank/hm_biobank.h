@@ -159,12 +159,21 @@ enum {
 const char *hm_bb_flag_name(int bit_index);
 int hm_bb_flag_parse(const char *name);           /* the bit, or 0 if unknown */
 
+/* One centrifugation of a sample (SPREC elements 4 and 5), from the process
+ * event's detail; NAN / braking -1 when not recorded; g 0: not centrifugated. */
+typedef struct hm_bb_spin {
+    double temp_c, g, duration_min;
+    int    braking;                    /* 1 with brake, 0 without, -1 unknown */
+} hm_bb_spin;
+
 typedef struct hm_bb_sample {
     char   centre[32], sample_id[40], pseudonym[80], protocol[64], timepoint[HM_BB_NAME],
            type[HM_BB_NAME], site[64];
     int    status;
     double collected_s, processed_s, first_frozen_s;   /* NAN until it happened */
     double processing_temp_c;          /* NAN unknown */
+    hm_bb_spin spin[2];                /* first and second centrifugation */
+    double post_temp_c;                /* centrifugation -> freezing temperature, NAN unknown */
     unsigned flags, resolved;          /* raised; resolved by a flag_resolve event */
     char   flag_note[HM_BB_NFLAGS][96];/* what raised each flag (values and limits) */
     int    naliquots;
@@ -181,6 +190,8 @@ typedef struct hm_bb_aliquot {
     char   flag_note[HM_BB_NFLAGS][96];
     double stored_s, shipped_s, used_s;    /* NAN until it happened */
     char   sprec[32];                  /* derived SPREC v3.0 code */
+    char   container[32];              /* long-term storage container (first store event) */
+    double storage_temp_c;             /* its temperature (store event value), NAN unknown */
 } hm_bb_aliquot;
 
 typedef struct hm_bb_consent {
@@ -203,6 +214,7 @@ struct hm_bb_state {
     struct hm_bb_missing *resolutions;  /* flag_resolve events of missing timepoints */
     size_t         nresolutions, cap_r;
     void          *index;             /* id -> index maps (state.c) */
+    const struct hm_bb_sprec_rules *sprec_rules;  /* NULL: data/biobank/sprec_v3.csv */
 };
 
 void hm_bb_state_init(hm_bb_state *st);
@@ -227,7 +239,32 @@ const hm_bb_protocol *hm_bb_find_protocol(const hm_bb_state *st, const char *id)
  * spaces); HM_EVALIDATE naming what is missing. */
 int hm_bb_location_check(const char *loc, hm_error *err);
 
-/* SPREC v3.0 code of aliquot i from its sample's events (docs/biobank.md). */
+/* SPREC v3.0 (docs/biobank.md).  Elements 3-7 are coded by rules held as
+ * data (data/biobank/sprec_v3.csv): one row per code with the ranges it
+ * covers; empty = any.  Temperatures are closed ranges, delays, g and
+ * durations [min, max). */
+enum { HM_BB_SPREC_PRE, HM_BB_SPREC_SPIN, HM_BB_SPREC_SPIN2, HM_BB_SPREC_POST,
+       HM_BB_SPREC_STORAGE, HM_BB_SPREC_NELEM };
+typedef struct hm_bb_sprec_rule {
+    int    element;                    /* HM_BB_SPREC_* */
+    char   code;
+    double temp_min_c, temp_max_c, delay_min_h, delay_max_h, g_min, g_max,
+           duration_min_min, duration_max_min;   /* +-INFINITY when empty */
+    int    braking;                    /* 1, 0, -1 any */
+    char   container[32];              /* "" any */
+} hm_bb_sprec_rule;
+typedef struct hm_bb_sprec_rules { hm_bb_sprec_rule *rules; size_t n; } hm_bb_sprec_rules;
+
+int  hm_bb_sprec_rules_parse(const char *text, size_t len, const char *name,
+                             hm_bb_sprec_rules *r, hm_error *err);
+/* path NULL: data/biobank/sprec_v3.csv. */
+int  hm_bb_sprec_rules_load(const char *path, hm_bb_sprec_rules *r, hm_error *err);
+void hm_bb_sprec_rules_free(hm_bb_sprec_rules *r);
+/* The code of aliquot i under rules r: element X when an input was not
+ * recorded or r has no row for the element, Z when no row covers it. */
+void hm_bb_sprec_with(const hm_bb_state *st, int aliquot, const hm_bb_sprec_rules *r,
+                      char out[32]);
+/* The same with st->sprec_rules, else the default file (read once). */
 void hm_bb_sprec(const hm_bb_state *st, int aliquot, char out[32]);
 
 /* ------------------------------------------------------------------ */
@@ -243,6 +280,36 @@ int hm_bb_load(hm_db *db, hm_bb_state *st, hm_error *err);
  * with it (a stored id with other content is HM_EVALIDATE). */
 int hm_bb_record(hm_db *db, hm_bb_event *events, size_t n, const hm_bb_protocol *protocol,
                  const char *protocol_text, hm_error *err);
+/* ------------------------------------------------------------------ */
+/* Batch files of events (`harmonic biobank load FILE`).               */
+/* A CSV a site's LIMS exports: '#' comments, a header naming the columns
+ * (any order) event,time,centre,user,site (required) and pseudonym,
+ * sample_id, aliquot_id, protocol, timepoint, sample_type, location, metric,
+ * value, detail, logger (optional); one event per row, in the order they
+ * happened.  Ids are the site's own (sample and aliquot ids with a valid
+ * check character).  A ship row's logger is the shipment's temperature-log
+ * CSV, relative to the batch file's folder, read when the row is recorded
+ * against the transport range of the aliquot's protocol.  Each protocol
+ * named by a collect row is loaded as data/biobank/protocol_<id>.csv. */
+typedef struct hm_bb_batch {
+    hm_bb_event *events;  size_t n, cap;
+    long        *lines;               /* the file line of each event */
+    char       (*loggers)[256];       /* ship: logger path as written ("" none) */
+    hm_bb_protocol *protocols; char **texts; size_t nprotocols;
+    char         name[256], dir[4096];/* file (messages) and its folder (loggers) */
+} hm_bb_batch;
+
+/* Parses a batch held in memory (dir: where loggers are looked up; NULL
+ * skips loading protocols and loggers, for fuzzing).  Any bad row is
+ * HM_EPARSE as name:line:field: message; nothing is kept. */
+int  hm_bb_batch_parse(const char *text, size_t len, const char *name, const char *dir,
+                       hm_bb_batch *b, hm_error *err);
+int  hm_bb_batch_read(const char *path, hm_bb_batch *b, hm_error *err);
+void hm_bb_batch_free(hm_bb_batch *b);
+/* Records every event of the batch in ONE transaction (each checked as by
+ * hm_bb_record); the first refusal names its file line and rolls back all. */
+int  hm_bb_batch_record(hm_db *db, hm_bb_batch *b, hm_error *err);
+
 /* Next free id "<CENTRE><kind><6 digits><check>" (kind 'S' sample, 'A' aliquot). */
 int hm_bb_next_id(hm_db *db, const char *centre, char kind, int offset, char out[40],
                   hm_error *err);
@@ -252,10 +319,18 @@ int hm_bb_inventory(const hm_bb_state *st, const char *centre, FILE *out);
 /* Per-centre deviation report; returns the number of open flags. */
 long hm_bb_deviations(const hm_bb_state *st, const char *centre, FILE *out);
 
-/* Label PNG: the aliquot id in large text with its sample, type and
- * timepoint (cairo).  No 2-D barcode: neither libqrencode nor libzint is
- * available to this build (docs/biobank.md). */
+/* Label PNG (50 x 25 mm at 300 dpi): a QR code of the aliquot id
+ * (libqrencode, level M, 4-module quiet zone) beside the id in large text
+ * with its sample, type, timepoint and protocol (cairo). */
 int hm_bb_label_png(const hm_bb_state *st, const char *aliquot_id, const char *path,
                     hm_error *err);
+/* Where the label puts the QR code of aliquot_id: module (0,0)'s top-left
+ * pixel, pixels per module, modules per side, QR version (tests, printers). */
+typedef struct hm_bb_label_geom {
+    int width_px, height_px;
+    int qr_x_px, qr_y_px, module_px, qr_modules, qr_version;
+    int text_x_px;
+} hm_bb_label_geom;
+int hm_bb_label_layout(const char *aliquot_id, hm_bb_label_geom *g, hm_error *err);
 
 #endif

@@ -251,7 +251,11 @@ static int apply_collect(hm_bb_state *st, const hm_bb_event *e, hm_error *err)
     snprintf(s->site, sizeof s->site, "%s", e->site);
     s->status = HM_BB_ST_COLLECTED;
     s->collected_s = e->time_s;
-    s->processed_s = s->first_frozen_s = s->processing_temp_c = NAN;
+    s->processed_s = s->first_frozen_s = s->processing_temp_c = s->post_temp_c = NAN;
+    for (int k = 0; k < 2; k++) {
+        s->spin[k].temp_c = s->spin[k].g = s->spin[k].duration_min = NAN;
+        s->spin[k].braking = -1;
+    }
     return HM_OK;
 }
 
@@ -291,7 +295,7 @@ static int apply_aliquot(hm_bb_state *st, const hm_bb_event *e, hm_bb_sample *s,
     snprintf(a->site, sizeof a->site, "%s", e->site);
     a->sample = si;
     a->status = HM_BB_ST_PLANNED;
-    a->stored_s = a->shipped_s = a->used_s = NAN;
+    a->stored_s = a->shipped_s = a->used_s = a->storage_temp_c = NAN;
     const hm_bb_consent *c = hm_bb_find_consent(st, s->pseudonym);
     a->to_destroy = c && c->storage == 0;
     s->naliquots++;
@@ -339,8 +343,14 @@ static int apply_aliquot_event(hm_bb_state *st, const hm_bb_event *e, hm_error *
         snprintf(a->location, sizeof a->location, "%s", e->location);
         snprintf(a->site, sizeof a->site, "%s", e->site);
         a->status = HM_BB_ST_STORED;
-        if (isnan(a->stored_s))
+        if (isnan(a->stored_s)) {
+            /* The long-term storage of SPREC: the first store's container
+             * (detail container=...) and temperature (value). */
             a->stored_s = e->time_s;
+            a->storage_temp_c = e->value;
+            if (bb_detail_str(e->detail, "container", a->container, sizeof a->container))
+                a->container[0] = 0;
+        }
         if (isnan(s->first_frozen_s)) {
             s->first_frozen_s = e->time_s;
             double h = (e->time_s - s->collected_s) / 3600.0;
@@ -551,6 +561,45 @@ static int apply_resolve(hm_bb_state *st, const hm_bb_event *e, hm_error *err)
     return HM_OK;
 }
 
+/* The SPREC settings of a process event, all optional, as detail keys
+ * centrifuge_temp_c, centrifuge_g, centrifuge_min, centrifuge_brake (1/0),
+ * the same with centrifuge2_ for a second one (centrifuge_g=0: none), and
+ * post_temp_c (until freezing).  A key given with a bad value is refused. */
+static int process_detail(hm_bb_sample *s, const hm_bb_event *e, hm_error *err)
+{
+    static const char *const pre[2] = { "centrifuge", "centrifuge2" };
+    static const char *const what[4] = { "temp_c", "g", "min", "brake" };
+    static const double lo[4] = { -40, 0, 0, 0 }, hi[4] = { 60, 1e6, 1440, 1 };
+    for (int k = 0; k < 2; k++)
+        for (int w = 0; w < 4; w++) {
+            char key[40], txt[40];
+            snprintf(key, sizeof key, "%s_%s", pre[k], what[w]);
+            if (bb_detail_str(e->detail, key, txt, sizeof txt))
+                continue;
+            double v;
+            if (bb_detail_num(e->detail, key, &v) || !(v >= lo[w] && v <= hi[w]) ||
+                (w == 3 && v != 0 && v != 1))
+                REJECT("detail", "%s: expected a number in %g..%g, found '%s'", key, lo[w],
+                       hi[w], txt);
+            if (w == 0)
+                s->spin[k].temp_c = v;
+            else if (w == 1)
+                s->spin[k].g = v;
+            else if (w == 2)
+                s->spin[k].duration_min = v;
+            else
+                s->spin[k].braking = (int)v;
+        }
+    char txt[40];
+    if (!bb_detail_str(e->detail, "post_temp_c", txt, sizeof txt)) {
+        double v;
+        if (bb_detail_num(e->detail, "post_temp_c", &v) || !(v >= -200 && v <= 60))
+            REJECT("detail", "post_temp_c: expected a temperature in -200..60 C, found '%s'", txt);
+        s->post_temp_c = v;
+    }
+    return HM_OK;
+}
+
 int hm_bb_apply(hm_bb_state *st, const hm_bb_event *e, hm_error *err)
 {
     if (!ix_of(st))
@@ -592,6 +641,12 @@ int hm_bb_apply(hm_bb_state *st, const hm_bb_event *e, hm_error *err)
         double h = (e->time_s - s->collected_s) / 3600.0;
         if (h < 0)
             REJECT("time", "processing before collection");
+        hm_bb_sample tmp = *s;                 /* refused: nothing changed */
+        int rc = process_detail(&tmp, e, err);
+        if (rc)
+            return rc;
+        memcpy(s->spin, tmp.spin, sizeof s->spin);
+        s->post_temp_c = tmp.post_temp_c;
         s->processed_s = e->time_s;
         s->processing_temp_c = e->value;
         s->status = HM_BB_ST_PROCESSED;

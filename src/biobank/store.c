@@ -167,8 +167,9 @@ static void utc_now(char buf[32])
     hm_bb_format_time((double)time(NULL), buf);
 }
 
-int hm_bb_record(hm_db *db, hm_bb_event *events, size_t n, const hm_bb_protocol *protocol,
-                 const char *protocol_text, hm_error *err)
+int bb_record(hm_db *db, hm_bb_event *events, size_t n, const hm_bb_protocol *protocols,
+              char *const *texts, size_t nprotocols, bb_prepare_fn prepare, void *ctx,
+              hm_error *err)
 {
     int rc = hm_db_begin(db, err);
     if (rc)
@@ -179,18 +180,22 @@ int hm_bb_record(hm_db *db, hm_bb_event *events, size_t n, const hm_bb_protocol 
         rc = hm_db_exec(db, "LOCK TABLE bio_event IN EXCLUSIVE MODE", err);
     char now[32];
     utc_now(now);
-    if (rc == HM_OK && protocol && protocol_text)
-        rc = put_protocol(db, protocol, protocol_text, events[0].centre, now, err);
+    for (size_t k = 0; k < nprotocols && rc == HM_OK; k++)
+        if (texts && texts[k])
+            rc = put_protocol(db, &protocols[k], texts[k], n ? events[0].centre : "", now, err);
     hm_bb_state st;
     hm_bb_state_init(&st);
     if (rc == HM_OK)
         rc = hm_bb_load(db, &st, err);
-    if (rc == HM_OK && protocol)
-        rc = hm_bb_state_add_protocol(&st, protocol, err);
+    for (size_t k = 0; k < nprotocols && rc == HM_OK; k++)
+        rc = hm_bb_state_add_protocol(&st, &protocols[k], err);
     int64_t seq = st.last_seq;
     for (size_t i = 0; i < n && rc == HM_OK; i++) {
         events[i].seq = ++seq;
-        rc = hm_bb_apply(&st, &events[i], err);
+        if (prepare)
+            rc = prepare(&st, &events[i], i, ctx, err);
+        if (rc == HM_OK)
+            rc = hm_bb_apply(&st, &events[i], err);
         if (rc == HM_OK)
             rc = insert_event(db, &events[i], now, err);
     }
@@ -199,6 +204,14 @@ int hm_bb_record(hm_db *db, hm_bb_event *events, size_t n, const hm_bb_protocol 
         return hm_db_commit(db, err);
     hm_db_rollback(db, NULL);
     return rc;
+}
+
+int hm_bb_record(hm_db *db, hm_bb_event *events, size_t n, const hm_bb_protocol *protocol,
+                 const char *protocol_text, hm_error *err)
+{
+    char *text = (char *)protocol_text;
+    return bb_record(db, events, n, protocol, protocol && protocol_text ? &text : NULL,
+                     protocol ? 1 : 0, NULL, NULL, err);
 }
 
 int hm_bb_next_id(hm_db *db, const char *centre, char kind, int offset, char out[40],
@@ -242,6 +255,23 @@ void hm_bb_ship_detail(const hm_bb_logger_summary *s, char *out, size_t size)
 {
     snprintf(out, size, "readings=%ld;min_c=%.2f;max_c=%.2f;out=%ld;first_s=%.0f;last_s=%.0f",
              s->readings, s->min_c, s->max_c, s->out_of_range, s->first_s, s->last_s);
+}
+
+int bb_detail_str(const char *detail, const char *key, char *out, size_t size)
+{
+    size_t kl = strlen(key);
+    for (const char *p = detail; p && *p; p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL) {
+        if (!strncmp(p, key, kl) && p[kl] == '=') {
+            const char *v = p + kl + 1, *e = strchr(v, ';');
+            size_t len = e ? (size_t)(e - v) : strlen(v);
+            if (!len || len >= size)
+                return -1;
+            memcpy(out, v, len);
+            out[len] = 0;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 int bb_detail_num(const char *detail, const char *key, double *v)

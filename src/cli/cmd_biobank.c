@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "hm_biobank.h"
+#include "hm_pseudo.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -435,6 +436,126 @@ static const hm_cli_opt resolve_opts[] = {
 static const hm_cli_cmd resolve_cmd = { "resolve", "resolve a deviation flag, with a reason",
                                         NULL, resolve_opts, NULL, run_resolve, NULL, 0 };
 
+/* ---- load (a batch file of events) ---- */
+
+static int run_load(const hm_args *a)
+{
+    hm_bb_batch b;
+    hm_error err;
+    if (hm_bb_batch_read(a->pos[0], &b, &err))
+        return hm_cli_report(&err);
+    hm_db *db;
+    int rc = open_db(a, &db);
+    if (!rc) {
+        double t0 = hm_now_s();
+        rc = hm_bb_batch_record(db, &b, &err);
+        hm_db_close(db);
+        if (rc)
+            rc = hm_cli_report(&err);
+        else
+            printf("%s: %zu events recorded in one transaction (%.2f s)\n", a->pos[0], b.n,
+                   hm_now_s() - t0);
+    }
+    hm_bb_batch_free(&b);
+    return rc;
+}
+
+static const hm_cli_opt load_opts[] = { O_DB, HM_OPT_END };
+static const hm_cli_pos pos_batch[] = {
+    { "FILE.csv", "batch of events: header event,time,centre,user,site[,pseudonym,sample_id,"
+      "aliquot_id,protocol,timepoint,sample_type,location,metric,value,detail,logger]", 1, 1,
+      HM_OPT_T_PATH },
+    HM_POS_END
+};
+static const hm_cli_cmd load_cmd = {
+    "load", "record a batch file of events in one transaction (all or nothing)",
+    "Each row is one event, checked as the single commands check it; a ship row's logger\n"
+    "file (relative to the batch file) is read against its protocol's transport range.\n"
+    "The first refused row is reported as FILE:LINE:FIELD and nothing is recorded.\n",
+    load_opts, pos_batch, run_load, NULL, 0
+};
+
+/* ---- pseudonymise (a hospital batch, at the site) ---- */
+
+/* The site turns its LIMS export (local_patient_id) into a poolable batch
+ * (pseudonym): the same keyed HMAC as `harmonic pseudonymise`, namespace
+ * "patient", so the pseudonyms are those of the registry. */
+static int run_bb_pseudonymise(const hm_args *a)
+{
+    hm_error err;
+    hm_pseudo_key key;
+    if (hm_pseudo_key_load(hm_args_str(a, "key", ""), &key, &err))
+        return hm_cli_report(&err);
+    const char *in = a->pos[0], *outp = a->pos[1];
+    hm_csv_dialect d = { ',', '.', HM_CSV_ENC_UTF8, 1 };
+    hm_csv *csv = hm_csv_open_dialect(in, 1, &d, &err);
+    FILE *out = csv ? fopen(outp, "w") : NULL;
+    int rc = !csv ? hm_cli_report(&err) : 0;
+    if (csv && !out) {
+        fprintf(stderr, "harmonic: %s: cannot create\n", outp);
+        rc = 1;
+    }
+    long col = -1, rows = 0;
+    char **f;
+    size_t n;
+    int got = 0;
+    while (!rc && (got = hm_csv_next(csv, &f, &n, &err)) == 1) {
+        char hex[HM_PSEUDO_HEX_SIZE];
+        for (size_t k = 0; k < n && !rc; k++) {
+            const char *v = f[k];
+            if (col < 0 && !strcmp(v, "local_patient_id")) {
+                col = (long)k;
+                v = "pseudonym";
+            } else if (rows && (long)k == col && v[0]) {
+                if (hm_pseudo_id(&key, "patient", v, hex, &err)) {
+                    err.line = hm_csv_line(csv);
+                    snprintf(err.file, sizeof err.file, "%s", in);
+                    rc = hm_cli_report(&err);
+                    break;
+                }
+                v = hex;
+            }
+            if (k)
+                fputc(',', out);
+            hm_csv_write_field(out, v);
+        }
+        fputc('\n', out);
+        if (!rows && col < 0 && !rc) {
+            hm_error_set(&err, HM_EPARSE, in, hm_csv_line(csv), "local_patient_id",
+                         "the header has no local_patient_id column");
+            rc = hm_cli_report(&err);
+        }
+        rows++;
+    }
+    if (!rc && got < 0)
+        rc = hm_cli_report(&err);
+    hm_pseudo_key_wipe(&key);
+    if (csv)
+        hm_csv_close(csv);
+    if (out && fclose(out) && !rc)
+        rc = 1;
+    if (rc)
+        remove(outp);
+    else
+        fprintf(stderr, "harmonic: %s: %ld events pseudonymised -> %s\n", in, rows - 1, outp);
+    return rc;
+}
+
+static const hm_cli_opt bb_pseudo_opts[] = {
+    { "key", 0, HM_OPT_T_PATH, "KEYFILE", "the study key (harmonic keygen)", NULL,
+      HM_OPT_REQUIRED, 0, 0, NULL, 0, 0 },
+    HM_OPT_END
+};
+static const hm_cli_pos pos_bb_pseudo[] = {
+    { "IN.csv", "the site's batch with local_patient_id", 1, 1, HM_OPT_T_PATH },
+    { "OUT.csv", "the batch to load, with pseudonym", 1, 1, HM_OPT_T_PATH },
+    HM_POS_END
+};
+static const hm_cli_cmd bb_pseudo_cmd = {
+    "pseudonymise", "replace a batch file's local_patient_id by the patient pseudonym",
+    NULL, bb_pseudo_opts, pos_bb_pseudo, run_bb_pseudonymise, NULL, 0
+};
+
 /* ---- inventory, deviations, label ---- */
 
 static int run_inventory(const hm_args *a)
@@ -501,14 +622,14 @@ static const hm_cli_opt label_opts[] = {
     HM_OPT_END
 };
 static const hm_cli_cmd label_cmd = {
-    "label", "a printable aliquot label (PNG; text only, no 2-D barcode in this build)", NULL,
+    "label", "a printable aliquot label (PNG: QR code of the id beside the text)", NULL,
     label_opts, pos_one, run_label, NULL, 0
 };
 
 static const hm_cli_cmd *const biobank_subs[] = {
     &protocol_cmd, &collect_cmd, &process_cmd, &aliquot_cmd, &store_cmd, &move_cmd, &ship_cmd,
     &receive_cmd, &qc_cmd, &use_cmd, &destroy_cmd, &consent_cmd, &resolve_cmd, &inventory_cmd,
-    &deviations_cmd, &label_cmd, NULL
+    &deviations_cmd, &label_cmd, &load_cmd, &bb_pseudo_cmd, NULL
 };
 
 const hm_cli_cmd hm_cli_biobank = {

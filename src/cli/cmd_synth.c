@@ -127,6 +127,7 @@ static int run_synth(const hm_args *a)
     o.seed = (uint64_t)seed;
     o.realizations = (int)reals;
     o.rt_patients = (long)hm_args_int(a, "rt-patients", 0);
+    o.biobank = hm_args_flag(a, "biobank");
 
     hm_error err;
     hm_error_clear(&err);
@@ -157,6 +158,11 @@ static int run_synth(const hm_args *a)
         printf("  radiotherapy  %ld patients, %ld chemotherapy/surgery/transplant rows, %ld DICOM "
                "files (truth: %s/rt_truth.csv)\n", s.rt_patients, s.rt_treatment_rows,
                s.rt_dicom_files, o.out_dir);
+    if (o.biobank)
+        printf("  biobank       %ld patients, %ld samples, %ld aliquots, %ld events, %ld shipments, "
+               "%ld withdrawals (%s/biobank/<centre>/events.csv); %ld questionnaire items "
+               "(<centre>/qol_item.csv)\n", s.bio_patients, s.bio_samples, s.bio_aliquots,
+               s.bio_events, s.bio_shipments, s.bio_withdrawals, o.out_dir, s.bio_qol_rows);
     return 0;
 }
 
@@ -180,6 +186,8 @@ static const hm_cli_opt synth_opts[] = {
     HM_OPT_FLAG("no-events", "write no irradiation events"),
     HM_OPT_INT("rt-patients", "N", "radiotherapy patients with DICOM RT courses (--patients may "
                "then be 0)", "0", 0, 100000),
+    HM_OPT_FLAG("biobank", "the biobank sub-study too: sample events with logger files "
+                "(DIR/biobank/<centre>/) and questionnaire items (<centre>/qol_item.csv)"),
     HM_OPT_FLAG("organ-doses", "write the true organ doses as importable organ_dose.csv "
                 "(default: truth_organ_dose.csv, for comparison only)"),
     HM_OPT_END

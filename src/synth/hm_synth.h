@@ -41,6 +41,8 @@ typedef struct hm_synth_opts {
     long        rt_patients;         /* radiotherapy patients besides the cardiac ones (0: none;
                                         docs/synth.md "Radiotherapy patients"); n_patients may
                                         then be 0 */
+    int         biobank;             /* 1: the biobank sub-study and questionnaires too
+                                        (DIR/biobank/, <centre>/qol_item.csv; bio_synth.c) */
 } hm_synth_opts;
 
 typedef struct hm_synth_summary {
@@ -51,6 +53,8 @@ typedef struct hm_synth_summary {
     double person_years;             /* entry (first procedure) to end of follow-up */
     double seconds;
     long   rt_patients, rt_treatment_rows, rt_dicom_files;   /* --rt-patients */
+    long   bio_patients, bio_samples, bio_aliquots, bio_events, bio_shipments,
+           bio_withdrawals, bio_qol_rows;                    /* --biobank */
 } hm_synth_summary;
 
 /* Generates the cohort into opts->out_dir:

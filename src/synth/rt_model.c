@@ -89,7 +89,7 @@ static int num(rtab *t, const char *name, double lo, double hi, double *out, hm_
 
 static int inum(rtab *t, const char *name, int lo, int hi, int *out, hm_error *err)
 {
-    double v;
+    double v = 0;
     int rc = num(t, name, lo, hi, &v, err);
     if (rc == HM_OK && v != floor(v))
         rc = hm_error_set(err, HM_EPARSE, t->path, hm_csv_line(t->csv), name,

@@ -1,6 +1,7 @@
 /* synth.c — hm_synth_run: parameters, the output folder (built under a
  * temporary name and renamed at the end, so a failed run leaves nothing),
  * the patient loop, and truth.json. */
+#include "bio_int.h"
 #include "rt_int.h"
 #include "synth_int.h"
 #include "synth_out.h"
@@ -337,6 +338,9 @@ int hm_synth_run_with_key(const hm_synth_opts *o, const hm_pseudo_key *key,
     /* Radiotherapy patients after the cardiac ones, from streams of their own. */
     if (rc == HM_OK)
         rc = sy_rt_run(o, &r->p, &k, tmp, o->n_patients == 0, s, err);
+    /* The biobank sub-study last, from streams of its own (off by default). */
+    if (rc == HM_OK)
+        rc = sy_bio_run(o, &r->p, &k, tmp, s, err);
     s->seconds = hm_now_s() - t0;
     char path[4200];
     snprintf(path, sizeof path, "%s/truth.json", tmp);
@@ -345,7 +349,7 @@ int hm_synth_run_with_key(const hm_synth_opts *o, const hm_pseudo_key *key,
     if (rc == HM_OK && rename(tmp, o->out_dir) != 0)
         rc = hm_error_set(err, HM_EIO, o->out_dir, 0, NULL, "cannot rename %s: %s", tmp,
                           strerror(errno));
-    if (rc != HM_OK && o->rt_patients > 0)
+    if (rc != HM_OK && (o->rt_patients > 0 || o->biobank))
         sy_rt_remove_tree(tmp);   /* the course folders too */
     else if (rc != HM_OK)
         remove_tree(tmp, &r->p);

@@ -3,7 +3,10 @@
  * collection to the label, with a double-booked position refused (exit 1,
  * nothing recorded), a logger file with an excursion flagged, a bad logger
  * line reported as file:line, consent withdrawal marking every aliquot and
- * blocking use, the inventory and the per-centre deviation report.
+ * blocking use, the inventory and the per-centre deviation report; a
+ * hospital batch pseudonymised at the site (the same pseudonym as `harmonic
+ * pseudonymise` gives the patient file) and loaded, a bad batch refused
+ * whole with its FILE:LINE.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -98,23 +101,113 @@ static void test_lifecycle(void **state)
     assert_non_null(strstr(out, row));
     snprintf(row, sizeof row, "FR01,%s,%s,serum,baseline,cardiac_v1,planned,FR01,,", a[1], sample);
     assert_non_null(strstr(out, row));
-    assert_int_equal(run("deviations --db bb.db --as-of 2024-01-01T08:01", NULL, NULL), 0);
+    /* The baseline tubes are due within a day of the first (tolerance 1 day): at the
+     * deadline nothing is missing yet, a minute later the baseline and the
+     * post-procedure tubes are. */
+    assert_int_equal(run("deviations --db bb.db --as-of 2024-01-02T08:00", NULL, NULL), 0);
+    assert_null(strstr(out, "missing_timepoint"));
+    assert_int_equal(run("deviations --db bb.db --as-of 2024-01-02T08:01", NULL, NULL), 0);
     assert_null(strstr(out, "processing_delay"));        /* 2 h exactly */
     snprintf(row, sizeof row, "FR01,aliquot,%s,transport_temperature,open", a[0]);
     assert_non_null(strstr(out, row));
     snprintf(row, sizeof row, "FR01,sample,%s,qc_below_threshold,open", sample);
     assert_non_null(strstr(out, row));
-    assert_non_null(strstr(out, "missing_timepoint,open,blood_edta;blood_paxgene;saliva"));
-    assert_non_null(strstr(out, "# FR01: 3 flags, 3 open"));
+    assert_non_null(strstr(out, ":baseline,missing_timepoint,open,blood_edta;blood_paxgene;saliva"));
+    assert_non_null(strstr(out, ":post_procedure,missing_timepoint,open,blood_edta;blood_paxgene;"
+                                "serum"));
+    assert_non_null(strstr(out, "# FR01: 4 flags, 4 open"));
     assert_int_equal(run("resolve " E "--sample %s --flag qc_below_threshold --reason "
                          "'re-measured on a fresh aliquot'", sample, NULL), 0);
-    assert_int_equal(run("deviations --db bb.db --as-of 2024-01-01T08:01", NULL, NULL), 0);
+    assert_int_equal(run("deviations --db bb.db --as-of 2024-01-02T08:01", NULL, NULL), 0);
     assert_non_null(strstr(out, "qc_below_threshold,resolved"));
-    assert_non_null(strstr(out, "# FR01: 3 flags, 2 open"));
+    assert_non_null(strstr(out, "# FR01: 4 flags, 3 open"));
+}
+
+/* Runs `harmonic ARGS` (not under biobank) in the scratch folder. */
+static int run_top(const char *args)
+{
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s", HM_TEST_TMPDIR, HM_HARMONIC_EXE, args);
+    return hm_test_run(cmd, out, sizeof out, 1);
+}
+
+/* The field k (0-based) of line `line` (1-based) of a CSV file in the scratch folder. */
+static void field_of(const char *name, int line, int k, char *buf, size_t size)
+{
+    char path[1024], l[1024];
+    snprintf(path, sizeof path, "%s/%s", HM_TEST_TMPDIR, name);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    for (int i = 0; i < line; i++)
+        assert_non_null(fgets(l, sizeof l, fp));
+    fclose(fp);
+    char *f = l;
+    for (int i = 0; i < k; i++) {
+        f = strchr(f, ',');
+        assert_non_null(f);
+        f++;
+    }
+    size_t n = strcspn(f, ",\r\n");
+    assert_true(n < size);
+    memcpy(buf, f, n);
+    buf[n] = 0;
+}
+
+static void test_load(void **state)
+{
+    (void)state;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/load.db", HM_TEST_TMPDIR);
+    remove(path);
+    snprintf(path, sizeof path, "%s/site.key", HM_TEST_TMPDIR);
+    remove(path);
+    assert_int_equal(run_top("keygen --out site.key"), 0);
+    /* Sample FR01S000001P and aliquots FR01A000001Z, FR01A000002X (check characters). */
+    write_file("lims.csv",
+        "# LIMS export\n"
+        "event,time,centre,user,site,local_patient_id,sample_id,aliquot_id,protocol,timepoint,"
+        "sample_type,location,metric,value,detail,logger\n"
+        "consent,2024-01-01T07:00,FR01,n1,FR01,FR01-0042,,,,,,,storage,1,,\n"
+        "collect,2024-01-01T08:00,FR01,n1,FR01,FR01-0042,FR01S000001P,,cardiac_v1,baseline,"
+        "blood_edta,,,,,\n"
+        "process,2024-01-01T09:00,FR01,lab,FR01,,FR01S000001P,,,,,,,21,,\n"
+        "aliquot,2024-01-01T09:05,FR01,lab,FR01,,FR01S000001P,FR01A000001Z,,,,,,,,\n"
+        "aliquot,2024-01-01T09:05,FR01,lab,FR01,,FR01S000001P,FR01A000002X,,,,,,,,\n"
+        "store,2024-01-01T09:30,FR01,lab,FR01,,,FR01A000001Z,,,,FR01/F1/R1/B1/A1,,-80,,\n");
+    assert_int_equal(run("load --db load.db lims.csv", NULL, NULL), 1);  /* local ids: refused */
+    assert_non_null(strstr(out, "lims.csv:2:local_patient_id:"));
+    assert_int_equal(run("pseudonymise --key site.key lims.csv batch.csv", NULL, NULL), 0);
+    assert_non_null(strstr(out, "6 events pseudonymised"));
+    /* The registry's pseudonym of the same local id, by `harmonic pseudonymise`. */
+    write_file("patient.csv", "centre_code,local_patient_id,cohort,sex,birth_date\n"
+                              "FR01,FR01-0042,cardiac,F,2015-03-01\n");
+    assert_int_equal(run_top("pseudonymise --key site.key --table patient patient.csv "
+                             "patient_p.csv"), 0);
+    char want[80], got[80], got2[80], hdr[32];
+    field_of("patient_p.csv", 2, 1, want, sizeof want);
+    field_of("batch.csv", 1, 5, hdr, sizeof hdr);
+    field_of("batch.csv", 2, 5, got, sizeof got);
+    field_of("batch.csv", 3, 5, got2, sizeof got2);
+    assert_string_equal(hdr, "pseudonym");
+    assert_int_equal(strlen(want), 64);
+    assert_string_equal(got, want);
+    assert_string_equal(got2, want);
+    assert_int_equal(run("load --db load.db batch.csv", NULL, NULL), 0);
+    assert_non_null(strstr(out, "6 events recorded in one transaction"));
+    /* A second batch: the double booking on its last line refuses all of it. */
+    write_file("more.csv",
+        "event,time,centre,user,site,aliquot_id,location,value\n"
+        "store,2024-01-01T09:31,FR01,lab,FR01,FR01A000002X,FR01/F1/R1/B1/A1,-80\n");
+    assert_int_equal(run("load --db load.db more.csv", NULL, NULL), 1);
+    assert_non_null(strstr(out, "more.csv:2:location:"));
+    assert_non_null(strstr(out, "occupied by aliquot FR01A000001Z"));
+    assert_int_equal(run("inventory --db load.db", NULL, NULL), 0);
+    assert_non_null(strstr(out, "FR01,FR01A000002X,FR01S000001P,blood_edta,baseline,cardiac_v1,"
+                                "planned,FR01,,BLD-PED-A-X-X-X-X,0"));
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_lifecycle) };
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_lifecycle),
+                                        cmocka_unit_test(test_load) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
  */
 #include "hm_rt.h"
 #include "hm_rtdicom.h"
+#include "rt_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -346,8 +347,20 @@ static int roi_side(const hm_rt_course_roi *r)
 
 /* Target organ (docs/rt.md "Courses"): the option, else the smallest organ
  * ROI that contains the target ROI's centroid. */
+/* Whether the model's phantom (sex model_sex: M, F or H with both sets)
+ * has the organ: a field cannot be centred on an organ it lacks. */
+static int phantom_has(const char *organ, char model_sex)
+{
+    char sex;
+    hm_error e;
+    if (model_sex == 'H' || hm_rt__organ_sex(organ, &sex, &e))
+        return 1;
+    return !sex || sex == model_sex;
+}
+
 static int pick_target(const hm_rt_course_options *o, const hm_rtdcm_plan *p,
-                       const hm_rtdcm_struct *ss, hm_rt_course *c, int *troi, hm_error *err)
+                       const hm_rtdcm_struct *ss, char model_sex, hm_rt_course *c, int *troi,
+                       hm_error *err)
 {
     *troi = target_roi(p, c);
     if (o->target_organ && o->target_organ[0]) {
@@ -363,7 +376,8 @@ static int pick_target(const hm_rt_course_options *o, const hm_rtdcm_plan *p,
     int best = -1;
     for (size_t r = 0; r < c->nrois; r++) {
         const hm_rt_course_roi *x = &c->rois[r];
-        if (x->kind != HM_RT_MAP_ORGAN || !x->ok || !roi_contains(&ss->rois[r], ct))
+        if (x->kind != HM_RT_MAP_ORGAN || !x->ok || !phantom_has(x->organ, model_sex)
+            || !roi_contains(&ss->rois[r], ct))
             continue;
         if (best < 0 || x->dvh.volume_cc < c->rois[best].dvh.volume_cc)
             best = (int)r;
@@ -384,7 +398,8 @@ static int pick_target(const hm_rt_course_options *o, const hm_rtdcm_plan *p,
     double dbest = INFINITY;
     for (size_t r = 0; r < c->nrois; r++) {
         const hm_rt_course_roi *x = &c->rois[r];
-        if (x->kind != HM_RT_MAP_ORGAN || !x->ok || (int)r == *troi)
+        if (x->kind != HM_RT_MAP_ORGAN || !x->ok || (int)r == *troi
+            || !phantom_has(x->organ, model_sex))
             continue;
         double d2 = 0;
         for (int k = 0; k < 3; k++)
@@ -435,7 +450,10 @@ static int whole_body(const hm_rt_course_options *o, const hm_rtdcm_plan *p,
                             "give --age-years");
     oc.sex = c->sex[0] == 'M' || c->sex[0] == 'F' ? c->sex[0] : 0;
     int troi;
-    int rc = pick_target(o, p, ss, c, &troi, err);
+    const char *page = hm_rt_oof_phantom_age(oc.age_years);
+    char model_sex = oc.sex ? oc.sex                /* the rule of hm_rt_oof_organ_table */
+                   : (!strcmp(page, "15y") || !strcmp(page, "adult")) ? 'M' : 'H';
+    int rc = pick_target(o, p, ss, model_sex, c, &troi, err);
     if (rc)
         return rc;
     oc.target_organ = c->target_organ;

@@ -19,6 +19,8 @@ double hm_rt_trilinear(const hm_rt_grid *g, double fi, double fj, double fk);
  * checks its codes against them, the out-of-field table has a row for each. */
 #define HM_RT_MAX_ORGANS 128
 int hm_rt__organ_ids(char ids[][32], int max, int *n, hm_error *err);
+/* tg263.c: the sex of an organ of data/organs.csv ('M', 'F', 0 = both). */
+int hm_rt__organ_sex(const char *organ, char *sex, hm_error *err);
 
 /* ---- rasterisation (raster.c) ---- */
 

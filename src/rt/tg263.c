@@ -173,6 +173,33 @@ int hm_rt__organ_ids(char ids[][32], int max, int *n, hm_error *err)
     return rc < 0 ? rc : HM_OK;
 }
 
+/* The sex an organ of data/organs.csv belongs to (its "sex" column): 'M',
+ * 'F', or 0 for both; 0 too for an id not in the list. */
+int hm_rt__organ_sex(const char *organ, char *sex, hm_error *err)
+{
+    char path[4096];
+    hm_csv *csv;
+    *sex = 0;
+    int rc = hm_data_csv_open("organs.csv", path, sizeof path, &csv, err);
+    if (rc)
+        return rc;
+    char **f;
+    size_t nf, col = (size_t)-1;
+    while ((rc = hm_csv_next(csv, &f, &nf, err)) == 1) {
+        if (col == (size_t)-1) {   /* header */
+            for (col = 0; col < nf && strcmp(f[col], "sex"); col++)
+                ;
+            continue;
+        }
+        if (nf > col && !strcmp(f[0], organ)) {
+            *sex = f[col][0] == 'M' || f[col][0] == 'F' ? f[col][0] : 0;
+            break;
+        }
+    }
+    hm_csv_close(csv);
+    return rc < 0 ? rc : HM_OK;
+}
+
 int hm_rt_tg263_load(const char *path, hm_rt_tg263 **out, hm_error *err)
 {
     *out = NULL;

@@ -1,8 +1,6 @@
 /* params.c — loading the cohort parameters from the CSV files of data/synth/.
- *
- * Each file has a header; columns are found by name so files can gain
- * columns (sources, notes) freely.  Every value is checked, and a problem
- * names file:line:field. */
+ * The files are read by datatab.c (columns by name; every value checked, a
+ * problem names file:line:field). */
 #include "synth_int.h"
 
 #include <errno.h>
@@ -12,100 +10,17 @@
 
 const char *const sy_type_names[SY_NTYPES] = { "leukaemia", "lymphoma", "cns", "solid" };
 
-typedef struct table {
-    hm_csv *csv;
-    char    path[4096];
-    char  **head;
-    size_t  nhead;
-    char  **f;
-    size_t  nf;
-    long    line;
-} table;
-
-static void table_close(table *t)
-{
-    for (size_t i = 0; i < t->nhead; i++)
-        free(t->head[i]);
-    free(t->head);
-    hm_csv_close(t->csv);
-    memset(t, 0, sizeof *t);
-}
-
-static int table_open(table *t, const char *name, hm_error *err)
-{
-    memset(t, 0, sizeof *t);
-    char rel[256];
-    snprintf(rel, sizeof rel, "synth/%s", name);
-    int rc = hm_data_csv_open(rel, t->path, sizeof t->path, &t->csv, err);
-    if (rc)
-        return rc;
-    char **f;
-    size_t nf;
-    rc = hm_csv_next(t->csv, &f, &nf, err);
-    if (rc <= 0) {
-        hm_csv_close(t->csv);
-        t->csv = NULL;
-        return rc < 0 ? rc : hm_error_set(err, HM_EPARSE, t->path, 0, NULL, "no header");
-    }
-    t->head = calloc(nf, sizeof *t->head);
-    if (!t->head)
-        return hm_error_set(err, HM_ENOMEM, t->path, 0, NULL, "out of memory");
-    t->nhead = nf;
-    for (size_t i = 0; i < nf; i++)
-        if (!(t->head[i] = strdup(f[i])))
-            return hm_error_set(err, HM_ENOMEM, t->path, 0, NULL, "out of memory");
-    return HM_OK;
-}
-
-/* 1 row read, 0 end, <0 error. */
-static int table_next(table *t, hm_error *err)
-{
-    int rc = hm_csv_next(t->csv, &t->f, &t->nf, err);
-    t->line = hm_csv_line(t->csv);
-    if (rc == 1 && t->nf != t->nhead)
-        return hm_error_set(err, HM_EPARSE, t->path, t->line, NULL,
-                            "%zu fields, expected %zu as in the header", t->nf, t->nhead);
-    return rc;
-}
-
-static int col(table *t, const char *name, const char **v, hm_error *err)
-{
-    *v = "";    /* callers read *v only on success, but gcc -O3 cannot see that */
-    for (size_t i = 0; i < t->nhead; i++)
-        if (!strcmp(t->head[i], name)) {
-            *v = t->f[i];
-            return HM_OK;
-        }
-    return hm_error_set(err, HM_EPARSE, t->path, 1, name, "missing column");
-}
-
-static int num(table *t, const char *name, double lo, double hi, double *out, hm_error *err)
-{
-    const char *v;
-    int rc = col(t, name, &v, err);
-    if (rc)
-        return rc;
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (!v[0] || *end || errno || !isfinite(x) || x < lo || x > hi)
-        return hm_error_set(err, HM_EPARSE, t->path, t->line, name,
-                            "'%s': expected a number in [%g, %g]", v, lo, hi);
-    *out = x;
-    return HM_OK;
-}
+/* The reader of datatab.c under the short names this file has always used. */
+typedef sy_tab table;
+#define table_open  sy_tab_open
+#define table_next  sy_tab_next
+#define table_close sy_tab_close
+#define col         sy_tab_col
+#define num         sy_tab_num
 
 static int str(table *t, const char *name, char *out, size_t size, hm_error *err)
 {
-    const char *v;
-    int rc = col(t, name, &v, err);
-    if (rc)
-        return rc;
-    if (!v[0] || strlen(v) >= size)
-        return hm_error_set(err, HM_EPARSE, t->path, t->line, name,
-                            "'%s': expected 1..%zu characters", v, size - 1);
-    snprintf(out, size, "%s", v);
-    return HM_OK;
+    return sy_tab_text(t, name, 0, out, size, err);
 }
 
 static int too_many(table *t, hm_error *err)

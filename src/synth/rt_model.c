@@ -11,97 +11,19 @@
 const char *const rt_tech_names[RT_NTECH] = { "3dcrt", "imrt", "vmat", "proton_pbs",
                                               "proton_ds" };
 
-/* ---- a small column-by-name CSV reader -------------------------------- */
+/* ---- the parameter files, read by datatab.c ---------------------------- */
 
-typedef struct rtab {
-    hm_csv *csv;
-    char    path[4096];
-    char  **head;
-    size_t  nhead;
-    char  **f;
-    size_t  nf;
-} rtab;
-
-static void rtab_close(rtab *t)
-{
-    for (size_t i = 0; i < t->nhead; i++)
-        free(t->head[i]);
-    free(t->head);
-    hm_csv_close(t->csv);
-    memset(t, 0, sizeof *t);
-}
-
-static int rtab_open(rtab *t, const char *name, hm_error *err)
-{
-    memset(t, 0, sizeof *t);
-    char rel[128];
-    snprintf(rel, sizeof rel, "synth/%s", name);
-    int rc = hm_data_csv_open(rel, t->path, sizeof t->path, &t->csv, err);
-    if (rc)
-        return rc;
-    char **f;
-    size_t nf;
-    if ((rc = hm_csv_next(t->csv, &f, &nf, err)) <= 0)
-        return rc < 0 ? rc : hm_error_set(err, HM_EPARSE, t->path, 0, NULL, "no header");
-    if (!(t->head = calloc(nf, sizeof *t->head)))
-        return hm_error_set(err, HM_ENOMEM, t->path, 0, NULL, "out of memory");
-    t->nhead = nf;
-    for (size_t i = 0; i < nf; i++)
-        if (!(t->head[i] = strdup(f[i])))
-            return hm_error_set(err, HM_ENOMEM, t->path, 0, NULL, "out of memory");
-    return HM_OK;
-}
-
-static int rtab_next(rtab *t, hm_error *err)
-{
-    int rc = hm_csv_next(t->csv, &t->f, &t->nf, err);
-    if (rc == 1 && t->nf != t->nhead)
-        return hm_error_set(err, HM_EPARSE, t->path, hm_csv_line(t->csv), NULL,
-                            "%zu fields, expected %zu as in the header", t->nf, t->nhead);
-    return rc;
-}
+typedef sy_tab rtab;
+#define rtab_open  sy_tab_open
+#define rtab_next  sy_tab_next
+#define rtab_close sy_tab_close
+#define num        sy_tab_num
+#define inum       sy_tab_int
+#define too_many   sy_tab_too_many
 
 static int str(rtab *t, const char *name, char *out, size_t size, hm_error *err)
 {
-    for (size_t i = 0; i < t->nhead; i++)
-        if (!strcmp(t->head[i], name)) {
-            if (strlen(t->f[i]) >= size)
-                return hm_error_set(err, HM_EPARSE, t->path, hm_csv_line(t->csv), name,
-                                    "longer than %zu characters", size - 1);
-            memcpy(out, t->f[i], strlen(t->f[i]) + 1);
-            return HM_OK;
-        }
-    return hm_error_set(err, HM_EPARSE, t->path, 1, name, "missing column");
-}
-
-static int num(rtab *t, const char *name, double lo, double hi, double *out, hm_error *err)
-{
-    char buf[64], *end;
-    int rc = str(t, name, buf, sizeof buf, err);
-    if (rc)
-        return rc;
-    *out = strtod(buf, &end);
-    if (end == buf || *end || !isfinite(*out) || *out < lo || *out > hi)
-        return hm_error_set(err, HM_EPARSE, t->path, hm_csv_line(t->csv), name,
-                            "'%s': expected a number in %g..%g", buf, lo, hi);
-    return HM_OK;
-}
-
-static int inum(rtab *t, const char *name, int lo, int hi, int *out, hm_error *err)
-{
-    double v = 0;
-    int rc = num(t, name, lo, hi, &v, err);
-    if (rc == HM_OK && v != floor(v))
-        rc = hm_error_set(err, HM_EPARSE, t->path, hm_csv_line(t->csv), name,
-                          "%g: expected an integer", v);
-    *out = (int)v;
-    return rc;
-}
-
-static int too_many(rtab *t, int max, hm_error *err)
-{
-    return hm_error_set(err, HM_EPARSE, t->path, hm_csv_line(t->csv), NULL,
-                        "more than %d rows", max);
+    return sy_tab_text(t, name, 1, out, size, err);
 }
 
 static int load_centres(rt_params *p, hm_error *err)

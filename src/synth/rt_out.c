@@ -192,7 +192,9 @@ static const char *phantom_age(double years)
 static int get_phantom(rt_run *r, const rt_patient *pt, int *slot, hm_error *err)
 {
     const char *age = phantom_age(pt->age_years);
-    char sex = (!strcmp(age, "15y") || !strcmp(age, "adult")) ? (pt->male ? 'M' : 'F') : 'H';
+    /* The patient's own sex at every age: the H phantom (both sets of sex
+     * organs) would contour ovaries on a boy. */
+    char sex = pt->male ? 'M' : 'F';
     for (int i = 0; i < r->nph; i++)
         if (!strcmp(r->ph[i].age, age) && r->ph[i].sex == sex) {
             *slot = i;

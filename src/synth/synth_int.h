@@ -129,4 +129,26 @@ extern const char *const sy_syndrome_codes[5];
 int sy_write_truth(const char *path, const hm_synth_opts *o, const sy_params *p,
                    const sy_truth *t, const hm_synth_summary *s, hm_error *err);
 
+/* datatab.c: the column-by-name reader of the data/synth/ parameter files
+ * (problems name file:line:field). */
+typedef struct sy_tab {
+    hm_csv *csv;
+    char    path[4096];
+    char  **head;
+    size_t  nhead;
+    char  **f;
+    size_t  nf;
+    long    line;
+} sy_tab;
+
+int  sy_tab_open(sy_tab *t, const char *name, hm_error *err);   /* name under data/synth/ */
+int  sy_tab_next(sy_tab *t, hm_error *err);                     /* 1 row, 0 end, <0 error */
+void sy_tab_close(sy_tab *t);
+int  sy_tab_col(sy_tab *t, const char *name, const char **v, hm_error *err);
+int  sy_tab_num(sy_tab *t, const char *name, double lo, double hi, double *out, hm_error *err);
+int  sy_tab_int(sy_tab *t, const char *name, int lo, int hi, int *out, hm_error *err);
+int  sy_tab_text(sy_tab *t, const char *name, int may_be_empty, char *out, size_t size,
+                 hm_error *err);
+int  sy_tab_too_many(sy_tab *t, int max, hm_error *err);
+
 #endif

@@ -228,6 +228,45 @@ static void test_whole_body(void **state)
     free(out);
 }
 
+/* --whole-body takes the target from the files: on synthetic courses (brain,
+ * bladder, kidney, mediastinal targets) every course gets its table, a target
+ * inside an organ ROI is centred on it, and a mediastinal PTV, which lies in
+ * no organ ROI, is placed from the nearest organ ROI (docs/rt.md "Courses"). */
+static void test_targets_from_files(void **state)
+{
+    (void)state;
+    int st;
+    char *out = run("rm -rf " T "/synth_rt; " H " synth --patients 0 --rt-patients 12 --seed 2024 --hospital-format --out "
+                    T "/synth_rt >/dev/null 2>&1; echo $?", &st);
+    assert_int_equal(atoi(out), 0);
+    free(out);
+    out = run("ls -d " T "/synth_rt/*/rt/*/", &st);
+    int courses = 0, inside = 0, nearest = 0;
+    for (char *dir = strtok(out, "\n"); dir; dir = strtok(NULL, "\n")) {
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, H " rt show %s --whole-body --json", dir);
+        int st2;
+        char *js = run(cmd, &st2);
+        assert_int_equal(st2, 0);
+        json_t *j = json_loads(js, 0, NULL);
+        assert_non_null(j);
+        const char *how = json_string_value(json_object_get(j, "whole_body_target_from"));
+        const char *organ = json_string_value(json_object_get(j, "whole_body_target"));
+        assert_non_null(how);
+        fprintf(stderr, "%s: %s (%s)\n", dir, organ, how);
+        inside += strstr(how, "' in '") != NULL;
+        nearest += strstr(how, "(nearest)") != NULL;
+        courses++;
+        json_decref(j);
+        free(js);
+    }
+    free(out);
+    assert_int_equal(courses, 12);
+    assert_true(inside >= 1);
+    assert_true(nearest >= 1);
+    assert_int_equal(inside + nearest, courses);
+}
+
 static void test_bad_courses(void **state)
 {
     (void)state;
@@ -254,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_show),
         cmocka_unit_test(test_whole_body),
         cmocka_unit_test(test_bad_courses),
+        cmocka_unit_test(test_targets_from_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

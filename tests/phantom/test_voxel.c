@@ -1,7 +1,8 @@
 /*
  * test_voxel.c — voxelisation: per-organ voxel volumes converge to the
  * analytic (exact-solid) volumes as voxels shrink; the disk cache returns the
- * same grid and survives a corrupt file.  Argument "fine" adds the 1 mm grid
+ * same grid and survives a corrupt file; the side centroids of a paired organ
+ * are mirror images about its centroid.  Argument "fine" adds the 1 mm grid
  * (release build only).
  */
 #include <stdarg.h>
@@ -107,12 +108,41 @@ static void test_cache(void **state)
     assert_int_equal(hm_phantom_voxelise(nb, 0, &a, &err), HM_EINVAL);
 }
 
+/* The two kidneys of the left-right symmetric phantom: the side centroids lie
+ * either side of the midline centroid, mirror images of each other, at the
+ * same height and depth; side 0 is the whole organ. */
+static void test_centroid_side(void **state)
+{
+    (void)state;
+    hm_voxel_phantom v;
+    hm_error err;
+    assert_int_equal(hm_phantom_voxelise(nb, 4, &v, &err), 0);
+    double w[3], l[3], r[3], z[3];
+    assert_int_equal(hm_voxel_phantom_centroid(&v, "kidneys", w, &err), 0);
+    assert_int_equal(hm_voxel_phantom_centroid_side(&v, "kidneys", 1, l, &err), 0);
+    assert_int_equal(hm_voxel_phantom_centroid_side(&v, "kidneys", -1, r, &err), 0);
+    assert_int_equal(hm_voxel_phantom_centroid_side(&v, "kidneys", 0, z, &err), 0);
+    fprintf(stderr, "newborn kidneys: centroid x %.2f cm, left part %.2f, right part %.2f\n",
+            w[0], l[0], r[0]);
+    assert_true(fabs(w[0]) < 0.3);                    /* on the midline */
+    assert_true(l[0] - w[0] > 1.0 && l[0] - w[0] < 5.0);
+    assert_true(fabs((l[0] - w[0]) + (r[0] - w[0])) < 0.3);
+    for (int k = 1; k < 3; k++) {
+        assert_true(fabs(l[k] - r[k]) < 0.3);
+        assert_true(fabs(z[k] - w[k]) < 1e-12);
+    }
+    assert_int_equal(hm_voxel_phantom_centroid_side(&v, "no_such_organ", 1, l, &err),
+                     HM_ENOTFOUND);
+    hm_voxel_phantom_free(&v);
+}
+
 int main(int argc, char **argv)
 {
     fine = argc > 1 && !strcmp(argv[1], "fine");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_convergence),
         cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_centroid_side),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -281,12 +281,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (x->fd >= 0 && close(x->fd))
         x->too_big = 2;
     x->fd = -1;
+    /* The file goes before the answer does: a client seeing the answer never
+     * finds its upload still on disk. */
+    if (x->too_big && x->tmp[0]) {
+        unlink(x->tmp);
+        x->tmp[0] = 0;
+    }
     if (x->too_big == 1)
         return send_error(c, x, 413, "upload larger than max_upload_bytes");
     if (x->too_big)
         return send_error(c, x, 500, "cannot write the upload file");
     srv_reply r = { 0, NULL };
     run_handler(srv, c, x, &r);
+    unlink(x->tmp);
+    x->tmp[0] = 0;
     return send_reply(c, x, &r);
 }
 

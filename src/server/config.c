@@ -58,7 +58,7 @@ static int set_num(long long *dst, const char *v, long long lo, long long hi, co
 static int set_key(hm_server_config *c, const char *k, const char *v, const char *path,
                    long line, hm_error *err)
 {
-    long long x;
+    long long x = 0;
     int rc;
     if (!strcmp(k, "listen"))
         return set_str(c->listen, sizeof c->listen, v, path, line, k, err);

@@ -46,6 +46,8 @@ typedef struct conn {
     char               tmp[1100];
     unsigned long long bytes;
     int                too_big;
+    int                refused;            /* status of a refusal found by begin() */
+    const char        *refusal;
     crypto_hash_sha256_state sha;
 } conn;
 
@@ -171,32 +173,43 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
     srv_pool_put(srv->pool, db);
 }
 
-/* First call of a request: every check that needs no body. */
+static enum MHD_Result refuse(conn *x, int status, const char *msg)
+{
+    x->refused = status;
+    x->refusal = msg;
+    return MHD_YES;
+}
+
+/* First call of a request: every check that needs no body.  A refusal is
+ * only recorded: answered at once for a POST (its body is then never read
+ * and the connection closes), at the end of the request otherwise (a
+ * response queued before the request is complete would close a keep-alive
+ * connection). */
 static enum MHD_Result begin(hm_server *srv, struct MHD_Connection *c, conn *x)
 {
     int st = hm_route_match_path(x->method, x->path, &x->route);
     if (st == 400)
-        return send_error(c, x, 400, "bad path: parameters are plain names [A-Za-z0-9_]");
+        return refuse(x, 400, "bad path: parameters are plain names [A-Za-z0-9_]");
     if (st == 404)
-        return send_error(c, x, 404, "no such route (see openapi/harmonic.yaml)");
+        return refuse(x, 404, "no such route (see openapi/harmonic.yaml)");
     if (st == 405)
-        return send_error(c, x, 405, "method not allowed on this path");
+        return refuse(x, 405, "method not allowed on this path");
     if (x->route.id != HM_R_HEALTH) {
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         if (!auth || strncmp(auth, "Bearer ", 7))
-            return send_error(c, x, 401, "missing API token (Authorization: Bearer ...)");
+            return refuse(x, 401, "missing API token (Authorization: Bearer ...)");
         hm_db *db = srv_pool_get(srv->pool);
         hm_error err;
         int rc = hm_token_check(db, auth + 7, &x->user, &err);
         srv_pool_put(srv->pool, db);
         if (rc == HM_EPERM)
-            return send_error(c, x, 401, "invalid or expired API token");
+            return refuse(x, 401, "invalid or expired API token");
         if (rc)
-            return send_error(c, x, 500, "cannot check the token");
+            return refuse(x, 500, "cannot check the token");
         x->authed = 1;
         srv_request q = { .route = &x->route, .user = &x->user };
         if (srv_allowed(&q))
-            return send_error(c, x, 403, "your role or centre does not allow this");
+            return refuse(x, 403, "your role or centre does not allow this");
     }
     const char *reason = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Harmonic-Reason");
     if (reason)
@@ -204,13 +217,13 @@ static enum MHD_Result begin(hm_server *srv, struct MHD_Connection *c, conn *x)
     if (x->route.id == HM_R_TABLE_POST) {
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_upload_bytes)
-            return send_error(c, x, 413, "upload larger than max_upload_bytes");
+            return refuse(x, 413, "upload larger than max_upload_bytes");
         snprintf(x->tmp, sizeof x->tmp, "%s/upload-XXXXXX", srv->cfg.upload_dir);
         x->fd = mkstemp(x->tmp);
         x->has_upload = x->fd >= 0;
         if (x->fd < 0) {
             x->tmp[0] = 0;
-            return send_error(c, x, 500, "cannot create the upload file");
+            return refuse(x, 500, "cannot create the upload file");
         }
         crypto_hash_sha256_init(&x->sha);
     }
@@ -260,13 +273,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         client_addr(c, x->remote, sizeof x->remote);
         atomic_fetch_add(&srv->inflight, 1);
         *con_cls = x;
-        if (x->status == 0 && begin(srv, c, x) != MHD_YES)
+        if (begin(srv, c, x) != MHD_YES)
             return MHD_NO;
-        if (x->status || x->route.id == HM_R_TABLE_POST)
-            return MHD_YES;               /* answered already, or a body follows */
-        srv_reply r = { 0, NULL };
-        run_handler(srv, c, x, &r);
-        return send_reply(c, x, &r);
+        if (x->refused && !strcmp(method, "POST"))
+            return send_error(c, x, x->refused, x->refusal);
+        return MHD_YES;
     }
     if (x->status) {                      /* answered early: drop any body */
         *upload_data_size = 0;
@@ -277,7 +288,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
-    /* The whole body is on disk. */
+    if (x->refused)
+        return send_error(c, x, x->refused, x->refusal);
+    /* The whole body is on disk (or there was none). */
     if (x->fd >= 0 && close(x->fd))
         x->too_big = 2;
     x->fd = -1;
@@ -293,7 +306,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return send_error(c, x, 500, "cannot write the upload file");
     srv_reply r = { 0, NULL };
     run_handler(srv, c, x, &r);
-    unlink(x->tmp);
+    if (x->tmp[0])
+        unlink(x->tmp);
     x->tmp[0] = 0;
     return send_reply(c, x, &r);
 }

@@ -5,6 +5,8 @@
  */
 #include "srv_int.h"
 
+#include "hm_registry_server.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -53,6 +55,7 @@ void srv_pool_put(srv_pool *p, hm_db *db)
     /* A handler that failed mid-transaction must not lend it on open. */
     if (hm_db_in_transaction(db))
         hm_db_rollback(db, NULL);
+    hm_db_release(db);            /* no read snapshot kept between requests */
     pthread_mutex_lock(&p->mu);
     p->free_dbs[p->nfree++] = db;
     pthread_cond_signal(&p->cv);

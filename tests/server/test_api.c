@@ -19,7 +19,10 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -321,7 +324,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    stop_server();
+    if (server_pid > 0)
+        stop_server();
     curl_global_cleanup();
     tdb_cleanup();
     return 0;
@@ -559,6 +563,99 @@ static void test_log(void **state)
     assert_true(requests > 30);
 }
 
+/* ---- graceful stop: SIGTERM during an upload ---------------------------- */
+
+static atomic_int slow_go;
+
+typedef struct slow_req {
+    const char *p;
+    size_t      left;
+    int         sent;
+    long        status;
+} slow_req;
+
+/* Sends 200 bytes, then waits for the test's go before the rest. */
+static size_t slow_read(char *out, size_t size, size_t n, void *arg)
+{
+    slow_req *s = arg;
+    if (s->sent)
+        while (!atomic_load(&slow_go)) {
+            struct timespec ts = { 0, 10 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+    size_t k = size * n < s->left ? size * n : s->left;
+    if (k > 200)
+        k = 200;
+    memcpy(out, s->p, k);
+    s->p += k;
+    s->left -= k;
+    s->sent = 1;
+    return k;
+}
+
+static void *slow_upload(void *arg)
+{
+    slow_req *s = arg;
+    CURL *c = curl_easy_init();
+    char u[256], auth[128];
+    snprintf(u, sizeof u, "https://127.0.0.1:%d/api/v1/centres/FR01/tables/patient", port);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok_fr);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    curl_easy_setopt(c, CURLOPT_URL, u);
+    curl_easy_setopt(c, CURLOPT_CAINFO, DIR "/cert.pem");
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, slow_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, s);
+    buf b = { NULL, 0 };
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s->status);
+    free(b.p);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* SIGTERM while an upload is half sent: no new connection is taken, the
+ * upload finishes and is stored, and the server exits 0. */
+static void test_graceful_stop(void **state)
+{
+    (void)state;
+    char body[1024];
+    snprintf(body, sizeof body, "%s"
+             "FR01," PSEUDO("10") ",1,cardiac,F,2012,2012-02-01,none,,,0,given\n"
+             "FR01," PSEUDO("11") ",1,cardiac,M,2013,2013-07-15,none,,,0,given\n", PATIENT_HEADER);
+    long before = db_count("SELECT COUNT(*) FROM patient");
+    atomic_store(&slow_go, 0);
+    int files = upload_dir_files();        /* the killed upload's file is still there */
+    slow_req s = { body, strlen(body), 0, 0 };
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, slow_upload, &s), 0);
+    /* The server has the request when its upload file exists. */
+    for (int i = 0; i < 1000 && upload_dir_files() == files; i++) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(upload_dir_files(), files + 1);
+    kill(server_pid, SIGTERM);
+    struct timespec ts = { 0, 300 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    assert_int_equal(request("GET", "/api/v1/health", NULL, NULL, 0, NULL), 0);
+    atomic_store(&slow_go, 1);
+    pthread_join(th, NULL);
+    assert_int_equal(s.status, 200);
+    int st;
+    assert_int_equal(waitpid(server_pid, &st, 0), server_pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    server_pid = 0;
+    assert_int_equal(db_count("SELECT COUNT(*) FROM patient"), before + 2);
+}
+
 int main(void)
 {
     if (tdb_skip())
@@ -572,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_submit),
         cmocka_unit_test(test_killed_upload),
         cmocka_unit_test(test_log),
+        cmocka_unit_test(test_graceful_stop),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -204,7 +204,7 @@ int hm_token_check(hm_db *db, const char *token, hm_user *user, hm_error *err)
     for (int i = 3; i < 67; i++)
         if (!((token[i] >= '0' && token[i] <= '9') || (token[i] >= 'a' && token[i] <= 'f')))
             return hm_error_set(err, HM_EPERM, NULL, 0, "token", "malformed token");
-    char digest[65], now[32], name[64];
+    char digest[65], now[32], name[64], expires[32] = "";
     srv_sha256_hex(token, 67, digest);
     srv_utc(now, 0);
     hm_stmt *st;
@@ -217,7 +217,8 @@ int hm_token_check(hm_db *db, const char *token, hm_user *user, hm_error *err)
     int ok = 0;
     if (rc == 1) {
         snprintf(name, sizeof name, "%s", hm_stmt_column_text(st, 0));
-        ok = strcmp(hm_stmt_column_text(st, 1), now) > 0;
+        snprintf(expires, sizeof expires, "%s", hm_stmt_column_text(st, 1));
+        ok = strcmp(expires, now) > 0;
     }
     hm_stmt_finalize(st);
     if (rc < 0)
@@ -227,5 +228,7 @@ int hm_token_check(hm_db *db, const char *token, hm_user *user, hm_error *err)
     if (!ok)
         return hm_error_set(err, HM_EPERM, NULL, 0, "token", "expired token");
     rc = find_user(db, name, user, NULL, 0, err);
+    if (rc == HM_OK)
+        memcpy(user->token_expires, expires, sizeof expires);
     return rc == HM_ENOTFOUND ? hm_error_set(err, HM_EPERM, NULL, 0, "token", "user removed") : rc;
 }

@@ -59,6 +59,7 @@ typedef struct hm_user {
     char    name[64];
     hm_role role;
     char    centre[64];            /* "" when not bound to a centre */
+    char    token_expires[32];     /* set by hm_token_check: the token's expiry (UTC) */
 } hm_user;
 
 /* Adds an account (password hashed with crypto_pwhash_str, moderate limits)

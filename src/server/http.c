@@ -25,8 +25,21 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Tokens recently checked, by SHA-256: a cache (a token's user and expiry
+ * for TOKEN_CACHE_S seconds), so a read costs no look-up of its token.  A
+ * change to a token or its user is seen within that time. */
+#define TOKEN_CACHE_N 256
+#define TOKEN_CACHE_S 10.0
+typedef struct token_slot {
+    char    digest[65];
+    hm_user user;
+    double  until;                 /* monotonic seconds */
+} token_slot;
+
 struct hm_server {
     hm_server_config  cfg;
+    pthread_mutex_t   token_mu;
+    token_slot        tokens[TOKEN_CACHE_N];
     struct MHD_Daemon *daemon;
     srv_pool         *pool;
     char             *cert, *key;
@@ -180,6 +193,45 @@ static enum MHD_Result refuse(conn *x, int status, const char *msg)
     return MHD_YES;
 }
 
+static int token_slot_of(const char digest[65])
+{
+    int v = 0;
+    for (int i = 0; i < 2; i++)
+        v = v * 16 + (digest[i] <= '9' ? digest[i] - '0' : digest[i] - 'a' + 10);
+    return v % TOKEN_CACHE_N;
+}
+
+/* hm_token_check through the cache: HM_OK, HM_EPERM or a database error. */
+static int check_token(hm_server *srv, const char *token, hm_user *user)
+{
+    char digest[65], now[32];
+    srv_sha256_hex(token, strlen(token), digest);
+    srv_utc(now, 0);
+    token_slot *slot = &srv->tokens[token_slot_of(digest)];
+    int hit = 0;
+    pthread_mutex_lock(&srv->token_mu);
+    if (!strcmp(slot->digest, digest) && now_s() < slot->until &&
+        strcmp(slot->user.token_expires, now) > 0) {
+        *user = slot->user;
+        hit = 1;
+    }
+    pthread_mutex_unlock(&srv->token_mu);
+    if (hit)
+        return HM_OK;
+    hm_db *db = srv_pool_get(srv->pool);
+    hm_error err;
+    int rc = hm_token_check(db, token, user, &err);
+    srv_pool_put(srv->pool, db);
+    if (rc == HM_OK) {
+        pthread_mutex_lock(&srv->token_mu);
+        memcpy(slot->digest, digest, sizeof digest);
+        slot->user = *user;
+        slot->until = now_s() + TOKEN_CACHE_S;
+        pthread_mutex_unlock(&srv->token_mu);
+    }
+    return rc;
+}
+
 /* First call of a request: every check that needs no body.  A refusal is
  * only recorded: answered at once for a POST (its body is then never read
  * and the connection closes), at the end of the request otherwise (a
@@ -198,10 +250,7 @@ static enum MHD_Result begin(hm_server *srv, struct MHD_Connection *c, conn *x)
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         if (!auth || strncmp(auth, "Bearer ", 7))
             return refuse(x, 401, "missing API token (Authorization: Bearer ...)");
-        hm_db *db = srv_pool_get(srv->pool);
-        hm_error err;
-        int rc = hm_token_check(db, auth + 7, &x->user, &err);
-        srv_pool_put(srv->pool, db);
+        int rc = check_token(srv, auth + 7, &x->user);
         if (rc == HM_EPERM)
             return refuse(x, 401, "invalid or expired API token");
         if (rc)
@@ -342,6 +391,7 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     srv->cfg = *cfg;
     atomic_init(&srv->inflight, 0);
+    pthread_mutex_init(&srv->token_mu, NULL);
     int rc = HM_OK;
     if (mkdir(cfg->upload_dir, 0700) && errno != EEXIST)
         rc = hm_error_set(err, HM_EIO, cfg->upload_dir, 0, "upload_dir", "cannot create: %s",
@@ -443,6 +493,7 @@ void hm_server_stop(hm_server *srv)
     snprintf(detail, sizeof detail, "in-flight at stop: %d", atomic_load(&srv->inflight));
     srv_log_event("stop", detail);
     srv_pool_close(srv->pool);
+    pthread_mutex_destroy(&srv->token_mu);
     free(srv->cert);
     free(srv->key);
     free(srv);

@@ -11,6 +11,7 @@
 #include "srv_int.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -382,6 +383,42 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_sub(&srv->inflight, 1);
 }
 
+/* What a killed predecessor left in this server's own upload dir: its
+ * upload files and their staged audit entries (never part of the chain). */
+static int sweep_uploads(hm_server *srv, hm_error *err)
+{
+    DIR *d = opendir(srv->cfg.upload_dir);
+    if (!d)
+        return hm_error_set(err, HM_EIO, srv->cfg.upload_dir, 0, "upload_dir", "cannot list");
+    struct dirent *e;
+    long n = 0;
+    char path[2048];
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, "upload-", 7)) {
+            snprintf(path, sizeof path, "%s/%s", srv->cfg.upload_dir, e->d_name);
+            n += unlink(path) == 0;
+        }
+    closedir(d);
+    hm_db *db = srv_pool_get(srv->pool);
+    hm_stmt *st;
+    int rc = hm_db_prepare(db, "DELETE FROM audit_pending WHERE substr(upload_path, 1, ?) = ?",
+                           &st, err);
+    if (rc == HM_OK) {
+        snprintf(path, sizeof path, "%s/upload-", srv->cfg.upload_dir);
+        hm_stmt_bind_int64(st, 1, (int64_t)strlen(path));
+        hm_stmt_bind_text(st, 2, path);
+        rc = hm_stmt_step(st, err) < 0 ? HM_EDB : HM_OK;
+        hm_stmt_finalize(st);
+    }
+    srv_pool_put(srv->pool, db);
+    if (n) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "%ld upload files removed", n);
+        srv_log_event("sweep", detail);
+    }
+    return rc;
+}
+
 int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
 {
     if (sodium_init() < 0)
@@ -405,6 +442,8 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
         rc = hm_audit_install(db, err);
         srv_pool_put(srv->pool, db);
     }
+    if (rc == HM_OK)
+        rc = sweep_uploads(srv, err);
     if (rc == HM_OK && cfg->tls) {
         srv->cert = slurp(cfg->tls_cert, err);
         srv->key = srv->cert ? slurp(cfg->tls_key, err) : NULL;

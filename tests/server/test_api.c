@@ -525,7 +525,13 @@ static void test_killed_upload(void **state)
     assert_int_equal(WTERMSIG(st), SIGKILL);
     db_state(after, sizeof after);
     assert_string_equal(before, after);
+    /* The dead server's upload file and staged audit entry are there... */
+    assert_int_equal(upload_dir_files(), 1);
+    assert_int_equal(db_count("SELECT COUNT(*) FROM audit_pending"), 1);
     start_server(NULL);
+    /* ...until the next start sweeps them. */
+    assert_int_equal(upload_dir_files(), 0);
+    assert_int_equal(db_count("SELECT COUNT(*) FROM audit_pending"), 0);
     assert_int_equal(request("POST", "/api/v1/centres/FR01/tables/patient", tok_fr, patients_fr2,
                              0, NULL), 200);
     assert_int_equal(db_count("SELECT COUNT(*) FROM patient"), 4);
@@ -631,7 +637,7 @@ static void test_graceful_stop(void **state)
              "FR01," PSEUDO("11") ",1,cardiac,M,2013,2013-07-15,none,,,0,given\n", PATIENT_HEADER);
     long before = db_count("SELECT COUNT(*) FROM patient");
     atomic_store(&slow_go, 0);
-    int files = upload_dir_files();        /* the killed upload's file is still there */
+    int files = upload_dir_files();
     slow_req s = { body, strlen(body), 0, 0 };
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, slow_upload, &s), 0);

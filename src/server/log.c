@@ -61,10 +61,12 @@ void srv_log_request(const char *method, const char *path, int status, double du
     json_t *o = json_object();
     json_object_set_new(o, "time", json_string(t));
     json_object_set_new(o, "method", json_string(method ? method : ""));
-    /* json_string refuses invalid UTF-8: such a path is logged escaped-free as null. */
-    json_object_set_new(o, "path", path ? json_string(path) : json_null());
+    /* json_string refuses invalid UTF-8 (NULL): such a path is logged as null. */
+    json_t *jpath = path ? json_string(path) : NULL;
+    json_object_set_new(o, "path", jpath ? jpath : json_null());
     json_object_set_new(o, "status", json_integer(status));
-    json_object_set_new(o, "duration_ms", json_real((double)(long long)(duration_ms * 1000.0) / 1000.0));
+    double us = (double)(long long)(duration_ms * 1000.0);      /* to the microsecond */
+    json_object_set_new(o, "duration_ms", json_real(us / 1000.0));
     json_object_set_new(o, "user", user && user[0] ? json_string(user) : json_null());
     json_object_set_new(o, "remote", json_string(remote ? remote : ""));
     write_line(o);

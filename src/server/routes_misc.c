@@ -28,15 +28,19 @@ void srv_route_completeness(hm_db *db, const srv_request *q, srv_reply *r)
     char *buf = NULL;
     size_t n = 0;
     FILE *mem = open_memstream(&buf, &n);
-    if (!mem)
-        { srv_reply_error(r, 500, "out of memory"); return; }
+    if (!mem) {
+        srv_reply_error(r, 500, "out of memory");
+        return;
+    }
     hm_error err;
     int rc = hm_registry_report(db, mem, 1, &err);
     fclose(mem);
     json_t *rep = rc ? NULL : json_loads(buf, 0, NULL);
     free(buf);
-    if (!rep)
-        { srv_reply_error(r, 500, "report failed: %s", rc ? err.msg : "bad JSON"); return; }
+    if (!rep) {
+        srv_reply_error(r, 500, "report failed: %s", rc ? err.msg : "bad JSON");
+        return;
+    }
     json_t *centres = json_object_get(rep, "centres"), *out = json_array();
     size_t i;
     json_t *c;
@@ -63,8 +67,10 @@ void srv_route_audit(hm_db *db, const srv_request *q, srv_reply *r)
                                "table_name, record, old_value, new_value, digest, reason, "
                                "prev_hash, entry_hash FROM audit_log ORDER BY seq "
                                "LIMIT ? OFFSET ?", &st, &err);
-    if (rc)
-        { srv_reply_error(r, 500, "%s", err.msg); return; }
+    if (rc) {
+        srv_reply_error(r, 500, "%s", err.msg);
+        return;
+    }
     hm_stmt_bind_int64(st, 1, q->page_size + 1);
     hm_stmt_bind_int64(st, 2, q->page * q->page_size);
     json_t *rows = json_array();
@@ -86,7 +92,8 @@ void srv_route_audit(hm_db *db, const srv_request *q, srv_reply *r)
     hm_stmt_finalize(st);
     if (rc < 0) {
         json_decref(rows);
-        { srv_reply_error(r, 500, "%s", err.msg); return; }
+        srv_reply_error(r, 500, "%s", err.msg);
+        return;
     }
     json_t *o = json_object();
     json_object_set_new(o, "page", json_integer(q->page));

@@ -62,11 +62,15 @@ static char *report_json(const hm_import_report *rep, const char *table)
 void srv_route_table_post(hm_db *db, const srv_request *q, srv_reply *r)
 {
     const hm_dict_table *t = hm_dict_find_table(hm_db_dict(db), q->route->table);
-    if (!t)
-        { srv_reply_error(r, 404, "no table '%s' (see harmonic dictionary)", q->route->table); return; }
-    if (t->computed)
-        { srv_reply_error(r, 400, "table %s is computed by harmonic, never submitted",
-                               t->name); return; }
+    if (!t) {
+        srv_reply_error(r, 404, "no table '%s' (see harmonic dictionary)", q->route->table);
+        return;
+    }
+    if (t->computed) {
+        srv_reply_error(r, 400, "table %s is computed by harmonic, never submitted",
+                        t->name);
+        return;
+    }
     char record[160];
     snprintf(record, sizeof record, "%s/%s (%llu bytes)", q->route->centre, t->name,
              q->upload_bytes);
@@ -140,14 +144,18 @@ static json_t *cell(hm_stmt *st, int col, hm_field_type type)
 void srv_route_table_get(hm_db *db, const srv_request *q, srv_reply *r)
 {
     const hm_dict_table *t = hm_dict_find_table(hm_db_dict(db), q->route->table);
-    if (!t)
-        { srv_reply_error(r, 404, "no table '%s' (see harmonic dictionary)", q->route->table); return; }
+    if (!t) {
+        srv_reply_error(r, 404, "no table '%s' (see harmonic dictionary)", q->route->table);
+        return;
+    }
     int pooled = !strcmp(q->route->centre, "all");
     /* Names come from the dictionary, never from the request. */
     size_t cap = 256 + t->nfields * 80;
     char *sql = malloc(cap);
-    if (!sql)
-        { srv_reply_error(r, 500, "out of memory"); return; }
+    if (!sql) {
+        srv_reply_error(r, 500, "out of memory");
+        return;
+    }
     size_t o = (size_t)snprintf(sql, cap, "SELECT ");
     for (size_t i = 0; i < t->nfields; i++)
         o += (size_t)snprintf(sql + o, cap - o, "%s%s", i ? ", " : "", t->fields[i].name);
@@ -162,8 +170,10 @@ void srv_route_table_get(hm_db *db, const srv_request *q, srv_reply *r)
     hm_error err;
     int rc = hm_db_prepare(db, sql, &st, &err);
     free(sql);
-    if (rc)
-        { srv_reply_error(r, 500, "%s", err.msg); return; }
+    if (rc) {
+        srv_reply_error(r, 500, "%s", err.msg);
+        return;
+    }
     int b = 1;
     if (!pooled)
         hm_stmt_bind_text(st, b++, q->route->centre);
@@ -186,7 +196,8 @@ void srv_route_table_get(hm_db *db, const srv_request *q, srv_reply *r)
     hm_stmt_finalize(st);
     if (rc < 0) {
         json_decref(rows);
-        { srv_reply_error(r, 500, "%s", err.msg); return; }
+        srv_reply_error(r, 500, "%s", err.msg);
+        return;
     }
     json_t *o2 = json_object();
     json_object_set_new(o2, "centre", json_string(q->route->centre));

@@ -54,6 +54,9 @@ extern const hm_cli_cmd hm_cli_rt;
 extern const hm_cli_cmd hm_cli_qol;
 /* epidemiology (cmd_epi.c) */
 extern const hm_cli_cmd hm_cli_epi;
+/* the multi-centre server, its accounts and audit chain (cmd_serve.c, cmd_user.c,
+ * cmd_audit.c) */
+extern const hm_cli_cmd hm_cli_serve, hm_cli_user, hm_cli_audit;
 /* biobank (cmd_biobank.c) */
 extern const hm_cli_cmd hm_cli_biobank;
 

@@ -157,6 +157,9 @@ static const hm_cli_cmd *const root_subs[] = {
 #ifdef HM_HAVE_BIOBANK
     &hm_cli_biobank,
 #endif
+#ifdef HM_HAVE_SERVER
+    &hm_cli_serve, &hm_cli_user, &hm_cli_audit,
+#endif
     &help_cmd, &completion_cmd, &version_cmd, NULL
 };
 

@@ -1,0 +1,175 @@
+/*
+ * bench_server — `harmonic serve` under load from wrk on loopback (HTTPS,
+ * keep-alive), each run bounded by its duration (wrk has no request count:
+ * a Lua script stopping its threads early leaves wrk waiting out the
+ * duration, and dividing by it); the requests made are printed:
+ *   1. GET /api/v1/health              the floor: TLS, routing, logging
+ *   2. GET .../tables/patient?page_size=20   a token check and a page of rows
+ *   3. POST .../tables/patient          a 20-row validated submission (idempotent)
+ * Prints requests/s, p50/p99 latency and errors of each.  The server runs in
+ * this process on an SQLite registry of 1,000 patients.
+ *
+ *   bench_server [connections=200] [seconds=10] [threads=4] [workdir=/tmp]
+ */
+#include "hm_server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int sh(const char *cmd)
+{
+    int rc = system(cmd);
+    if (rc)
+        fprintf(stderr, "bench_server: failed (%d): %s\n", rc, cmd);
+    return rc;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    if (!fp) {
+        fprintf(stderr, "bench_server: cannot write %s\n", path);
+        exit(1);
+    }
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* wrk for secs seconds with the method, token and body set by a script;
+ * prints one result line from wrk's --latency report. */
+static void run_wrk(const char *name, const char *dir, const char *url, const char *token,
+                    const char *method, const char *body_file, int conns, int secs)
+{
+    int threads = 2;
+    char lua[1100], cmd[4096];
+    snprintf(lua, sizeof lua, "%s/%s.lua", dir, name);
+    FILE *fp = fopen(lua, "w");
+    fprintf(fp, "wrk.method = \"%s\"\n", method);
+    fprintf(fp, "wrk.headers[\"Authorization\"] = \"Bearer %s\"\n", token);
+    if (body_file) {
+        fprintf(fp, "local f = io.open(\"%s\", \"rb\"); wrk.body = f:read(\"*a\"); f:close()\n",
+                body_file);
+        fprintf(fp, "wrk.headers[\"Content-Type\"] = \"text/csv\"\n");
+    }
+    fclose(fp);
+    char out[1100];
+    snprintf(out, sizeof out, "%s/%s.out", dir, name);
+    snprintf(cmd, sizeof cmd, "wrk -t%d -c%d -d%ds --latency -s %s '%s' > %s 2>&1", threads,
+             conns, secs, lua, url, out);
+    if (sh(cmd))
+        return;
+    fp = fopen(out, "r");
+    char line[512], rps[32] = "?", p50[32] = "?", p99[32] = "?", non2xx[32] = "0",
+                     sock[160] = "none", reqs[32] = "?";
+    while (fgets(line, sizeof line, fp)) {
+        sscanf(line, " Requests/sec: %31s", rps);
+        sscanf(line, " 50%% %31s", p50);
+        sscanf(line, " 99%% %31s", p99);
+        sscanf(line, " Non-2xx or 3xx responses: %31s", non2xx);
+        if (strstr(line, " requests in "))
+            sscanf(line, " %31s", reqs);
+        if (!strncmp(line, "  Socket errors:", 16)) {
+            snprintf(sock, sizeof sock, "%.150s", line + 17);
+            sock[strcspn(sock, "\n")] = 0;
+        }
+    }
+    fclose(fp);
+    printf("%-8s %4d conns  %7s requests  %9s req/s  p50 %8s  p99 %8s  non-2xx %s  socket "
+           "errors: %s\n", name, conns, reqs, rps, p50, p99, non2xx, sock);
+    fflush(stdout);
+}
+
+#define PSEUDO_FMT "%064x"
+
+int main(int argc, char **argv)
+{
+    int conns = argc > 1 ? atoi(argv[1]) : 200;
+    int secs = argc > 2 ? atoi(argv[2]) : 10;
+    int threads = argc > 3 ? atoi(argv[3]) : 4;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%.400s/bench_server_%ld", argc > 4 ? argv[4] : "/tmp", (long)getpid());
+    mkdir(dir, 0700);
+    char cmd[4096], path[1100];
+    snprintf(path, sizeof path, "%s/cert.tmpl", dir);
+    write_file(path, "cn = 127.0.0.1\nip_address = 127.0.0.1\nexpiration_days = 1\n"
+                     "tls_www_server\nsigning_key\nencryption_key\n");
+    snprintf(cmd, sizeof cmd, "cd %s && certtool --generate-privkey --key-type=ecdsa --outfile "
+             "key.pem 2>/dev/null && certtool --generate-self-signed --load-privkey key.pem "
+             "--template cert.tmpl --outfile cert.pem >/dev/null 2>&1", dir);
+    if (sh(cmd))
+        return 1;
+    /* The registry: one centre, 1,000 patients, a manager and a token. */
+    hm_error err;
+    hm_db *db;
+    char dbpath[1100];
+    snprintf(dbpath, sizeof dbpath, "%s/bench.db", dir);
+    if (hm_db_open(dbpath, &db, &err))
+        return fprintf(stderr, "bench_server: %s\n", err.msg), 1;
+    snprintf(path, sizeof path, "%s/centre.csv", dir);
+    write_file(path, "centre_code,country,name,cohort\nFR01,FR,Bench,both\n");
+    hm_import_report rep;
+    hm_import_report_init(&rep);
+    int rc = hm_registry_import_csv(db, "FR01", "centre", path, &rep, &err);
+    hm_import_report_free(&rep);
+    static const char header[] = "centre_code,pseudonym,key_version,cohort,sex,birth_year,"
+                                 "birth_date,syndrome,transplant_date,transplant_day,"
+                                 "immunosuppression,consent\n";
+    char body[1100];
+    for (int f = 0; f < 2 && rc == HM_OK; f++) {
+        snprintf(path, sizeof path, "%s/%s.csv", dir, f ? "submit" : "patients");
+        if (f)
+            snprintf(body, sizeof body, "%s", path);
+        FILE *fp = fopen(path, "w");
+        fputs(header, fp);
+        for (int i = 0; i < (f ? 20 : 1000); i++)
+            fprintf(fp, "FR01," PSEUDO_FMT ",1,cardiac,%s,2005,2005-03-14,none,,,0,given\n",
+                    i + (f ? 5000 : 0), i % 2 ? "F" : "M");
+        fclose(fp);
+        hm_import_report_init(&rep);
+        if (!f)
+            rc = hm_registry_import_csv(db, "FR01", "patient", path, &rep, &err);
+        hm_import_report_free(&rep);
+    }
+    char token[80];
+    if (rc == HM_OK)
+        rc = hm_user_add(db, "bench", HM_ROLE_CENTRE_MANAGER, "FR01", "bench password 123",
+                         "bench", "bench", &err);
+    if (rc == HM_OK)
+        rc = hm_token_issue(db, "bench", 1, "bench", "bench", token, sizeof token, &err);
+    hm_db_close(db);
+    if (rc)
+        return fprintf(stderr, "bench_server: %s\n", err.msg), 1;
+    hm_server_config cfg;
+    hm_server_config_defaults(&cfg);
+    snprintf(cfg.tls_cert, sizeof cfg.tls_cert, "%s/cert.pem", dir);
+    snprintf(cfg.tls_key, sizeof cfg.tls_key, "%s/key.pem", dir);
+    snprintf(cfg.db, sizeof cfg.db, "%.1000s", dbpath);
+    snprintf(cfg.upload_dir, sizeof cfg.upload_dir, "%s/uploads", dir);
+    snprintf(cfg.log_file, sizeof cfg.log_file, "%s/server.log", dir);
+    cfg.threads = threads;
+    signal(SIGPIPE, SIG_IGN);
+    hm_server *srv;
+    if (hm_server_start(&cfg, &srv, &err))
+        return fprintf(stderr, "bench_server: %s\n", err.msg), 1;
+    int port = hm_server_port(srv);
+    printf("bench_server: harmonic serve on https://127.0.0.1:%d, %d threads, SQLite, "
+           "1,000 patients; wrk 2 threads\n", port, threads);
+    char url[256];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/api/v1/health", port);
+    run_wrk("health", dir, url, token, "GET", NULL, conns, secs);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/api/v1/centres/FR01/tables/patient"
+             "?page_size=20", port);
+    run_wrk("read", dir, url, token, "GET", NULL, conns, secs);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/api/v1/centres/FR01/tables/patient", port);
+    run_wrk("submit", dir, url, token, "POST", body, 10, secs);
+    hm_server_stop(srv);
+    if (!getenv("HM_BENCH_KEEP")) {          /* keep the log and wrk output to look at */
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        sh(cmd);
+    }
+    return 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * srv_int.h — what the server's files share and no one else needs.
+ */
+#ifndef HM_SRV_INT_H
+#define HM_SRV_INT_H
+
+#include "hm_server.h"
+
+#include <stddef.h>
+
+/* UTC "YYYY-MM-DDThh:mm:ssZ" of now + offset_s (fixed width, so text order
+ * is time order on both back ends). */
+void srv_utc(char out[32], double offset_s);
+/* Lower-case hex SHA-256 of n bytes. */
+void srv_sha256_hex(const void *data, size_t n, char out[65]);
+void srv_hex(const unsigned char *bytes, size_t n, char *out);
+
+/* One JSON log line per request (log.c); never a token or a password. */
+int  srv_log_open(const char *path, hm_error *err);
+void srv_log_request(const char *method, const char *path, int status, double duration_ms,
+                     const char *user, const char *remote);
+void srv_log_event(const char *what, const char *detail);
+void srv_log_close(void);
+
+/* Database connections (pool.c): one per request at a time. */
+typedef struct srv_pool srv_pool;
+int  srv_pool_open(const char *url, int n, srv_pool **pool, hm_error *err);
+hm_db *srv_pool_get(srv_pool *pool);
+void srv_pool_put(srv_pool *pool, hm_db *db);
+void srv_pool_close(srv_pool *pool);
+
+/* A response being built by a handler: status and a JSON body (malloc'd). */
+typedef struct srv_reply {
+    int   status;
+    char *body;
+} srv_reply;
+/* {"error": msg} with status. */
+void srv_reply_error(srv_reply *r, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* What a handler knows of its request. */
+typedef struct srv_request {
+    const hm_route_match *route;
+    const hm_user *user;
+    const char *remote;            /* client address */
+    const char *reason;            /* X-Harmonic-Reason header, or NULL */
+    long page, page_size;          /* query parameters, checked */
+    /* POST uploads: the body as streamed to disk, its size and SHA-256. */
+    const char *upload_path;
+    unsigned long long upload_bytes;
+    const char *upload_sha256;
+} srv_request;
+
+/* Role and centre rule of a route for a user: 0 allowed, else 403. */
+int  srv_allowed(const srv_request *q);
+
+/* Handlers (routes_*.c). */
+void srv_route_health(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_table_get(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_table_post(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_completeness(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_audit(hm_db *db, const srv_request *q, srv_reply *r);
+
+#endif

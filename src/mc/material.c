@@ -245,7 +245,7 @@ int mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *er
     m->xs = malloc(sizeof(mc_xs) * MC_NE);
     m->compt_q = malloc(sizeof(float) * MC_NSE * MC_ROW);
     m->rayl_q = malloc(sizeof(float) * MC_NSE * MC_ROW);
-    m->el_photo = malloc(sizeof(float) * MC_NE * (size_t)(m->nel > 0 ? m->nel : 1));
+    m->el_photo = malloc(sizeof(float) * MC_NE * (size_t)(m->nel + 1));
     double *ff2 = malloc(sizeof(double) * NQG), *sf = malloc(sizeof(double) * NQG);
     double *v = malloc(sizeof(double) * NV), *pr = malloc(sizeof(double) * NV);
     double *pc = malloc(sizeof(double) * NV), *cdf = malloc(sizeof(double) * NV);
@@ -262,7 +262,6 @@ int mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *er
         for (int e = 0; e < m->nel; e++) {
             const float *t = element_table(m->z[e]);
             if (!t) { rc = hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory"); goto out; }
-            m->el_photo[(size_t)i * m->nel + e] = t[3 * i];
             p += m->w[e] * t[3 * i];
             c += m->w[e] * t[3 * i + 1];
             r += m->w[e] * t[3 * i + 2];
@@ -295,7 +294,28 @@ int mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *er
         }
         if (!(rsum > 0)) k->p_emit = 0;
         for (int l = 0; l < MC_KLINES && k->p_emit > 0; l++)
-            if (k->line_kev[l] > m->k_line_max_kev) m->k_line_max_kev = k->line_kev[l];
+            if (k->line_kev[l] > k->line_max_kev) k->line_max_kev = k->line_kev[l];
+        if (k->line_max_kev > m->k_line_max_kev) m->k_line_max_kev = k->line_max_kev;
+    }
+    /* the K x-ray draw's table (see mc_material.el_photo): elements by
+     * decreasing most energetic K x-ray (insertion sort, stable), so that
+     * those above any cutoff come first */
+    for (int e = 0; e < m->nel; e++) {
+        int j = e;
+        for (; j > 0 && m->k[m->k_order[j - 1]].line_max_kev < m->k[e].line_max_kev; j--)
+            m->k_order[j] = m->k_order[j - 1];
+        m->k_order[j] = e;
+    }
+    for (int i = 0; i < MC_NE; i++) {
+        float *row = m->el_photo + (size_t)i * (m->nel + 1);
+        double p = 0;
+        for (int j = 0; j < m->nel; j++) {
+            int e = m->k_order[j];
+            double wp = m->w[e] * element_table(m->z[e])[3 * i];   /* cached above */
+            row[1 + j] = (float)wp;
+            p += wp;
+        }
+        row[0] = (float)p;
     }
     for (int k = 0; k < NQG; k++) {
         double q = QG_MIN * pow(QG_MAX / QG_MIN, (double)k / (NQG - 1));

@@ -78,6 +78,7 @@ typedef struct mc_kshell {
     float p_emit;
     float line_kev[MC_KLINES];
     float line_cum[MC_KLINES];      /* cumulative radiative rates, normalised */
+    float line_max_kev;             /* the most energetic line (0: none emitted) */
 } mc_kshell;
 
 typedef struct mc_material {
@@ -96,8 +97,11 @@ typedef struct mc_material {
     const float *el_xs[MC_MAXEL];  /* element tables (photo, compt, rayl per grid point) */
     struct mc_doppler *doppler;    /* shell Compton profiles (mc_doppler.h), built when
                                     * the scene asks for Doppler broadening */
-    float  *el_photo;              /* MC_NE x nel: the elements' photo columns of el_xs,
-                                    * interleaved (one cache line per K x-ray draw) */
+    float  *el_photo;              /* MC_NE x (nel + 1): per energy the photoelectric mass
+                                    * coefficient (sum over the elements) then the elements'
+                                    * shares w * (tau/rho), in the order k_order (one cache
+                                    * line per K x-ray draw) */
+    int     k_order[MC_MAXEL];     /* elements by decreasing mc_kshell.line_max_kev */
 } mc_material;
 
 /* Composition lookup in data/materials/compositions.csv (or xraylib's NIST

@@ -18,8 +18,8 @@
 typedef struct mc_rng {
     philox4x64_key_t key;
     philox4x64_ctr_t ctr;
-    philox4x64_ctr_t out;
-    int idx;                       /* next 32-bit half of out to use, 8 = empty */
+    double u[8];                   /* the current block as eight uniforms */
+    int idx;                       /* next of u to use, 8 = empty */
 } mc_rng;
 
 static inline void mc_rng_init(mc_rng *r, uint64_t seed, uint64_t history, uint32_t stream)
@@ -33,17 +33,25 @@ static inline void mc_rng_init(mc_rng *r, uint64_t seed, uint64_t history, uint3
     r->idx = 8;
 }
 
+/* A new block, converted at once (the four words' halves, low first: the
+ * order in which the uniforms were always taken).  Out of line: one call per
+ * eight uniforms keeps the callers' loops small. */
+static __attribute__((noinline, unused)) void mc_rng_refill(mc_rng *r)
+{
+    r->ctr.v[2]++;
+    philox4x64_ctr_t out = philox4x64(r->ctr, r->key);
+    for (int k = 0; k < 4; k++) {
+        r->u[2 * k] = ((uint32_t)out.v[k] + 0.5) * 2.3283064365386962890625e-10;
+        r->u[2 * k + 1] = ((uint32_t)(out.v[k] >> 32) + 0.5) * 2.3283064365386962890625e-10;
+    }
+    r->idx = 0;
+}
+
 /* Uniform in (0, 1): 32-bit integer + 1/2, scaled (never 0 or 1). */
 static inline __attribute__((always_inline)) double mc_rng_u(mc_rng *r)
 {
-    if (__builtin_expect(r->idx == 8, 0)) {
-        r->ctr.v[2]++;
-        r->out = philox4x64(r->ctr, r->key);
-        r->idx = 0;
-    }
-    uint64_t w = r->out.v[r->idx >> 1] >> (32 * (r->idx & 1));
-    r->idx++;
-    return ((uint32_t)w + 0.5) * 2.3283064365386962890625e-10;
+    if (__builtin_expect(r->idx == 8, 0)) mc_rng_refill(r);
+    return r->u[r->idx++];
 }
 
 /* One column of the alias table: below prob the column's own bin, above it
@@ -69,6 +77,11 @@ typedef struct mc_source {
     double mean_kev;
     double kap_gy_cm2;           /* per history */
 } mc_source;
+
+/* After a photoabsorption at e_kev in m: the energy of the K x-ray emitted
+ * (0 if none or if every x-ray of the element drawn lies below cutoff_kev;
+ * transport.c). */
+double mc_k_fluorescence(const mc_material *m, double e_kev, double cutoff_kev, mc_rng *rng);
 
 int    mc_source_init(mc_source *ms, const hm_mc_source *src, const hm_mc_spectrum *spec,
                       hm_error *err);

@@ -184,23 +184,36 @@ static inline void score_discs(const mc_run *R, double *dk, double *df, const do
 }
 
 /* After a photoabsorption at e_kev in material m: the energy of the K x-ray
- * emitted (0 if none).  The absorbing element is drawn in proportion to its
- * share of the photoelectric cross section. */
-static double k_fluorescence(const mc_material *m, double e_kev, mc_rng *rng)
+ * emitted (0 if none), of which only those at or above cutoff_kev matter
+ * (the caller deposits anything below on the spot, with or without an
+ * x-ray).  The absorbing element is drawn in proportion to its share of the
+ * photoelectric cross section: u tot against the running sum of the shares.
+ * The table (mc_material.el_photo) holds the total first and the elements by
+ * decreasing K x-ray energy, so the walk stops at the first element whose
+ * x-rays all fall below the cutoff: choosing it or any after it yields
+ * nothing that leaves.  The distribution is that of the walk over every
+ * element; the total is interpolated as one column (the interpolation is
+ * linear, so it equals the sum of the interpolated shares). */
+double mc_k_fluorescence(const mc_material *m, double e_kev, double cutoff_kev, mc_rng *rng)
 {
     double x = e_kev * (1.0 / MC_DE_KEV);
     int i = (int)x;
     if (i >= MC_NE - 1) i = MC_NE - 2;
-    double f = x - i, w[MC_MAXEL], tot = 0;
-    const float *ta = m->el_photo + (size_t)i * m->nel, *tb = ta + m->nel;
-    for (int k = 0; k < m->nel; k++) {
-        w[k] = m->w[k] * (ta[k] + f * (tb[k] - ta[k]));
-        tot += w[k];
+    const int w = m->nel + 1;
+    const float *ta = m->el_photo + (size_t)i * w, *tb = ta + w;
+    float f = (float)(x - i);
+    float u = (float)mc_rng_u(rng) * (ta[0] + f * (tb[0] - ta[0]));
+    int j = 0;
+    for (;;) {
+        if (j == m->nel) return 0.0;
+        const mc_kshell *ks = &m->k[m->k_order[j]];
+        if (ks->line_max_kev < cutoff_kev) return 0.0;
+        float wj = ta[1 + j] + f * (tb[1 + j] - ta[1 + j]);
+        if (u < wj) break;
+        u -= wj;
+        j++;
     }
-    double u = mc_rng_u(rng) * tot;
-    int el = 0;
-    while (el < m->nel - 1 && u >= w[el]) { u -= w[el]; el++; }
-    const mc_kshell *ks = &m->k[el];
+    const mc_kshell *ks = &m->k[m->k_order[j]];
     if (e_kev <= ks->edge_kev || mc_rng_u(rng) >= ks->p_emit) return 0.0;
     double r = mc_rng_u(rng);
     for (int l = 0; l < MC_KLINES; l++)
@@ -280,7 +293,10 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
     /* material of the last interaction, the guess for the next; for a new
      * photon, that of the previous photon's first interaction */
     const mc_material *pm = W->first_m;
-    int first = 1;
+    /* the first interaction's material goes to W->first_m, later ones to a
+     * dummy: a store through a pointer switched after the first, not a
+     * branch on "first" (mispredicted once per history) */
+    const mc_material *first_sink, **first_to = &W->first_m;
     for (;;) {
         if (!have_u) { su1 = mc_rng_u(rng); su2 = mc_rng_u(rng); have_u = 1; }
         /* world exit.  Axis-parallel flights get 1e300 for 1/d (not inf):
@@ -349,6 +365,8 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
             const mc_material *g = pm;
             if (g) {
                 double r;
+                /* and the cross sections the interaction is chosen by */
+                __builtin_prefetch(g->xs + ke);
                 const float *rc = mc_sample_row(g->compt_q, e, su1, su2, &r);
                 __builtin_prefetch(rc);
                 __builtin_prefetch(rc + 3);
@@ -472,8 +490,8 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
         W->n_real++;
         if (s->ndiscs) score_discs(R, dk, df, p, d, t, e);
         p[0] = q[0]; p[1] = q[1]; p[2] = q[2];
-        W->first_m = first ? m : W->first_m;   /* a select, not a branch */
-        first = 0;
+        *first_to = m;
+        first_to = &first_sink;
         pm = m;
         float tot, mph, mpc;
         mc_xs_at(m->xs, e, &tot, &mph, &mpc);
@@ -482,7 +500,7 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
             /* a material whose K x-rays all fall below the cutoff (soft tissue:
              * oxygen's 0.5 keV) would deposit them on the spot anyway */
             double ef = ph->fluorescence && m->k_line_max_kev >= ph->cutoff_kev
-                      ? k_fluorescence(m, e, rng) : 0.0;
+                      ? mc_k_fluorescence(m, e, ph->cutoff_kev, rng) : 0.0;
             deposit(R, edep, vox, p, region, el_hit, voxel, e - ef);
             if (ef < ph->cutoff_kev) {
                 if (ef > 0) deposit(R, edep, vox, p, region, el_hit, voxel, ef);

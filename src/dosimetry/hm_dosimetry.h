@@ -526,6 +526,15 @@ int hm_dose_phantom_reference_size(const char *age, char sex, double *height_cm,
 int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom,
                               const double x[HM_DOSE_NAXES], hm_dosimetry_result *out,
                               unsigned *out_of_grid, hm_error *err);
+/* The cross-validation term of a phantom's organ along an axis
+ * (library_loo.c): the relative size s_a of the organ's structure finer than
+ * the nodes, estimated by leaving each interior node out and predicting it
+ * by the lookup's scheme from the others; 0 on an axis of fewer than 3
+ * points or where the nodes' noise and the lookup's other terms explain the
+ * residuals.  The lookup adds s_a^2 (1 + (1-t)^2 + t^2) D^2 to sigma^2 on
+ * each axis where the point is off-node (t its weight in the cell). */
+int hm_dose_library_cv_sigma(const hm_dose_library *lib, size_t phantom, int axis,
+                             const char *organ, double *rel, double *loo, hm_error *err);
 /* A library as a beam function (hm_dosimetry_beam_fn) for one age class:
  * ctx is a hm_dose_library_beam; it counts the lookups and those with an
  * axis (or the size) clamped (the source-distance bit alone is not counted:

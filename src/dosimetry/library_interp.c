@@ -71,8 +71,12 @@
  * is O(h^3 f''') and negligible; where it is not, it grows with the
  * jump.  So
  *   sigma^2 = sum_c w_c^2 sigma_c^2
- *           + sum_a (q_a L_a[f''_a])^2 + sum_a (q_a L_a[|f''_a(c1) - f''_a(c0)|])^2.
- * Measured z-scores: tests/dosimetry/test_library_mc.c.
+ *           + sum_a (q_a L_a[f''_a])^2 + sum_a (q_a L_a[|f''_a(c1) - f''_a(c0)|])^2
+ *           + sum_a s_a^2 (1 + (1-t_a)^2 + t_a^2) D^2,
+ * the last the cross-validation term of structure finer than the nodes
+ * (library_loo.c; on the axes where the point is off-node), which the two
+ * before, made from the nodes, do not see.  Measured z-scores:
+ * tests/dosimetry/test_library_mc.c.
  */
 #include "library_int.h"
 

@@ -32,7 +32,7 @@ typedef struct lib_phantom {
     double        *dose, *sigma;   /* [node * norgans + organ] */
     unsigned char *set;            /* node filled */
     double        *d2[HM_DOSE_NAXES]; /* second differences along each curved axis, as dose
-                                       * (library_interp.c; made on the first lookup) */
+                                       * (library_interp.c; made on loading or the first lookup) */
     double        *loo[HM_DOSE_NAXES];/* cross-validation term per organ along each axis of 4+
                                        * points at the lookup's spacing: relative variance
                                        * (library_loo.c; made with d2) */

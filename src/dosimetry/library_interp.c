@@ -19,7 +19,7 @@
  * quadratic along each axis, and removes the bias of multilinear
  * interpolation on concave doses (curves in Cu, a peak at secondary 0),
  * which was always an underestimate.  The second differences at every node
- * are tabulated on the first lookup (k more arrays the size of the doses,
+ * are tabulated once, on loading or the first lookup (k more arrays the size of the doses,
  * k the axes with three or more points), so a lookup reads 1 + k values per
  * corner instead of 1.
  *

@@ -498,9 +498,17 @@ enum { HM_DOSE_OFF_LATERAL = 1u << 8, HM_DOSE_SOURCE_DISTANCE = 1u << 9, HM_DOSE
  * Organ doses per KAP for a beam on the library's phantom (age as
  * hm_phantom_build takes it; sex 'M', 'F' or 'H', where M or F falls back to
  * the age's H phantom): multilinear interpolation between the 2^k nodes
- * around the beam's coordinates; sigma = sqrt(sum w_i^2 sigma_i^2) (nodes
- * are independent runs).  out as from hm_dosimetry_organ_doses (isocentre,
- * entrance, KAP and seconds left 0); *out_of_grid (may be NULL) as above.
+ * around the beam's coordinates (copper in ln(1 + Cu/0.1 mm)) plus a
+ * curvature correction along each axis of 3+ points (library_interp.c).
+ * sigma is the statistical error sqrt(sum w_i^2 sigma_i^2) (nodes are
+ * independent runs) and the interpolation error, in quadrature: per axis the
+ * correction's size, the disagreement of the neighbouring second
+ * differences (library_interp.c), and the cross-validation term
+ * s_a^2 (1 + (1-t)^2 + t^2) D^2 on axes of 4+ points where the beam is
+ * off-node (library_loo.c; hm_dose_library_cv_sigma).  On a node it is
+ * the node's statistical sigma.  out as from hm_dosimetry_organ_doses
+ * (isocentre, entrance, KAP and seconds left 0); *out_of_grid (may be NULL)
+ * as above.
  */
 int hm_dose_library_lookup(const hm_dose_library *lib, const char *age, char sex,
                            const hm_dosimetry_beam *b, hm_dosimetry_result *out,
@@ -526,6 +534,18 @@ int hm_dose_phantom_reference_size(const char *age, char sex, double *height_cm,
 int hm_dose_library_lookup_at(const hm_dose_library *lib, size_t phantom,
                               const double x[HM_DOSE_NAXES], hm_dosimetry_result *out,
                               unsigned *out_of_grid, hm_error *err);
+/* The cross-validation term of a phantom's organ along an axis
+ * (library_loo.c), relative to the dose: *loo (may be NULL) the
+ * leave-one-out estimate, each interior node predicted by the lookup's
+ * scheme from the others on its line, the nodes' noise taken out; *rel the
+ * term at the lookup's spacing, s_a = rho * loo, rho measured on the line
+ * of every other node where the axis has 7+ points (8+, even, periodic),
+ * else 1/4 (a smooth dose's).  0 on an axis of fewer than 4 points.  The
+ * lookup adds s_a^2 (1 + (1-t)^2 + t^2) D^2 to sigma^2 on each axis where
+ * the point is off-node (t its weight in the cell).  HM_ENOTFOUND for an
+ * organ the library does not hold. */
+int hm_dose_library_cv_sigma(const hm_dose_library *lib, size_t phantom, int axis,
+                             const char *organ, double *rel, double *loo, hm_error *err);
 /* A library as a beam function (hm_dosimetry_beam_fn) for one age class:
  * ctx is a hm_dose_library_beam; it counts the lookups and those with an
  * axis (or the size) clamped (the source-distance bit alone is not counted:

@@ -17,6 +17,11 @@
 /* The copper axis is interpolated in ln(1 + Cu / LIB_CU_T0_MM)
  * (library_interp.c, where the value is derived). */
 #define LIB_CU_T0_MM 0.1
+/* The cross-validation term's scaling from the coarser stencil to the
+ * lookup's spacing where the axis is too short to measure it: that of a
+ * smooth function, whose error at spacing 2h is about 4 times that at h
+ * (library_loo.c). */
+#define LIB_CV_SMOOTH_RATIO 0.25
 /* Nodes over all phantoms: keeps a corrupt header from asking for terabytes. */
 #define LIB_MAX_NODES 4000000
 
@@ -27,7 +32,11 @@ typedef struct lib_phantom {
     double        *dose, *sigma;   /* [node * norgans + organ] */
     unsigned char *set;            /* node filled */
     double        *d2[HM_DOSE_NAXES]; /* second differences along each curved axis, as dose
-                                       * (library_interp.c; made on the first lookup) */
+                                       * (library_interp.c; made on loading or the first lookup) */
+    double        *loo[HM_DOSE_NAXES];/* cross-validation term per organ along each axis of 4+
+                                       * points at the lookup's spacing: relative variance
+                                       * (library_loo.c; made with d2) */
+    double        *loo_raw[HM_DOSE_NAXES]; /* the same at the coarser stencil (leave-one-out) */
 } lib_phantom;
 
 struct hm_dose_library {
@@ -38,8 +47,16 @@ struct hm_dose_library {
     pthread_mutex_t      d2_lock;  /* guards making d2 (lookups run on many threads) */
     int                  d2_ready;
 };
-/* Drops the second-difference tables (a node changed). */
+/* Drops the second-difference and cross-validation tables (a node changed). */
 void lib_d2_free(hm_dose_library *lib);
+/* The interpolation tables (second differences, cross-validation terms) of
+ * every phantom, once; hm_dose_library_read makes them on loading, a library
+ * filled node by node on its first lookup. */
+int lib_tables_make(const hm_dose_library *lib, hm_error *err);
+/* The cross-validation term of phantom p (library_loo.c): ph->loo[a][organ]
+ * for each axis of 4+ points. */
+int lib_loo_make(hm_dose_library *lib, size_t p, hm_error *err);
+void lib_loo_free(lib_phantom *ph);
 
 /* A phantom's lateral scale (0 read as 1). */
 static inline double lib_key_scale(const hm_dose_phantom_key *k)

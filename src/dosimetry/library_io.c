@@ -574,6 +574,10 @@ int hm_dose_library_read(FILE *fp, const char *name, hm_dose_library **out, hm_e
                               "the content hash is %s, the header says %s: the file was changed or damaged; rebuild it",
                               id, rd.lib->info.library_id);
     }
+    /* The interpolation tables and the cross-validation term, once
+     * (library_loo.c; well under a second for the default library). */
+    if (!rc)
+        rc = lib_tables_make(rd.lib, err);
     if (rc) {
         hm_dose_library_free(rd.lib);
         return rc;

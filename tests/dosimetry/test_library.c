@@ -9,6 +9,10 @@
  *    axis closing the circle, phantom fall-back;
  *  - the curvature correction: exact for quadratics along each axis (in
  *    ln(1 + Cu/0.1 mm) for copper), its size the sigma's interpolation term;
+ *  - the cross-validation term (library_loo.c): computed here on the
+ *    disagreement test's axis; on synthetic libraries, structure finer than
+ *    the nodes recovered and kept at the lookup's spacing, a smooth dose
+ *    scaled down, the nodes' noise taken out;
  *  - write/load round trip, and damaged files rejected with file, line and
  *    field;
  *  - a tiny real build: each node equals a direct run with the node's seed,
@@ -413,6 +417,56 @@ static void test_curvature(void **state)
     hm_dose_library_free(lib);
 }
 
+/* Leave-one-out on a line of n points x (the lookup's scheme written out
+ * here, library_loo.c): node j predicted from the others by linear
+ * interpolation between its neighbours plus q times the linear interpolant
+ * of the second divided differences at them (end nodes of the reduced line
+ * take their neighbour's); c[] gets the prediction's coefficients.  Returns
+ * the prediction. */
+static double loo_predict(const double *x, const double *f, int n, int j, double *c)
+{
+    double xs[16];
+    int id[16], m = 0;
+    for (int i = 0; i < n; i++)
+        if (i != j) {
+            xs[m] = x[i];
+            id[m++] = i;
+        }
+    for (int i = 0; i < n; i++)
+        c[i] = 0;
+    int l = j - 1, u = j;   /* the reduced line's cell around x[j] */
+    double t = (x[j] - xs[l]) / (xs[u] - xs[l]), q = 0.5 * (x[j] - xs[l]) * (x[j] - xs[u]);
+    c[id[l]] += 1 - t;
+    c[id[u]] += t;
+    for (int side = 0; side < 2; side++) {
+        int k = side ? u : l;
+        k = k < 1 ? 1 : k > m - 2 ? m - 2 : k;
+        double h0 = xs[k] - xs[k - 1], h1 = xs[k + 1] - xs[k], w = q * (side ? t : 1 - t);
+        c[id[k - 1]] += w * 2 / (h0 * (h0 + h1));
+        c[id[k]] -= w * 2 / (h0 * h1);
+        c[id[k + 1]] += w * 2 / (h1 * (h0 + h1));
+    }
+    double p = 0;
+    for (int i = 0; i < n; i++)
+        p += c[i] * f[i];
+    return p;
+}
+
+/* The cross-validation estimate s^2 of one line with exact nodes:
+ * sum_j r_j^2 / sum_j (f_j^2 + sum_i c_i^2 f_i^2). */
+static double loo_s2(const double *x, const double *f, int n)
+{
+    double num = 0, den = 0, c[16];
+    for (int j = 1; j + 1 < n; j++) {
+        double r = f[j] - loo_predict(x, f, n, j, c);
+        num += r * r;
+        den += f[j] * f[j];
+        for (int i = 0; i < n; i++)
+            den += c[i] * c[i] * f[i] * f[i];
+    }
+    return num > 0 ? num / den : 0;
+}
+
 /* The disagreement term (library_interp.c): along an axis of five uneven
  * points, (1) a cubic, whose second differences at the stencil centres are
  * known in closed form (for f = x^3: 2 f[xa, xb, xc] = 2 (xa + xb + xc)), so
@@ -470,6 +524,23 @@ static void test_disagreement(void **state)
     }
     g2[0] = g2[1];
     g2[4] = g2[3];
+    /* The cross-validation estimates of both organs, and the library's. */
+    double fc[5], fe[5];
+    for (int k = 0; k < 5; k++) {
+        fc[k] = fcubic(sp[k]);
+        fe[k] = fedge(sp[k]);
+    }
+    double s2cubic = loo_s2(sp, fc, 5), s2edge = loo_s2(sp, fe, 5), rel, loo;
+    fail_err(hm_dose_library_cv_sigma(lib, 0, HM_DOSE_AXIS_SECONDARY, "lung", &rel, &loo, &err), &err);
+    fprintf(stderr, "cross-validation: cubic %.6f want %.6f (term %.6f)\n", loo, sqrt(s2cubic), rel);
+    assert_true(fabs(loo - sqrt(s2cubic)) < 1e-12 && fabs(rel - 0.25 * loo) < 1e-12);
+    fail_err(hm_dose_library_cv_sigma(lib, 0, HM_DOSE_AXIS_SECONDARY, "breast", &rel, &loo, &err), &err);
+    fprintf(stderr, "cross-validation: edge %.6f want %.6f (term %.6f)\n", loo, sqrt(s2edge), rel);
+    assert_true(fabs(loo - sqrt(s2edge)) < 1e-12 && fabs(rel - 0.25 * loo) < 1e-12);
+    fail_err(hm_dose_library_cv_sigma(lib, 0, HM_DOSE_AXIS_FIELD, "breast", &rel, &loo, &err), &err);
+    assert_true(rel == 0 && loo == 0);   /* a one-point axis */
+    assert_int_equal(hm_dose_library_cv_sigma(lib, 0, HM_DOSE_AXIS_SECONDARY, "liver", &rel, &loo, &err),
+                     HM_ENOTFOUND);
     int uncovered = 0;   /* events the correction's size alone would not cover at 2 sigma */
     const double ev[] = { -20, -3, 2, 5, 8, 12, 22 };
     for (size_t e = 0; e < sizeof ev / sizeof ev[0]; e++) {
@@ -484,24 +555,134 @@ static void test_disagreement(void **state)
         double lin = (1 - t) * fcubic(sp[i]) + t * fcubic(sp[i + 1]);
         double corr = q * ((1 - t) * f2[i] + t * f2[i + 1]), dis = q * (f2[c0 + 1] - f2[c0]);
         double got = r.organs[0].dose_mgy_per_gy_cm2, sig = r.organs[0].sigma_mgy_per_gy_cm2;
+        /* The cross-validation term: five points leave a three-point line
+         * at twice the spacing, too short to measure the scaling, so the
+         * smooth one (a quarter) applies; (1 + (1-t)^2 + t^2) in the cell. */
+        double cv = 0.25 * 0.25 * s2cubic * (1 + (1 - t) * (1 - t) + t * t) * got * got;
         fprintf(stderr, "cubic at %g: %.6f want %.6f (true %.6f), sigma %.6f want %.6f\n", ev[e], got,
-                lin + corr, fcubic(ev[e]), sig, hypot(corr, dis));
+                lin + corr, fcubic(ev[e]), sig, sqrt(corr * corr + dis * dis + cv));
         assert_true(fabs(got - (lin + corr)) < 1e-12);
-        assert_true(fabs(sig - hypot(corr, dis)) < 1e-12);
+        assert_true(fabs(sig - sqrt(corr * corr + dis * dis + cv)) < 1e-12);
         assert_true(fabs(got - fcubic(ev[e])) <= sig);
         /* The edge: the error is within 2 sigma, and the disagreement, not
          * the correction, is what covers it near the step. */
         double ge = r.organs[1].dose_mgy_per_gy_cm2, se = r.organs[1].sigma_mgy_per_gy_cm2;
         double ce = q * ((1 - t) * g2[i] + t * g2[i + 1]), de = q * (g2[c0 + 1] - g2[c0]);
+        double cve = 0.25 * 0.25 * s2edge * (1 + (1 - t) * (1 - t) + t * t) * ge * ge;
         fprintf(stderr, "edge at %g: %.4f true %.4f, sigma %.4f (z %+.2f; the correction alone %.4f)\n", ev[e], ge,
                 fedge(ev[e]), se, (ge - fedge(ev[e])) / se, fabs(ce));
-        assert_true(fabs(se - hypot(ce, de)) < 1e-12);
+        assert_true(fabs(se - sqrt(ce * ce + de * de + cve)) < 1e-12);
         assert_true(fabs(ge - fedge(ev[e])) < 2 * se);
         uncovered += fabs(ge - fedge(ev[e])) >= 2 * fabs(ce);
         hm_dosimetry_result_free(&r);
     }
     assert_true(uncovered >= 2);
     hm_dose_library_free(lib);
+}
+
+/* splitmix64 (Steele, Lea, Flood 2014) to a standard normal (Box-Muller):
+ * the synthetic libraries' structure and noise. */
+static double normal(uint64_t *st)
+{
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        uint64_t z = (*st += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        z ^= z >> 31;
+        u[i] = ((double)(z >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2 * log(u[0])) * cos(2 * 3.14159265358979323846 * u[1]);
+}
+
+/* The cross-validation term (library_loo.c) on synthetic libraries over
+ * the primary axis (9 points -60..60, or 12 periodic ones every 30 degrees)
+ * and 30 kVp points (the lines to pool over), exact nodes unless noted:
+ *  - "skin": linear in kVp times (1 + 0.1 z), z independent per node
+ *    (structure finer than the nodes): leaving a node out sees
+ *    s^2 = 0.01 / (1 + 0.01) in expectation, at both spacings, so the
+ *    scaling measured between them is 1 and the term is s;
+ *  - "lung": a smooth dose (a Gaussian 60 degrees wide): the term is a
+ *    small fraction of the leave-one-out residual (measured scaling < 0.5);
+ *  - "heart": constant, with statistical noise 2 % of which the node's
+ *    sigma says so: its variance is taken out (below 0.7 %, against 2 %
+ *    without the subtraction);
+ *  - on a node the lookup's sigma is the node's, and off-node on the
+ *    primary axis alone (t = 1/2) the term adds s^2 (1 + 1/4 + 1/4) D^2. */
+static void test_cross_validation(void **state)
+{
+    (void)state;
+    for (int periodic = 0; periodic < 2; periodic++) {
+        hm_dose_grid g;
+        memset(&g, 0, sizeof g);
+        g.nphantoms = 1;
+        snprintf(g.phantoms[0].age, sizeof g.phantoms[0].age, "5y");
+        g.phantoms[0].sex = 'H';
+        for (int a = 0; a < HM_DOSE_NAXES; a++) {
+            g.n[a] = 1;
+            g.v[a][0] = a == HM_DOSE_AXIS_KVP ? 70 : a == HM_DOSE_AXIS_AL ? 3.5 : a == HM_DOSE_AXIS_FIELD ? 7 : 0;
+        }
+        g.n[HM_DOSE_AXIS_KVP] = 30;
+        for (int i = 0; i < 30; i++)
+            g.v[HM_DOSE_AXIS_KVP][i] = 60 + i;
+        size_t np = periodic ? 12 : 9;
+        g.n[HM_DOSE_AXIS_PRIMARY] = np;
+        for (size_t i = 0; i < np; i++)
+            g.v[HM_DOSE_AXIS_PRIMARY][i] = periodic ? -180 + 30.0 * (double)i : -60 + 15.0 * (double)i;
+        g.primary_periodic = periodic;
+        g.source_isocentre_cm = 75;
+        g.anode_angle_deg = 12;
+        hm_dose_library_params p;
+        hm_dose_library_params_default(&p);
+        hm_dose_library *lib;
+        hm_error err;
+        fail_err(hm_dose_library_create(&g, &p, &lib, &err), &err);
+        hm_organ_dose o[3];
+        memset(o, 0, sizeof o);
+        const char *names[3] = { "skin", "lung", "heart" };
+        for (int k = 0; k < 3; k++) {
+            snprintf(o[k].organ, sizeof o[k].organ, "%s", names[k]);
+            o[k].present = 1;
+        }
+        uint64_t st = 1234 + (uint64_t)periodic;
+        for (size_t node = 0; node < hm_dose_grid_nodes(&g); node++) {
+            double x[HM_DOSE_NAXES];
+            hm_dose_grid_node_coords(&g, node, x);
+            double smooth = (1 + 0.01 * (x[HM_DOSE_AXIS_KVP] - 60)) * exp(-x[HM_DOSE_AXIS_PRIMARY] * x[HM_DOSE_AXIS_PRIMARY] / 3600);
+            if (periodic)   /* periodic in the angle: a smooth function of cos */
+                smooth = (1 + 0.01 * (x[HM_DOSE_AXIS_KVP] - 60)) * exp(cos(x[HM_DOSE_AXIS_PRIMARY] * 3.14159265358979323846 / 180));
+            o[0].dose_mgy_per_gy_cm2 = (1 + 0.01 * (x[HM_DOSE_AXIS_KVP] - 60)) * (1 + 0.1 * normal(&st));
+            o[1].dose_mgy_per_gy_cm2 = smooth;
+            o[2].dose_mgy_per_gy_cm2 = 1 + 0.02 * normal(&st);
+            o[2].sigma_mgy_per_gy_cm2 = 0.02;
+            hm_dosimetry_result r = { .n = 3, .organs = o };
+            fail_err(hm_dose_library_set_node(lib, 0, node, &r, &err), &err);
+        }
+        double rel[3], loo[3];
+        for (int k = 0; k < 3; k++) {
+            fail_err(hm_dose_library_cv_sigma(lib, 0, HM_DOSE_AXIS_PRIMARY, names[k], &rel[k], &loo[k], &err), &err);
+            fprintf(stderr, "%s primary axis: %-5s leave-one-out %.4f, term %.4f (scaling %.2f)\n",
+                    periodic ? "periodic" : "9-point", names[k], loo[k], rel[k], loo[k] > 0 ? rel[k] / loo[k] : 0);
+        }
+        double want = sqrt(0.01 / 1.01);
+        assert_true(fabs(loo[0] - want) < 0.1 * want);
+        assert_true(rel[0] > 0.8 * loo[0] && rel[0] <= loo[0]);
+        assert_true(rel[1] < 0.5 * loo[1]);
+        assert_true(loo[2] < 0.007);
+        /* On a node, and half-way between two on the primary axis alone. */
+        double x[HM_DOSE_NAXES] = { 70, 3.5, 0, g.v[HM_DOSE_AXIS_PRIMARY][4], 0, 7, 0 };
+        hm_dosimetry_result on, mid;
+        fail_err(hm_dose_library_lookup_at(lib, 0, x, &on, NULL, &err), &err);
+        assert_true(on.organs[0].sigma_mgy_per_gy_cm2 == 0);
+        x[HM_DOSE_AXIS_PRIMARY] += periodic ? 15 : 7.5;
+        fail_err(hm_dose_library_lookup_at(lib, 0, x, &mid, NULL, &err), &err);
+        double d = mid.organs[0].dose_mgy_per_gy_cm2, sg = mid.organs[0].sigma_mgy_per_gy_cm2;
+        fprintf(stderr, "  skin half-way: sigma %.4f, the term alone %.4f\n", sg, rel[0] * sqrt(1.5) * d);
+        assert_true(sg >= rel[0] * sqrt(1.5) * d * (1 - 1e-12));
+        hm_dosimetry_result_free(&on);
+        hm_dosimetry_result_free(&mid);
+        hm_dose_library_free(lib);
+    }
 }
 
 /* The scale steps (library.c, scale_jitter): three scales 0.9, 1, 1.1 of
@@ -1074,6 +1255,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_interpolation),
         cmocka_unit_test(test_curvature),
         cmocka_unit_test(test_disagreement),
+        cmocka_unit_test(test_cross_validation),
         cmocka_unit_test(test_size_steps),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damaged_files),

@@ -11,11 +11,14 @@
  *    Lungs, heart and oesophagus (in the field) within 5 %, E/KAP within
  *    10 % (the breast, weight 0.12, moves it by up to 5.5 %), and every
  *    organ above 2 % of the lung dose within 3 combined sigma (the
- *    library's sigma with its interpolation terms, library_interp.c),
- *    the breast at the field's edge included; the skin is printed, not
- *    checked (see the check); z-scores are printed per set, with how many
- *    lie within 1 and 2 sigma (a sigma that is too large would show as
- *    nearly all within 1).
+ *    library's sigma with its interpolation terms, library_interp.c, and
+ *    the cross-validation term, library_loo.c), the breast at the field's
+ *    edge included; the skin's z-scores are printed apart, not checked
+ *    (see the check); z-scores are printed per set, with how many lie
+ *    within 1 and 2 sigma (a sigma that is too large would show as nearly
+ *    all within 1).  The cross-validation term is printed per axis for a
+ *    few organs; for lungs and heart (smooth in the field) it must stay
+ *    below 1 %.
  *  - E/KAP (ICRP 103) by age for a mixture of cardiac projections, equal
  *    weights of PA, LAO 30/CRA 20, RAO 30 and left lateral (LAO 90) (common
  *    practice), on the cardiac beam per age (data/phantoms/cardiac_beams.csv):
@@ -81,10 +84,12 @@ static double uniform(uint64_t *s, double lo, double hi)
     return lo + (hi - lo) * (double)(z >> 11) / 9007199254740992.0;
 }
 
-/* Tallies of one set of events. */
+/* Tallies of one set of events (the skin's apart: printed, not checked). */
 typedef struct tally {
     int    nz, within1, within2, failures;
     double worst, worst_z;
+    int    skin_n, skin_within1, skin_within2;
+    double skin_worst_z;
 } tally;
 
 /* Direct against library for one event (kVp, Cu, primary, secondary,
@@ -129,21 +134,31 @@ static void compare_event(const hm_voxel_phantom *v, const hm_dose_library *lib,
         fprintf(stderr, "  %-16s direct %7.4f +- %.4f  library %7.4f +- %.4f  diff %+6.2f %%  z %+5.2f%s\n",
                 od->organ, od->dose_mgy_per_gy_cm2, od->sigma_mgy_per_gy_cm2, ol->dose_mgy_per_gy_cm2,
                 ol->sigma_mgy_per_gy_cm2, 100 * diff / od->dose_mgy_per_gy_cm2, z, in ? "  (in field)" : "");
-        /* Not the skin: its mean dose over the whole skin layer changes by
-         * 20-30 % between primary angles 7.5 degrees apart and steps as the
-         * field's edges cross rows of 4 mm surface voxels (direct, 2e6
-         * histories, primary -15..30 through event 0: 0.258, 0.179, 0.184,
-         * 0.236, 0.173, 0.218, 0.299), structure finer than the nodes that
-         * neither their second differences nor their disagreement see; it
-         * is printed, its ICRP 103 weight is 0.01, and skin doses come
-         * from the skin-dose maps (skin.c). */
+        /* Not the skin, whose z-scores are kept apart: its mean dose over
+         * the skin layer changes by 20-30 % between primary angles 7.5
+         * degrees apart and steps as the field's edges cross rows of 4 mm
+         * surface voxels (direct, 2e6 histories, primary -15..30 through
+         * event 0: 0.258, 0.179, 0.184, 0.236, 0.173, 0.218, 0.299),
+         * structure finer than the nodes.  The cross-validation term
+         * (library_loo.c) sees it (leave-one-out 8 % on the primary axis,
+         * 10 % on the field's) but on this box's four-point axes cannot
+         * measure how it scales to the lookup's spacing and takes a smooth
+         * dose's quarter, too little for the skin: -27..+29 %, z up to 3.4
+         * (docs/dosimetry.md; where the axis is long enough to measure the
+         * scaling, the skin is within 1 sigma).  Its ICRP 103 weight is
+         * 0.01, and skin doses come from the skin-dose maps (skin.c). */
         if (!strcmp(od->organ, "skin")) {
+            t->skin_n++;
+            t->skin_within1 += fabs(z) < 1;
+            t->skin_within2 += fabs(z) < 2;
+            t->skin_worst_z = fmax(t->skin_worst_z, fabs(z));
             fprintf(stderr, "    (skin: not checked, see the comment)\n");
             continue;
         }
-        /* Every other organ, the breast included: within k combined sigma,
-         * the library's sigma holding its interpolation terms
-         * (library_interp.c). */
+        /* Every other organ, the breast at the field's edge included:
+         * within k combined sigma, the library's sigma holding its
+         * interpolation terms (library_interp.c) and the cross-validation
+         * term (library_loo.c). */
         t->nz++;
         t->within1 += fabs(z) < 1;
         t->within2 += fabs(z) < 2;
@@ -172,8 +187,40 @@ static void compare_event(const hm_voxel_phantom *v, const hm_dose_library *lib,
 static void report(const char *what, const tally *t)
 {
     fprintf(stderr, "%s: largest in-field difference %.2f %%; %d organ doses: |z| < 1 for %d (%.0f %%), < 2 for %d "
-            "(%.0f %%), largest %.2f\n", what, 100 * t->worst, t->nz, t->within1, 100.0 * t->within1 / t->nz,
-            t->within2, 100.0 * t->within2 / t->nz, t->worst_z);
+            "(%.0f %%), largest %.2f; skin: %d, |z| < 1 for %d, < 2 for %d, largest %.2f\n", what, 100 * t->worst,
+            t->nz, t->within1, 100.0 * t->within1 / t->nz, t->within2, 100.0 * t->within2 / t->nz, t->worst_z,
+            t->skin_n, t->skin_within1, t->skin_within2, t->skin_worst_z);
+}
+
+/* The cross-validation term per axis (library_loo.c) of a few organs: the
+ * leave-one-out estimate and the term at the lookup's spacing.  The
+ * smooth organs in the field (lungs, heart) must come out small: a term
+ * below 1 % on every axis, against 1-2 % statistical per node. */
+static void print_cv(const hm_dose_library *lib)
+{
+    const char *show[] = { "lung", "heart", "oesophagus", "liver", "breast", "stomach", "skin" };
+    const hm_dose_grid *g = hm_dose_library_grid(lib);
+    hm_error err;
+    fprintf(stderr, "cross-validation, leave-one-out / term at the lookup's spacing (%% of the dose):\n  %-12s",
+            "organ");
+    for (int a = 0; a < HM_DOSE_NAXES; a++)
+        if (g->n[a] >= 4)
+            fprintf(stderr, " %15s", hm_dose_axis_name(a));
+    fprintf(stderr, "\n");
+    for (size_t k = 0; k < sizeof show / sizeof show[0]; k++) {
+        fprintf(stderr, "  %-12s", show[k]);
+        for (int a = 0; a < HM_DOSE_NAXES; a++) {
+            double rel, loo;
+            ok(hm_dose_library_cv_sigma(lib, 0, a, show[k], &rel, &loo, &err), &err);
+            if (g->n[a] >= 4)
+                fprintf(stderr, "   %5.2f / %5.2f", 100 * loo, 100 * rel);
+            else
+                assert_true(rel == 0);   /* three points: no coarser line with the lookup's scheme */
+            if (k < 2)
+                assert_true(rel < 0.01);
+        }
+        fprintf(stderr, "\n");
+    }
 }
 
 static void test_interpolated_vs_direct(void **state)
@@ -215,7 +262,10 @@ static void test_interpolated_vs_direct(void **state)
     fprintf(stderr, "library: %zu nodes x %lld histories in %.1f s (%.2f nodes/s on 2 threads)\n",
             hm_dose_grid_nodes(&g), p.histories_per_node, build_s, (double)hm_dose_grid_nodes(&g) / build_s);
     hm_dose_library *lib;
+    t0 = hm_now_s();
     ok(hm_dose_library_load(path, &lib, &err), &err);
+    fprintf(stderr, "load with the interpolation tables and cross-validation: %.1f ms\n", 1e3 * (hm_now_s() - t0));
+    print_cv(lib);
     hm_voxel_phantom v;
     voxels("5y", 'H', 4, &v);
     /* Set 1 (the events the method was developed on): kVp, Cu, primary,

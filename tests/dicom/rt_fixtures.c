@@ -266,3 +266,24 @@ void rtfx_dose(hm_rtdcm_dose *d, const hm_rtdcm_ct *ct, int bits, const char *re
             for (int i = 0; i < 5; i++)
                 d->dose_gy[(k * 4 + j) * 5 + i] = (float)rtfx_dose_value(i, j, k);
 }
+
+void rtfx_dose_gradient(hm_rtdcm_dose *d, const hm_rtdcm_ct *ct, const char *ref_plan_uid,
+                        double scale)
+{
+    rtfx_dose(d, ct, 32, ref_plan_uid);
+    free(d->frame_offsets_mm);
+    free(d->dose_gy);
+    d->cols = d->rows = 40;
+    d->nframes = 21;
+    d->ipp_mm[0] = d->ipp_mm[1] = -19.5;
+    d->ipp_mm[2] = -10;
+    d->spacing_mm[0] = d->spacing_mm[1] = 1;
+    d->frame_offsets_mm = xcalloc(21, sizeof(double));
+    for (int k = 0; k < 21; k++)
+        d->frame_offsets_mm[k] = k;
+    d->dose_gy = xcalloc(40 * 40 * 21, sizeof(float));
+    for (int k = 0; k < 21; k++)
+        for (int j = 0; j < 40; j++)
+            for (int i = 0; i < 40; i++)
+                d->dose_gy[(k * 40 + j) * 40 + i] = (float)(scale * (10 + 0.1 * (-19.5 + i)));
+}

@@ -22,5 +22,10 @@ void rtfx_plan(hm_rtdcm_plan *p, int technique, const char *ref_struct_uid);
  * rtfx_dose_value(i, j, k) Gy. */
 void rtfx_dose(hm_rtdcm_dose *d, const hm_rtdcm_ct *ct, int bits, const char *ref_plan_uid);
 double rtfx_dose_value(int i, int j, int k);
+/* A dose grid of 40 x 40 x 21 voxels of 1 mm centred on the origin (z from
+ * -10 mm) on ct's frame, D = scale * (10 + 0.1 x/mm) Gy: every mean over a
+ * region is scale * (10 + 0.1 * its mean x). */
+void rtfx_dose_gradient(hm_rtdcm_dose *d, const hm_rtdcm_ct *ct, const char *ref_plan_uid,
+                        double scale);
 
 #endif

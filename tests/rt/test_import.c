@@ -126,24 +126,8 @@ static void write_course(const char *dir, const char *predecessor, int bad, char
     snprintf(study_uid, sizeof study_uid, "%s", ct.c.study_uid);
     snprintf(frame_uid, sizeof frame_uid, "%s", ct.c.frame_of_reference_uid);
     hm_rtdcm_dose d;
-    rtfx_dose(&d, &ct, 32, plan.c.sop_instance_uid);
-    free(d.frame_offsets_mm);
-    free(d.dose_gy);
-    d.cols = d.rows = 40;
-    d.nframes = 21;
-    d.ipp_mm[0] = d.ipp_mm[1] = -19.5;
-    d.ipp_mm[2] = -10;
-    d.spacing_mm[0] = d.spacing_mm[1] = 1;
-    d.frame_offsets_mm = calloc(21, sizeof(double));
-    for (int k = 0; k < 21; k++)
-        d.frame_offsets_mm[k] = k;
-    d.dose_gy = calloc(40 * 40 * 21, sizeof(float));
     /* A revision scales the dose by 1.1: its heart mean is 11 Gy. */
-    double f = predecessor ? 1.1 : 1.0;
-    for (int k = 0; k < 21; k++)
-        for (int j = 0; j < 40; j++)
-            for (int i = 0; i < 40; i++)
-                d.dose_gy[(k * 40 + j) * 40 + i] = (float)(f * (10 + 0.1 * (-19.5 + i)));
+    rtfx_dose_gradient(&d, &ct, plan.c.sop_instance_uid, predecessor ? 1.1 : 1.0);
     if (bad == BAD_FRAME)
         strcpy(d.c.frame_of_reference_uid, "1.2.826.0.1.3680043.2.1125.99.1");
     if (bad == BAD_PATIENT_MIX)

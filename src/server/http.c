@@ -166,6 +166,7 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
         srv_reply_error(r, 400, "page must be 0 or more, page_size 1..1000");
         return;
     }
+    q.query_status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
     char sha[65] = "";
     if (x->has_upload) {
         unsigned char d[crypto_hash_sha256_BYTES];
@@ -182,6 +183,11 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
     case HM_R_TABLE_POST:   srv_route_table_post(db, &q, r); break;
     case HM_R_COMPLETENESS: srv_route_completeness(db, &q, r); break;
     case HM_R_AUDIT:        srv_route_audit(db, &q, r); break;
+    case HM_R_QUERY_OPEN:   srv_route_query_open(db, &q, r); break;
+    case HM_R_QUERY_LIST:   srv_route_queries_list(db, &q, r); break;
+    case HM_R_QUERY_ANSWER: srv_route_query_answer(db, &q, r); break;
+    case HM_R_QUERY_CLOSE:  srv_route_query_close(db, &q, r); break;
+    case HM_R_LOCK:         srv_route_lock(db, &q, r); break;
     default:                srv_reply_error(r, 404, "no such route"); break;
     }
     srv_pool_put(srv->pool, db);
@@ -264,7 +270,8 @@ static enum MHD_Result begin(hm_server *srv, struct MHD_Connection *c, conn *x)
     const char *reason = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Harmonic-Reason");
     if (reason)
         snprintf(x->reason, sizeof x->reason, "%s", reason);
-    if (x->route.id == HM_R_TABLE_POST) {
+    /* Every POST body (CSV uploads, the queries' JSON) is streamed to disk. */
+    if (!strcmp(x->method, "POST")) {
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_upload_bytes)
             return refuse(x, 413, "upload larger than max_upload_bytes");

@@ -31,6 +31,13 @@ int srv_allowed(const srv_request *q)
     case HM_R_TABLE_GET:
     case HM_R_COMPLETENESS: return own || reader ? 0 : 403;
     case HM_R_AUDIT:        return u->role == HM_ROLE_AUDITOR || u->role == HM_ROLE_ADMIN ? 0 : 403;
+    /* Queries: analysts open, close and lock; the query's own centre
+     * answers (its centre is checked by the handler, the path has none). */
+    case HM_R_QUERY_LIST:   return own || reader ? 0 : 403;
+    case HM_R_QUERY_OPEN:
+    case HM_R_QUERY_CLOSE:
+    case HM_R_LOCK:         return reader ? 0 : 403;
+    case HM_R_QUERY_ANSWER: return u->role == HM_ROLE_CENTRE_MANAGER ? 0 : 403;
     default:                return 403;
     }
 }

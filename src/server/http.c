@@ -447,6 +447,8 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
     if (rc == HM_OK) {
         hm_db *db = srv_pool_get(srv->pool);
         rc = hm_audit_install(db, err);
+        if (rc == HM_OK)
+            rc = srv_lock_install(db, err);
         srv_pool_put(srv->pool, db);
     }
     if (rc == HM_OK)

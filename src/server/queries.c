@@ -528,3 +528,69 @@ void srv_route_lock(hm_db *db, const srv_request *q, srv_reply *r)
     }
     json_decref(body);
 }
+
+/* The record key of OLD as SQL text, built the way record_key() writes it
+ * (compact JSON, dictionary order); '||' concatenates on both back ends.
+ * Key values with '"' or '\' would be escaped by jansson and not here: the
+ * dictionary's key fields are codes, dates, uids and pseudonyms. */
+static size_t key_expr(const hm_dict_table *t, char *out, size_t size)
+{
+    size_t o = (size_t)snprintf(out, size, "'{");
+    int k = 0;
+    for (size_t i = 0; i < t->nfields; i++)
+        if (t->fields[i].key && strcmp(t->fields[i].name, "centre_code"))
+            o += (size_t)snprintf(out + o, size - o, "%s\"%s\":\"' || OLD.%s || '\"",
+                                  k++ ? "," : "", t->fields[i].name, t->fields[i].name);
+    o += (size_t)snprintf(out + o, size - o, "}'");
+    return o;
+}
+
+/* A re-submission (the import's upsert) that would change a locked record
+ * aborts the import's transaction with "hm_record_locked" (srv_route_table_post
+ * answers 409).  One BEFORE UPDATE trigger per submitted table, installed at
+ * start like the audit trigger (the migration runner splits on ';'). */
+int srv_lock_install(hm_db *db, hm_error *err)
+{
+    const hm_dict *d = hm_db_dict(db);
+    size_t cap = 8192;
+    char *sql = malloc(cap), *key = malloc(2048), *changed = malloc(4096);
+    int rc = sql && key && changed ? HM_OK : HM_ENOMEM;
+    for (size_t ti = 0; rc == HM_OK && ti < hm_dict_ntables(d); ti++) {
+        const hm_dict_table *t = hm_dict_table_at(d, ti);
+        if (t->computed || hm_dict_field_index(t, "centre_code") < 0)
+            continue;
+        key_expr(t, key, 2048);
+        static const char check[] =
+            "EXISTS (SELECT 1 FROM record_lock WHERE centre_code = OLD.centre_code AND "
+            "table_name = '%s' AND record_key = %s)";
+        if (hm_db_kind(db) == HM_DB_SQLITE) {
+            size_t o = 0;
+            for (size_t i = 0; i < t->nfields; i++)
+                o += (size_t)snprintf(changed + o, 4096 - o, "%sOLD.%s IS NOT NEW.%s",
+                                      i ? " OR " : "", t->fields[i].name, t->fields[i].name);
+            int n = snprintf(sql, cap, "CREATE TRIGGER IF NOT EXISTS hm_lock_%s BEFORE UPDATE "
+                                       "ON %s FOR EACH ROW WHEN (%s) AND ", t->name, t->name,
+                             changed);
+            n += snprintf(sql + n, cap - (size_t)n, check, t->name, key);
+            snprintf(sql + n, cap - (size_t)n, " BEGIN SELECT RAISE(ABORT, 'hm_record_locked: "
+                                               "a locked %s record'); END", t->name);
+            rc = hm_db_exec(db, sql, err);
+            continue;
+        }
+        int n = snprintf(sql, cap, "CREATE OR REPLACE FUNCTION hm_lock_%s() RETURNS trigger "
+                                   "LANGUAGE plpgsql AS $$BEGIN IF ", t->name);
+        n += snprintf(sql + n, cap - (size_t)n, check, t->name, key);
+        snprintf(sql + n, cap - (size_t)n, " THEN RAISE EXCEPTION 'hm_record_locked: a locked "
+                                           "%s record'; END IF; RETURN NEW; END$$", t->name);
+        rc = hm_db_exec(db, sql, err);
+        snprintf(sql, cap, "CREATE OR REPLACE TRIGGER hm_lock_%s BEFORE UPDATE ON %s FOR EACH "
+                           "ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION "
+                           "hm_lock_%s()", t->name, t->name, t->name);
+        if (rc == HM_OK)
+            rc = hm_db_exec(db, sql, err);
+    }
+    free(sql);
+    free(key);
+    free(changed);
+    return rc;
+}

@@ -70,5 +70,7 @@ void srv_route_queries_list(hm_db *db, const srv_request *q, srv_reply *r);
 void srv_route_query_answer(hm_db *db, const srv_request *q, srv_reply *r);
 void srv_route_query_close(hm_db *db, const srv_request *q, srv_reply *r);
 void srv_route_lock(hm_db *db, const srv_request *q, srv_reply *r);
+/* Triggers refusing updates of locked records (queries.c). */
+int  srv_lock_install(hm_db *db, hm_error *err);
 
 #endif

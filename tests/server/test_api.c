@@ -615,6 +615,18 @@ static void test_queries(void **state)
     assert_int_equal(db_count(SEX_OF("01") "'U'"), 1);
     /* open 1, correct, answer, close, lock, open 2, answer 2. */
     assert_int_equal(db_count("SELECT COUNT(*) FROM audit_log"), entries + 7);
+    /* A re-submission that would change the locked record is refused whole
+     * (patients_fr has sex F for 01); one that leaves it as it is goes in. */
+    refused("POST", "/api/v1/centres/FR01/tables/patient", tok_fr, patients_fr, 0, 409);
+    char same[1024];
+    snprintf(same, sizeof same, "%s"
+             "FR01," PSEUDO("01") ",1,cardiac,U,2005,2005-03-14,none,,,0,given\n"
+             "FR01," PSEUDO("02") ",1,cardiac,M,2007,2007-11-02,none,,,0,withdrawn\n",
+             PATIENT_HEADER);
+    assert_int_equal(request("POST", "/api/v1/centres/FR01/tables/patient", tok_fr, same, 0,
+                             NULL), 200);
+    assert_int_equal(db_count("SELECT COUNT(*) FROM patient WHERE consent = 'withdrawn'"), 1);
+    assert_int_equal(db_count(SEX_OF("01") "'U'"), 1);
     char cmd[2048], out[4096];
     snprintf(cmd, sizeof cmd, "%s audit verify --db '%s'", HM_HARMONIC_EXE, url);
     assert_int_equal(hm_test_run(cmd, out, sizeof out, 1), 0);

@@ -109,6 +109,15 @@ int hm_audit_install(hm_db *db, hm_error *err);
 int hm_audit_verify(hm_db *db, long *n_entries, int64_t *bad_seq, hm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Row-level security (rls.c).                                         */
+
+/* PostgreSQL (no-op on SQLite): the policy hm_centre on every table with a
+ * centre_code, rows visible and writable only where centre_code equals the
+ * setting harmonic.centre ('*': every centre; unset: none).  Binds roles
+ * that do not own the tables; run by the owner (the server does at start). */
+int hm_server_rls_install(hm_db *db, hm_error *err);
+
+/* ------------------------------------------------------------------ */
 /* Routes (route.c): the table the OpenAPI test compares with           */
 /* openapi/harmonic.yaml.                                               */
 

@@ -177,7 +177,10 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
         q.upload_sha256 = sha;
     }
     hm_db *db = srv_pool_get(srv->pool);
-    switch (x->route.id) {
+    hm_error rls_err;
+    if (srv_rls_set(db, x->authed ? &x->user : NULL, &rls_err))
+        srv_reply_error(r, 500, "cannot set the request's centre: %s", rls_err.msg);
+    else switch (x->route.id) {
     case HM_R_HEALTH:       srv_route_health(db, &q, r); break;
     case HM_R_TABLE_GET:    srv_route_table_get(db, &q, r); break;
     case HM_R_TABLE_POST:   srv_route_table_post(db, &q, r); break;
@@ -449,6 +452,8 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
         rc = hm_audit_install(db, err);
         if (rc == HM_OK)
             rc = srv_lock_install(db, err);
+        if (rc == HM_OK)
+            rc = hm_server_rls_install(db, err);
         srv_pool_put(srv->pool, db);
     }
     if (rc == HM_OK)

@@ -72,5 +72,7 @@ void srv_route_query_close(hm_db *db, const srv_request *q, srv_reply *r);
 void srv_route_lock(hm_db *db, const srv_request *q, srv_reply *r);
 /* Triggers refusing updates of locked records (queries.c). */
 int  srv_lock_install(hm_db *db, hm_error *err);
+/* PostgreSQL: harmonic.centre for this request's user (rls.c). */
+int  srv_rls_set(hm_db *db, const hm_user *u, hm_error *err);
 
 #endif

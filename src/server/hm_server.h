@@ -109,11 +109,21 @@ int hm_audit_install(hm_db *db, hm_error *err);
 int hm_audit_verify(hm_db *db, long *n_entries, int64_t *bad_seq, hm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Row-level security (rls.c).                                         */
+
+/* PostgreSQL (no-op on SQLite): the policy hm_centre on every table with a
+ * centre_code, rows visible and writable only where centre_code equals the
+ * setting harmonic.centre ('*': every centre; unset: none).  Binds roles
+ * that do not own the tables; run by the owner (the server does at start). */
+int hm_server_rls_install(hm_db *db, hm_error *err);
+
+/* ------------------------------------------------------------------ */
 /* Routes (route.c): the table the OpenAPI test compares with           */
 /* openapi/harmonic.yaml.                                               */
 
 typedef enum hm_route_id {
     HM_R_HEALTH, HM_R_TABLE_GET, HM_R_TABLE_POST, HM_R_COMPLETENESS, HM_R_AUDIT,
+    HM_R_QUERY_OPEN, HM_R_QUERY_LIST, HM_R_QUERY_ANSWER, HM_R_QUERY_CLOSE, HM_R_LOCK,
     HM_R_COUNT
 } hm_route_id;
 
@@ -129,12 +139,13 @@ const hm_route *hm_server_route_at(size_t i);
 typedef struct hm_route_match {
     hm_route_id id;
     char centre[33], table[65];
+    char id_param[21];             /* {id}: 1-18 decimal digits */
 } hm_route_match;
 
 /* Matches a method and a decoded path: 200 and m, 404 (no such route), 405
  * (the path exists for another method) or 400 (a parameter that is not a
  * plain name: only [A-Za-z0-9_], 1-32 characters for a centre, 64 for a
- * table, so "..", "/" and "%2e" never reach a file or SQL name). */
+ * table, 1-18 digits for an id, so "..", "/" and "%2e" never reach a file or SQL name). */
 int hm_route_match_path(const char *method, const char *path, hm_route_match *m);
 
 /* Parses a raw HTTP/1.1 request head (request line and headers, up to the

@@ -166,6 +166,7 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
         srv_reply_error(r, 400, "page must be 0 or more, page_size 1..1000");
         return;
     }
+    q.query_status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
     char sha[65] = "";
     if (x->has_upload) {
         unsigned char d[crypto_hash_sha256_BYTES];
@@ -176,12 +177,20 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
         q.upload_sha256 = sha;
     }
     hm_db *db = srv_pool_get(srv->pool);
-    switch (x->route.id) {
+    hm_error rls_err;
+    if (srv_rls_set(db, x->authed ? &x->user : NULL, &rls_err))
+        srv_reply_error(r, 500, "cannot set the request's centre: %s", rls_err.msg);
+    else switch (x->route.id) {
     case HM_R_HEALTH:       srv_route_health(db, &q, r); break;
     case HM_R_TABLE_GET:    srv_route_table_get(db, &q, r); break;
     case HM_R_TABLE_POST:   srv_route_table_post(db, &q, r); break;
     case HM_R_COMPLETENESS: srv_route_completeness(db, &q, r); break;
     case HM_R_AUDIT:        srv_route_audit(db, &q, r); break;
+    case HM_R_QUERY_OPEN:   srv_route_query_open(db, &q, r); break;
+    case HM_R_QUERY_LIST:   srv_route_queries_list(db, &q, r); break;
+    case HM_R_QUERY_ANSWER: srv_route_query_answer(db, &q, r); break;
+    case HM_R_QUERY_CLOSE:  srv_route_query_close(db, &q, r); break;
+    case HM_R_LOCK:         srv_route_lock(db, &q, r); break;
     default:                srv_reply_error(r, 404, "no such route"); break;
     }
     srv_pool_put(srv->pool, db);
@@ -264,7 +273,8 @@ static enum MHD_Result begin(hm_server *srv, struct MHD_Connection *c, conn *x)
     const char *reason = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Harmonic-Reason");
     if (reason)
         snprintf(x->reason, sizeof x->reason, "%s", reason);
-    if (x->route.id == HM_R_TABLE_POST) {
+    /* Every POST body (CSV uploads, the queries' JSON) is streamed to disk. */
+    if (!strcmp(x->method, "POST")) {
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_upload_bytes)
             return refuse(x, 413, "upload larger than max_upload_bytes");
@@ -440,6 +450,10 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
     if (rc == HM_OK) {
         hm_db *db = srv_pool_get(srv->pool);
         rc = hm_audit_install(db, err);
+        if (rc == HM_OK)
+            rc = srv_lock_install(db, err);
+        if (rc == HM_OK)
+            rc = hm_server_rls_install(db, err);
         srv_pool_put(srv->pool, db);
     }
     if (rc == HM_OK)

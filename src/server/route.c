@@ -14,6 +14,11 @@ static const hm_route routes[] = {
     { HM_R_TABLE_POST, "POST", "/api/v1/centres/{centre}/tables/{table}" },
     { HM_R_COMPLETENESS, "GET", "/api/v1/centres/{centre}/completeness" },
     { HM_R_AUDIT, "GET", "/api/v1/audit" },
+    { HM_R_QUERY_OPEN, "POST", "/api/v1/queries" },
+    { HM_R_QUERY_LIST, "GET", "/api/v1/centres/{centre}/queries" },
+    { HM_R_QUERY_ANSWER, "POST", "/api/v1/queries/{id}/answer" },
+    { HM_R_QUERY_CLOSE, "POST", "/api/v1/queries/{id}/close" },
+    { HM_R_LOCK, "POST", "/api/v1/centres/{centre}/locks" },
 };
 
 size_t hm_server_nroutes(void)
@@ -49,12 +54,14 @@ static int match_one(const char *pattern, const char *path, hm_route_match *m)
         if (*p == '{') {
             const char *close = strchr(p, '}');
             size_t seg = strcspn(s, "/");
-            int is_table = !strncmp(p, "{table}", 7);
-            size_t max = is_table ? 64 : 32;
+            int is_table = !strncmp(p, "{table}", 7), is_id = !strncmp(p, "{id}", 4);
+            size_t max = is_table ? 64 : is_id ? 18 : 32;
             if (seg == 0)
                 return 0;
-            if (!plain(s, seg, max))
+            if (!plain(s, seg, max) || (is_id && strspn(s, "0123456789") < seg))
                 bad = 1;
+            else if (is_id)
+                memcpy(m->id_param, s, seg), m->id_param[seg] = 0;
             else if (is_table)
                 memcpy(m->table, s, seg), m->table[seg] = 0;
             else

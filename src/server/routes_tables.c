@@ -31,6 +31,13 @@ int srv_allowed(const srv_request *q)
     case HM_R_TABLE_GET:
     case HM_R_COMPLETENESS: return own || reader ? 0 : 403;
     case HM_R_AUDIT:        return u->role == HM_ROLE_AUDITOR || u->role == HM_ROLE_ADMIN ? 0 : 403;
+    /* Queries: analysts open, close and lock; the query's own centre
+     * answers (its centre is checked by the handler, the path has none). */
+    case HM_R_QUERY_LIST:   return own || reader ? 0 : 403;
+    case HM_R_QUERY_OPEN:
+    case HM_R_QUERY_CLOSE:
+    case HM_R_LOCK:         return reader ? 0 : 403;
+    case HM_R_QUERY_ANSWER: return u->role == HM_ROLE_CENTRE_MANAGER ? 0 : 403;
     default:                return 403;
     }
 }
@@ -76,9 +83,9 @@ void srv_route_table_post(hm_db *db, const srv_request *q, srv_reply *r)
              q->upload_bytes);
     hm_import_report rep;
     hm_error err;
-    int rc = HM_EDB;
+    int rc = HM_EDB, locked = 0;
     pthread_mutex_lock(&submit_mu);
-    for (int attempt = 0; attempt < 3 && rc == HM_EDB; attempt++) {
+    for (int attempt = 0; attempt < 3 && rc == HM_EDB && !locked; attempt++) {
         hm_import_report_init(&rep);
         hm_error_clear(&err);
         hm_audit_entry e = { .user = q->user->name, .remote_addr = q->remote,
@@ -90,6 +97,8 @@ void srv_route_table_post(hm_db *db, const srv_request *q, srv_reply *r)
         if (rc == HM_OK)
             rc = hm_registry_import_csv(db, q->route->centre, t->name, q->upload_path, &rep,
                                         &err);
+        /* The lock trigger (queries.c) aborted it: a lost race is retried, this not. */
+        locked = rc == HM_EDB && strstr(err.msg, "hm_record_locked") != NULL;
         if (rc != HM_OK)
             hm_audit_unstage(db, q->upload_path, NULL);
         if (rc == HM_EDB)
@@ -101,6 +110,9 @@ void srv_route_table_post(hm_db *db, const srv_request *q, srv_reply *r)
         r->body = report_json(&rep, t->name);
         if (!r->body)
             srv_reply_error(r, 500, "cannot write the report");
+    } else if (locked) {
+        srv_reply_error(r, 409, "the submission would change a locked record (data queries): "
+                        "%s", err.msg);
     } else {
         srv_reply_error(r, 500, "import failed: %s", err.msg);
     }

@@ -48,6 +48,7 @@ typedef struct srv_request {
     const char *remote;            /* client address */
     const char *reason;            /* X-Harmonic-Reason header, or NULL */
     long page, page_size;          /* query parameters, checked */
+    const char *query_status;      /* ?status= of the queries list, or NULL */
     /* POST uploads: the body as streamed to disk, its size and SHA-256. */
     const char *upload_path;
     unsigned long long upload_bytes;
@@ -63,5 +64,15 @@ void srv_route_table_get(hm_db *db, const srv_request *q, srv_reply *r);
 void srv_route_table_post(hm_db *db, const srv_request *q, srv_reply *r);
 void srv_route_completeness(hm_db *db, const srv_request *q, srv_reply *r);
 void srv_route_audit(hm_db *db, const srv_request *q, srv_reply *r);
+/* Data queries and record locks (queries.c). */
+void srv_route_query_open(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_queries_list(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_query_answer(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_query_close(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_lock(hm_db *db, const srv_request *q, srv_reply *r);
+/* Triggers refusing updates of locked records (queries.c). */
+int  srv_lock_install(hm_db *db, hm_error *err);
+/* PostgreSQL: harmonic.centre for this request's user (rls.c). */
+int  srv_rls_set(hm_db *db, const hm_user *u, hm_error *err);
 
 #endif

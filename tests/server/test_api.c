@@ -338,7 +338,7 @@ static void test_tokens(void **state)
     (void)state;
     char *resp;
     assert_int_equal(request("GET", "/api/v1/health", NULL, NULL, 0, &resp), 200);
-    assert_non_null(strstr(resp, "\"schema_version\":8"));
+    assert_non_null(strstr(resp, "\"schema_version\":9"));
     free(resp);
     const char *p = "/api/v1/centres/FR01/completeness";
     refused("GET", p, NULL, NULL, 0, 401);
@@ -502,6 +502,132 @@ static void test_submit(void **state)
     (void)after;
     char out[4096];
     char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s audit verify --db '%s'", HM_HARMONIC_EXE, url);
+    assert_int_equal(hm_test_run(cmd, out, sizeof out, 1), 0);
+    assert_non_null(strstr(out, "audit chain intact"));
+}
+
+/* ---- data queries and record locks (queries.c) ------------------------- */
+
+/* The newest n audit entries' "action old new" lines, newest first. */
+static void last_audit(int n, char *out, size_t size)
+{
+    hm_db *db = tdb_open(url);
+    hm_stmt *st;
+    hm_error err;
+    assert_int_equal(hm_db_prepare(db, "SELECT action, old_value, new_value, user_name FROM "
+                                       "audit_log ORDER BY seq DESC LIMIT ?", &st, &err), 0);
+    hm_stmt_bind_int64(st, 1, n);
+    size_t o = 0;
+    out[0] = 0;
+    while (hm_stmt_step(st, &err) == 1)
+        o += (size_t)snprintf(out + o, size - o, "%s %s %s %s|", hm_stmt_column_text(st, 0),
+                              hm_stmt_column_text(st, 1), hm_stmt_column_text(st, 2),
+                              hm_stmt_column_text(st, 3));
+    hm_stmt_finalize(st);
+    hm_db_close(db);
+}
+
+static long n_queries(const char *path, const char *token)
+{
+    char *resp = NULL;
+    assert_int_equal(request("GET", path, token, NULL, 0, &resp), 200);
+    json_t *j = json_loads(resp, 0, NULL);
+    assert_non_null(j);
+    long n = (long)json_array_size(json_object_get(j, "queries"));
+    json_decref(j);
+    free(resp);
+    return n;
+}
+
+#define SEX_OF(n) "SELECT COUNT(*) FROM patient WHERE pseudonym = '" PSEUDO(n) "' AND sex = "
+#define Q_OPEN(n, field) "{\"centre\":\"FR01\",\"table\":\"patient\",\"key\":{\"pseudonym\":\"" \
+                         PSEUDO(n) "\"},\"field\":\"" field "\",\"text\":\"check " field "\"}"
+
+static void test_queries(void **state)
+{
+    (void)state;
+    char *resp = NULL, audit[1024];
+    long entries = db_count("SELECT COUNT(*) FROM audit_log");
+    /* Only analysts open queries; nothing is stored on a refusal. */
+    refused("POST", "/api/v1/queries", tok_fr, Q_OPEN("01", "sex"), 0, 403);
+    refused("POST", "/api/v1/queries", tok_ana, Q_OPEN("99", "sex"), 0, 404);
+    refused("POST", "/api/v1/queries", tok_ana, Q_OPEN("01", "weight"), 0, 400);
+    refused("POST", "/api/v1/queries", tok_ana, "{\"centre\":", 0, 400);
+    assert_int_equal(request("POST", "/api/v1/queries", tok_ana, Q_OPEN("01", "sex"), 0, &resp),
+                     201);
+    json_t *j = json_loads(resp, 0, NULL);
+    free(resp);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "open");
+    long id = (long)json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    assert_int_equal(id, 1);
+    assert_int_equal(db_count("SELECT COUNT(*) FROM audit_log"), entries + 1);
+    last_audit(1, audit, sizeof audit);
+    assert_string_equal(audit, "query_open  check sex ana|");
+    /* Listed for the centre and the analysts, never for another centre. */
+    assert_int_equal(n_queries("/api/v1/centres/FR01/queries?status=open", tok_fr), 1);
+    assert_int_equal(n_queries("/api/v1/centres/FR01/queries", tok_ana), 1);
+    assert_int_equal(n_queries("/api/v1/centres/NO01/queries", tok_no), 0);
+    assert_int_equal(n_queries("/api/v1/centres/FR01/queries?status=closed", tok_fr), 0);
+    refused("GET", "/api/v1/centres/FR01/queries", tok_no, NULL, 0, 403);
+    refused("GET", "/api/v1/centres/FR01/queries?status=maybe", tok_fr, NULL, 0, 400);
+    /* Answered by FR01's manager only; a refused correction changes nothing. */
+    refused("POST", "/api/v1/queries/1/answer", tok_no, "{\"answer\":\"x\"}", 0, 403);
+    refused("POST", "/api/v1/queries/1/answer", tok_ana, "{\"answer\":\"x\"}", 0, 403);
+    refused("POST", "/api/v1/queries/7/answer", tok_fr, "{\"answer\":\"x\"}", 0, 404);
+    char before[256], after[256];
+    db_state(before, sizeof before);
+    assert_int_equal(request("POST", "/api/v1/queries/1/answer", tok_fr,
+                             "{\"answer\":\"typo\",\"value\":\"X\"}", 0, NULL), 422);
+    db_state(after, sizeof after);
+    assert_string_equal(before, after);
+    assert_int_equal(db_count(SEX_OF("01") "'F'"), 1);
+    assert_int_equal(request("POST", "/api/v1/queries/1/answer", tok_fr,
+                             "{\"answer\":\"typo in the chart\",\"value\":\"U\","
+                             "\"reason\":\"source document checked\"}", 0, &resp), 200);
+    free(resp);
+    assert_int_equal(db_count(SEX_OF("01") "'U'"), 1);
+    assert_int_equal(db_count("SELECT COUNT(*) FROM patient WHERE centre_code = 'FR01'"), 2);
+    last_audit(2, audit, sizeof audit);
+    assert_string_equal(audit, "query_answer  typo in the chart fr|correct F U fr|");
+    assert_int_equal(db_count("SELECT COUNT(*) FROM audit_log WHERE action = 'correct' AND "
+                              "reason = 'source document checked'"), 1);
+    refused("POST", "/api/v1/queries/1/answer", tok_fr, "{\"answer\":\"again\"}", 0, 409);
+    /* Closed by an analyst. */
+    refused("POST", "/api/v1/queries/1/close", tok_fr, NULL, 0, 403);
+    assert_int_equal(request("POST", "/api/v1/queries/1/close", tok_ana, NULL, 0, NULL), 200);
+    refused("POST", "/api/v1/queries/1/close", tok_ana, NULL, 0, 409);
+    assert_int_equal(n_queries("/api/v1/centres/FR01/queries?status=open", tok_fr), 0);
+    assert_int_equal(n_queries("/api/v1/centres/FR01/queries?status=closed", tok_fr), 1);
+    /* A locked record refuses a correction (409) but can still be answered. */
+    const char *lock = "{\"table\":\"patient\",\"key\":{\"pseudonym\":\"" PSEUDO("01") "\"}}";
+    refused("POST", "/api/v1/centres/FR01/locks", tok_fr, lock, 0, 403);
+    refused("POST", "/api/v1/centres/NO01/locks", tok_ana, lock, 0, 404);
+    assert_int_equal(request("POST", "/api/v1/centres/FR01/locks", tok_ana, lock, 0, NULL), 201);
+    refused("POST", "/api/v1/centres/FR01/locks", tok_ana, lock, 0, 409);
+    assert_int_equal(request("POST", "/api/v1/queries", tok_ana, Q_OPEN("01", "sex"), 0, NULL),
+                     201);
+    refused("POST", "/api/v1/queries/2/answer", tok_fr,
+            "{\"answer\":\"no\",\"value\":\"M\",\"reason\":\"r\"}", 0, 409);
+    assert_int_equal(request("POST", "/api/v1/queries/2/answer", tok_fr,
+                             "{\"answer\":\"U is right\"}", 0, NULL), 200);
+    assert_int_equal(db_count(SEX_OF("01") "'U'"), 1);
+    /* open 1, correct, answer, close, lock, open 2, answer 2. */
+    assert_int_equal(db_count("SELECT COUNT(*) FROM audit_log"), entries + 7);
+    /* A re-submission that would change the locked record is refused whole
+     * (patients_fr has sex F for 01); one that leaves it as it is goes in. */
+    refused("POST", "/api/v1/centres/FR01/tables/patient", tok_fr, patients_fr, 0, 409);
+    char same[1024];
+    snprintf(same, sizeof same, "%s"
+             "FR01," PSEUDO("01") ",1,cardiac,U,2005,2005-03-14,none,,,0,given\n"
+             "FR01," PSEUDO("02") ",1,cardiac,M,2007,2007-11-02,none,,,0,withdrawn\n",
+             PATIENT_HEADER);
+    assert_int_equal(request("POST", "/api/v1/centres/FR01/tables/patient", tok_fr, same, 0,
+                             NULL), 200);
+    assert_int_equal(db_count("SELECT COUNT(*) FROM patient WHERE consent = 'withdrawn'"), 1);
+    assert_int_equal(db_count(SEX_OF("01") "'U'"), 1);
+    char cmd[2048], out[4096];
     snprintf(cmd, sizeof cmd, "%s audit verify --db '%s'", HM_HARMONIC_EXE, url);
     assert_int_equal(hm_test_run(cmd, out, sizeof out, 1), 0);
     assert_non_null(strstr(out, "audit chain intact"));
@@ -673,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_roles_and_centres),
         cmocka_unit_test(test_uploads_refused),
         cmocka_unit_test(test_submit),
+        cmocka_unit_test(test_queries),
         cmocka_unit_test(test_killed_upload),
         cmocka_unit_test(test_log),
         cmocka_unit_test(test_graceful_stop),

@@ -32,6 +32,21 @@ static void test_match(void **state)
     assert_int_equal(hm_route_match_path("GET", "/api/v1/centres/FR01/completeness", &m), 200);
     assert_int_equal(m.id, HM_R_COMPLETENESS);
     /* Parameters that are not plain names (traversal, dots, NUL-free oddities). */
+    /* Data queries: {id} is decimal digits only. */
+    assert_int_equal(hm_route_match_path("POST", "/api/v1/queries/42/answer", &m), 200);
+    assert_int_equal(m.id, HM_R_QUERY_ANSWER);
+    assert_string_equal(m.id_param, "42");
+    assert_int_equal(hm_route_match_path("POST", "/api/v1/queries/7/close", &m), 200);
+    assert_int_equal(m.id, HM_R_QUERY_CLOSE);
+    assert_int_equal(hm_route_match_path("POST", "/api/v1/queries/x1/close", &m), 400);
+    assert_int_equal(hm_route_match_path("POST", "/api/v1/queries/1234567890123456789/close",
+                                         &m), 400);
+    assert_int_equal(hm_route_match_path("GET", "/api/v1/queries/1/answer", &m), 405);
+    assert_int_equal(hm_route_match_path("GET", "/api/v1/centres/FR01/queries", &m), 200);
+    assert_int_equal(m.id, HM_R_QUERY_LIST);
+    assert_string_equal(m.centre, "FR01");
+    assert_int_equal(hm_route_match_path("POST", "/api/v1/centres/FR01/locks", &m), 200);
+    assert_int_equal(m.id, HM_R_LOCK);
     assert_int_equal(hm_route_match_path("GET", "/api/v1/centres/../tables/patient", &m), 400);
     assert_int_equal(hm_route_match_path("GET", "/api/v1/centres/FR01/tables/..", &m), 400);
     assert_int_equal(hm_route_match_path("POST", "/api/v1/centres/FR01/tables/a.csv", &m), 400);

@@ -176,6 +176,7 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
         q.upload_sha256 = sha;
     }
     hm_db *db = srv_pool_get(srv->pool);
+    q.stmts = srv_pool_stmts(srv->pool, db);
     switch (x->route.id) {
     case HM_R_HEALTH:       srv_route_health(db, &q, r); break;
     case HM_R_TABLE_GET:    srv_route_table_get(db, &q, r); break;

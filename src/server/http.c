@@ -177,6 +177,7 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
         q.upload_sha256 = sha;
     }
     hm_db *db = srv_pool_get(srv->pool);
+    q.stmts = srv_pool_stmts(srv->pool, db);
     hm_error rls_err;
     if (srv_rls_set(db, x->authed ? &x->user : NULL, &rls_err))
         srv_reply_error(r, 500, "cannot set the request's centre: %s", rls_err.msg);

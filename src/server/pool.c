@@ -1,26 +1,49 @@
 /*
- * pool.c — a fixed set of database connections, one lent per request.  A
- * cache only: every fact lives in the database, so several server processes
- * can serve one PostgreSQL.
+ * pool.c — a fixed set of database connections, one lent per request, each
+ * with the prepared statements of the read routes kept on it.  A cache
+ * only: every fact lives in the database, so several server processes can
+ * serve one PostgreSQL.
+ *
+ * Why the statement cache: preparing the SELECT of a page of rows (SQLite's
+ * parser and planner; on PostgreSQL a PREPARE and a DEALLOCATE round trip)
+ * was a large part of a read's cost under load (docs/server.md, benchmark).
+ * A statement belongs to one connection, so it is kept with it and used only
+ * by the request holding that connection.
  */
 #include "srv_int.h"
 
 #include "hm_registry_server.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* 22 tables x 2 query shapes (one centre, pooled) fit with room to spare;
+ * past this the oldest-made slot is replaced. */
+enum { STMT_SLOTS = 64 };
+
+struct srv_stmt_cache {
+    hm_db *db;
+    int    n, next;                  /* slots used; the one to replace when full */
+    struct { char key[96]; hm_stmt *st; } slot[STMT_SLOTS];
+};
 
 struct srv_pool {
-    pthread_mutex_t mu;
-    pthread_cond_t  cv;
-    hm_db         **free_dbs;
-    int             nfree, n;
+    pthread_mutex_t  mu;
+    pthread_cond_t   cv;
+    hm_db          **free_dbs;
+    int              nfree, n;
+    srv_stmt_cache  *caches;         /* one per connection, for its whole life */
 };
 
 int srv_pool_open(const char *url, int n, srv_pool **pool, hm_error *err)
 {
     srv_pool *p = calloc(1, sizeof *p);
-    if (!p || !(p->free_dbs = calloc((size_t)n, sizeof *p->free_dbs))) {
+    if (!p || !(p->free_dbs = calloc((size_t)n, sizeof *p->free_dbs)) ||
+        !(p->caches = calloc((size_t)n, sizeof *p->caches))) {
+        if (p)
+            free(p->free_dbs);
         free(p);
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
@@ -34,6 +57,7 @@ int srv_pool_open(const char *url, int n, srv_pool **pool, hm_error *err)
             srv_pool_close(p);
             return rc;
         }
+        p->caches[i].db = p->free_dbs[i];
     }
     p->nfree = n;
     *pool = p;
@@ -48,6 +72,55 @@ hm_db *srv_pool_get(srv_pool *p)
     hm_db *db = p->free_dbs[--p->nfree];
     pthread_mutex_unlock(&p->mu);
     return db;
+}
+
+srv_stmt_cache *srv_pool_stmts(srv_pool *p, hm_db *db)
+{
+    for (int i = 0; i < p->n; i++)        /* a handful of connections: a scan */
+        if (p->caches[i].db == db)
+            return &p->caches[i];
+    return NULL;
+}
+
+int srv_stmt_get(srv_stmt_cache *c, hm_db *db, const char *key, const char *sql,
+                 hm_stmt **st, hm_error *err)
+{
+    if (!c)
+        return hm_db_prepare(db, sql, st, err);
+    for (int i = 0; i < c->n; i++)
+        if (!strcmp(c->slot[i].key, key)) {
+            *st = c->slot[i].st;
+            return HM_OK;
+        }
+    int rc = hm_db_prepare(db, sql, st, err);
+    if (rc)
+        return rc;
+    int i = c->n < STMT_SLOTS ? c->n++ : c->next++ % STMT_SLOTS;
+    hm_stmt_finalize(c->slot[i].st);
+    snprintf(c->slot[i].key, sizeof c->slot[i].key, "%s", key);
+    c->slot[i].st = *st;
+    return HM_OK;
+}
+
+void srv_stmt_done(srv_stmt_cache *c, hm_stmt *st, int failed)
+{
+    if (!c) {
+        hm_stmt_finalize(st);
+        return;
+    }
+    /* Reset at once: on SQLite a stepped statement holds a read snapshot
+     * (hm_registry_server.h).  A statement that failed is dropped and made
+     * again next time (PostgreSQL: the connection may have been reset). */
+    hm_stmt_reset(st);
+    if (!failed)
+        return;
+    for (int i = 0; i < c->n; i++)
+        if (c->slot[i].st == st) {
+            hm_stmt_finalize(st);
+            c->slot[i] = c->slot[--c->n];
+            c->slot[c->n].st = NULL;
+            return;
+        }
 }
 
 void srv_pool_put(srv_pool *p, hm_db *db)
@@ -66,10 +139,15 @@ void srv_pool_close(srv_pool *p)
 {
     if (!p)
         return;
+    /* Statements go before their connection. */
+    for (int i = 0; i < p->n; i++)
+        for (int k = 0; k < p->caches[i].n; k++)
+            hm_stmt_finalize(p->caches[i].slot[k].st);
     for (int i = 0; i < p->nfree; i++)
         hm_db_close(p->free_dbs[i]);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    free(p->caches);
     free(p->free_dbs);
     free(p);
 }

@@ -11,6 +11,7 @@
 #include "srv_int.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -119,55 +120,161 @@ void srv_route_table_post(hm_db *db, const srv_request *q, srv_reply *r)
     hm_import_report_free(&rep);
 }
 
-static json_t *cell(hm_stmt *st, int col, hm_field_type type)
+/* ---- the rows' JSON, written straight into one growing buffer ----
+ * A page used to be a jansson object per row and a value per cell, then
+ * dumped: allocations and frees per cell were a large part of a read's cost
+ * under load (docs/server.md, benchmark).  JSON text as in RFC 8259. */
+typedef struct jbuf {
+    char  *p;
+    size_t n, cap;
+    int    oom;
+} jbuf;
+
+static char *jb_room(jbuf *b, size_t more)
 {
-    if (hm_stmt_column_isnull(st, col))
-        return json_null();
-    switch (type) {
-    case HM_FT_INT:
-    case HM_FT_BOOL:
-        return json_integer(hm_stmt_column_int64(st, col));
-    case HM_FT_REAL:
-        return json_real(hm_stmt_column_double(st, col));
-    case HM_FT_BLOB: {
-        size_t n;
-        const void *b = hm_stmt_column_blob(st, col, &n);
-        size_t len = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
-        char *s = malloc(len);
-        if (!s)
-            return json_null();
-        sodium_bin2base64(s, len, b, n, sodium_base64_VARIANT_ORIGINAL);
-        json_t *j = json_string(s);
-        free(s);
-        return j;
+    if (b->oom)
+        return NULL;
+    if (b->n + more + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (b->n + more + 1 > cap)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return NULL;
+        }
+        b->p = p;
+        b->cap = cap;
     }
-    default: {
-        const char *s = hm_stmt_column_text(st, col);
-        json_t *j = json_string(s);
-        return j ? j : json_string("?");     /* not UTF-8: never a broken document */
-    }
+    return b->p + b->n;
+}
+
+static void jb_put(jbuf *b, const char *s, size_t n)
+{
+    char *d = jb_room(b, n);
+    if (d) {
+        memcpy(d, s, n);
+        b->n += n;
+        b->p[b->n] = 0;
     }
 }
 
-/* Rows of one table, ordered by its natural key, a page at a time.  A
- * centre manager reads its own centre; analysts and admins any centre, or
- * every centre pooled with centre "all" (the registry stores pseudonyms
- * only, and no submission file is ever served). */
-void srv_route_table_get(hm_db *db, const srv_request *q, srv_reply *r)
+static void jb_lit(jbuf *b, const char *s) { jb_put(b, s, strlen(s)); }
+
+/* Length of the UTF-8 sequence at s (RFC 3629 section 4: no overlong forms,
+ * no surrogates, nothing past U+10FFFF), 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s)
 {
-    const hm_dict_table *t = hm_dict_find_table(hm_db_dict(db), q->route->table);
-    if (!t) {
-        srv_reply_error(r, 404, "no table '%s' (see harmonic dictionary)", q->route->table);
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        return (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        unsigned lo = s[0] == 0xE0 ? 0xA0 : 0x80, hi = s[0] == 0xED ? 0x9F : 0xBF;
+        return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        unsigned lo = s[0] == 0xF0 ? 0x90 : 0x80, hi = s[0] == 0xF4 ? 0x8F : 0xBF;
+        return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80
+                   ? 4 : 0;
+    }
+    return 0;
+}
+
+/* A JSON string (RFC 8259 section 7: '"', '\' and controls escaped); text
+ * that is not UTF-8 becomes "?", never a broken document (as before). */
+static void jb_str(jbuf *b, const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0, k; u[i]; i += k)
+        if (!(k = utf8_len(u + i))) {
+            jb_lit(b, "\"?\"");
+            return;
+        }
+    jb_put(b, "\"", 1);
+    const char *run = s;              /* bytes copied as they are, in runs */
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        jb_put(b, run, (size_t)(s - run));
+        char esc[8];
+        switch (c) {
+        case '"':  jb_lit(b, "\\\""); break;
+        case '\\': jb_lit(b, "\\\\"); break;
+        case '\n': jb_lit(b, "\\n"); break;
+        case '\r': jb_lit(b, "\\r"); break;
+        case '\t': jb_lit(b, "\\t"); break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            jb_lit(b, esc);
+        }
+        run = s + 1;
+    }
+    jb_put(b, run, (size_t)(s - run));
+    jb_put(b, "\"", 1);
+}
+
+static void jb_int(jbuf *b, long long v)
+{
+    char t[32];
+    jb_put(b, t, (size_t)snprintf(t, sizeof t, "%lld", v));
+}
+
+static void cell(jbuf *b, hm_stmt *st, int col, hm_field_type type)
+{
+    if (hm_stmt_column_isnull(st, col)) {
+        jb_lit(b, "null");
         return;
     }
-    int pooled = !strcmp(q->route->centre, "all");
-    /* Names come from the dictionary, never from the request. */
+    switch (type) {
+    case HM_FT_INT:
+    case HM_FT_BOOL:
+        jb_int(b, (long long)hm_stmt_column_int64(st, col));
+        return;
+    case HM_FT_REAL: {
+        /* 17 significant digits give the double back exactly (IEEE 754-2008,
+         * 5.12.2); a trailing ".0" keeps it a real, as jansson wrote it.  JSON
+         * has no NaN or infinity: null. */
+        double v = hm_stmt_column_double(st, col);
+        char t[40];
+        if (!isfinite(v)) {
+            jb_lit(b, "null");
+            return;
+        }
+        int n = snprintf(t, sizeof t, "%.17g", v);
+        jb_put(b, t, (size_t)n);
+        if (!strpbrk(t, ".eE"))
+            jb_lit(b, ".0");
+        return;
+    }
+    case HM_FT_BLOB: {
+        size_t n;
+        const void *bytes = hm_stmt_column_blob(st, col, &n);
+        size_t len = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+        char *d = jb_room(b, len + 2);
+        if (!d)
+            return;
+        d[0] = '"';
+        sodium_bin2base64(d + 1, len, bytes, n, sodium_base64_VARIANT_ORIGINAL);
+        b->n += len;                          /* len counts the NUL, replaced by '"' */
+        b->p[b->n] = '"';
+        b->p[++b->n] = 0;
+        return;
+    }
+    default:
+        jb_str(b, hm_stmt_column_text(st, col));
+    }
+}
+
+/* The SELECT of a page: names come from the dictionary, never from the
+ * request.  NULL when out of memory. */
+static char *page_sql(const hm_dict_table *t, int pooled)
+{
     size_t cap = 256 + t->nfields * 80;
     char *sql = malloc(cap);
-    if (!sql) {
-        srv_reply_error(r, 500, "out of memory");
-        return;
-    }
+    if (!sql)
+        return NULL;
     size_t o = (size_t)snprintf(sql, cap, "SELECT ");
     for (size_t i = 0; i < t->nfields; i++)
         o += (size_t)snprintf(sql + o, cap - o, "%s%s", i ? ", " : "", t->fields[i].name);
@@ -178,9 +285,29 @@ void srv_route_table_get(hm_db *db, const srv_request *q, srv_reply *r)
         if (t->fields[i].key)
             o += (size_t)snprintf(sql + o, cap - o, "%s%s", k++ ? ", " : "", t->fields[i].name);
     snprintf(sql + o, cap - o, " LIMIT ? OFFSET ?");
+    return sql;
+}
+
+/* Rows of one table, ordered by its natural key, a page at a time.  A
+ * centre manager reads its own centre; analysts and admins any centre, or
+ * every centre pooled with centre "all" (the registry stores pseudonyms
+ * only, and no submission file is ever served).  The statement is kept on
+ * the pooled connection, keyed by table and shape (pool.c). */
+void srv_route_table_get(hm_db *db, const srv_request *q, srv_reply *r)
+{
+    const hm_dict_table *t = hm_dict_find_table(hm_db_dict(db), q->route->table);
+    if (!t) {
+        srv_reply_error(r, 404, "no table '%s' (see harmonic dictionary)", q->route->table);
+        return;
+    }
+    int pooled = !strcmp(q->route->centre, "all");
+    char key[96];
+    snprintf(key, sizeof key, "page:%s:%s", t->name, pooled ? "all" : "centre");
+    char *sql = page_sql(t, pooled);
     hm_stmt *st;
     hm_error err;
-    int rc = hm_db_prepare(db, sql, &st, &err);
+    int rc = sql ? srv_stmt_get(q->stmts, db, key, sql, &st, &err)
+                 : hm_error_set(&err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     free(sql);
     if (rc) {
         srv_reply_error(r, 500, "%s", err.msg);
@@ -191,7 +318,7 @@ void srv_route_table_get(hm_db *db, const srv_request *q, srv_reply *r)
         hm_stmt_bind_text(st, b++, q->route->centre);
     hm_stmt_bind_int64(st, b++, q->page_size + 1);       /* one more: is there a next page? */
     hm_stmt_bind_int64(st, b, q->page * q->page_size);
-    json_t *rows = json_array();
+    jbuf rows = { 0 };
     long n = 0;
     int more = 0;
     while ((rc = hm_stmt_step(st, &err)) == 1) {
@@ -199,26 +326,44 @@ void srv_route_table_get(hm_db *db, const srv_request *q, srv_reply *r)
             more = 1;
             break;
         }
-        json_t *row = json_object();
-        for (size_t i = 0; i < t->nfields; i++)
-            json_object_set_new(row, t->fields[i].name, cell(st, (int)i, t->fields[i].type));
-        json_array_append_new(rows, row);
+        jb_lit(&rows, n ? ",{" : "{");
+        for (size_t i = 0; i < t->nfields; i++) {
+            if (i)
+                jb_put(&rows, ",", 1);
+            jb_str(&rows, t->fields[i].name);
+            jb_put(&rows, ":", 1);
+            cell(&rows, st, (int)i, t->fields[i].type);
+        }
+        jb_put(&rows, "}", 1);
         n++;
     }
-    hm_stmt_finalize(st);
-    if (rc < 0) {
-        json_decref(rows);
-        srv_reply_error(r, 500, "%s", err.msg);
+    srv_stmt_done(q->stmts, st, rc < 0);
+    /* The head, known only now (next_page), then the rows. */
+    jbuf out = { 0 };
+    jb_lit(&out, "{\"centre\":");
+    jb_str(&out, q->route->centre);
+    jb_lit(&out, ",\"table\":");
+    jb_str(&out, t->name);
+    jb_lit(&out, ",\"page\":");
+    jb_int(&out, q->page);
+    jb_lit(&out, ",\"page_size\":");
+    jb_int(&out, q->page_size);
+    jb_lit(&out, ",\"next_page\":");
+    if (more)
+        jb_int(&out, q->page + 1);
+    else
+        jb_lit(&out, "null");
+    jb_lit(&out, ",\"rows\":[");
+    if (rows.n)
+        jb_put(&out, rows.p, rows.n);
+    jb_lit(&out, "]}");
+    int oom = rows.oom || out.oom;
+    free(rows.p);
+    if (rc < 0 || oom) {
+        free(out.p);
+        srv_reply_error(r, 500, "%s", rc < 0 ? err.msg : "out of memory");
         return;
     }
-    json_t *o2 = json_object();
-    json_object_set_new(o2, "centre", json_string(q->route->centre));
-    json_object_set_new(o2, "table", json_string(t->name));
-    json_object_set_new(o2, "page", json_integer(q->page));
-    json_object_set_new(o2, "page_size", json_integer(q->page_size));
-    json_object_set_new(o2, "next_page", more ? json_integer(q->page + 1) : json_null());
-    json_object_set_new(o2, "rows", rows);
     r->status = 200;
-    r->body = json_dumps(o2, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o2);
+    r->body = out.p;
 }

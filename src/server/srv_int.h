@@ -28,6 +28,16 @@ int  srv_pool_open(const char *url, int n, srv_pool **pool, hm_error *err);
 hm_db *srv_pool_get(srv_pool *pool);
 void srv_pool_put(srv_pool *pool, hm_db *db);
 void srv_pool_close(srv_pool *pool);
+/* Prepared statements kept on one pooled connection (pool.c), for the
+ * request holding it: srv_stmt_get returns the statement cached under key
+ * (the table and the query's shape), preparing sql the first time;
+ * srv_stmt_done resets it after use (failed: drops it).  A NULL cache
+ * prepares each time and finalizes in srv_stmt_done. */
+typedef struct srv_stmt_cache srv_stmt_cache;
+srv_stmt_cache *srv_pool_stmts(srv_pool *pool, hm_db *db);
+int  srv_stmt_get(srv_stmt_cache *c, hm_db *db, const char *key, const char *sql,
+                  hm_stmt **st, hm_error *err);
+void srv_stmt_done(srv_stmt_cache *c, hm_stmt *st, int failed);
 
 /* A response being built by a handler: status and a JSON body (malloc'd). */
 typedef struct srv_reply {
@@ -53,6 +63,7 @@ typedef struct srv_request {
     const char *upload_path;
     unsigned long long upload_bytes;
     const char *upload_sha256;
+    srv_stmt_cache *stmts;         /* of the connection lent to this request */
 } srv_request;
 
 /* Role and centre rule of a route for a user: 0 allowed, else 403. */

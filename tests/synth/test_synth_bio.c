@@ -128,7 +128,7 @@ static void count_centre(const char *dir, const char *code, const hm_bb_protocol
         if (line[0] == '#' || !strncmp(line, "event,", 6))
             continue;
         line[strcspn(line, "\r\n")] = 0;
-        char *f[16];
+        char *f[16] = { 0 };   /* all set below; gcc 12 -O3 cannot see it */
         int n = 0;
         for (char *s = line; n < 16; n++) {
             f[n] = s;
@@ -314,7 +314,7 @@ static void test_questionnaires(void **state)
                                   "instrument,form,respondent,assessment_date,response\n");
         while (fgets(line, sizeof line, fp)) {
             line[strcspn(line, "\n")] = 0;
-            char *f[10];
+            char *f[10] = { 0 };
             int n = 0;
             for (char *t = strtok(line, ","); t && n < 10; t = strtok(NULL, ","))
                 f[n++] = t;

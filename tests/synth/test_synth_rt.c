@@ -385,7 +385,7 @@ static void test_rt_roi_names(void **state)
             header = 0;
             continue;
         }
-        char *f[10];
+        char *f[10] = { 0 };   /* all set below; gcc 12 -O3 cannot see it */
         int nf = 0;
         line[strcspn(line, "\n")] = '\0';
         for (char *s = line; nf < 9; nf++) {

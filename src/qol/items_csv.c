@@ -25,7 +25,7 @@ struct hm_qol_itemset {
 
 size_t hm_qol_itemset_size(const hm_qol_itemset *set) { return set ? set->n : 0; }
 
-static void free_item(hm_qol_item *it)
+void hm_qol__item_free(hm_qol_item *it)
 {
     free((char *)it->centre);
     free((char *)it->assessment_id);
@@ -42,7 +42,7 @@ void hm_qol_itemset_free(hm_qol_itemset *set)
     if (!set)
         return;
     for (size_t i = 0; i < set->n; i++)
-        free_item(&set->items[i]);
+        hm_qol__item_free(&set->items[i]);
     free(set->items);
     free(set);
 }
@@ -126,7 +126,7 @@ static int add_row(const hm_qol_defs *d, const char *const *v, line_ctx *c,
     it->response = resp ? hm__qol_parse_response(resp) : -1;
     it->line = c->line;
     if (oom) {
-        free_item(it);
+        hm_qol__item_free(it);
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     }
     set->n++;

@@ -68,4 +68,7 @@ int  hm__qol_form_item(const qol_form *f, const char *id);
 /* Parses a response "0".."63"; returns it or -1. */
 int  hm__qol_parse_response(const char *s);
 
+/* items_csv.c: frees the strings of one item (the item itself is not freed). */
+void hm_qol__item_free(hm_qol_item *it);
+
 #endif

@@ -7,6 +7,7 @@
  * (centre_code, assessment_id, scale): scoring twice gives the same rows.
  */
 #include "hm_qol.h"
+#include "qol_int.h"
 #include "hm_registry.h"
 
 #include <math.h>
@@ -20,17 +21,8 @@ typedef struct group {
 
 static void group_clear(group *g)
 {
-    for (size_t i = 0; i < g->n; i++) {
-        hm_qol_item *it = &g->items[i];
-        free((char *)it->centre);
-        free((char *)it->assessment_id);
-        free((char *)it->item_id);
-        free((char *)it->pseudonym);
-        free((char *)it->instrument);
-        free((char *)it->form);
-        free((char *)it->respondent);
-        free((char *)it->assessment_date);
-    }
+    for (size_t i = 0; i < g->n; i++)
+        hm_qol__item_free(&g->items[i]);
     g->n = 0;
 }
 

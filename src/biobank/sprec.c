@@ -274,6 +274,12 @@ void hm_bb_sprec_with(const hm_bb_state *st, int aliquot, const hm_bb_sprec_rule
                     -1, "", 1, 1, 0, 0, 0, 0 };
     if (post.delay_h < 0)
         post.delay_h = NAN;
+    /* Not centrifuged: post-centrifugation is "not applicable" (SPREC's N),
+     * whatever the delay; the rules see only g = 0, as for element 4. */
+    if (s->spin[0].g == 0) {
+        inputs na = { NAN, NAN, 0.0, NAN, -1, "", 0, 0, 1, 0, 0, 0 };
+        post = na;
+    }
     inputs store = { a->storage_temp_c, NAN, NAN, NAN, -1, a->container, 1, 0, 0, 0, 0, 1 };
     snprintf(out, 32, "%s-%s-%c-%c-%c-%c-%c", t ? t->sprec_type : "XXX",
              t ? t->sprec_container : "XXX", code_of(r, HM_BB_SPREC_PRE, &pre),

@@ -357,14 +357,15 @@ static void test_sprec(void **state)
     /* No second spin recorded (X), no post temperature (X), no container (X). */
     code_of(&st, &r, "S4", "SER-SST-A-Z-X-X-X");
     /* Not centrifugated at all (N N); 3 h at RT has no row here (Z); braking unknown does
-     * not matter when there was no spin; not stored yet (X X). */
+     * not matter when there was no spin; post-centrifugation then sees only g = 0 and these
+     * rules have no "not applicable" row for it (Z); not stored yet (X). */
     sample(&st, "S5", "blood_paxgene", 3, 21, "centrifuge_g=0;centrifuge2_g=0", 0, 0, "");
-    code_of(&st, &r, "S5", "BLD-PAX-Z-N-N-X-X");
+    code_of(&st, &r, "S5", "BLD-PAX-Z-N-N-Z-X");
     /* Nothing recorded but the times and temperature: only element 3. */
     sample(&st, "S6", "saliva", 1, 21, "", 2, -80, "container=cryovial");
     code_of(&st, &r, "S6", "SAL-ORG-A-X-X-X-P");
-    /* A rules file without rows for an element codes it X (table not verified), whatever
-     * was recorded: the shipped data/biobank/sprec_v3.csv lists element 3 only. */
+    /* A rules file without rows for an element codes it X (table not listed), whatever
+     * was recorded. */
     hm_bb_sprec_rules only3;
     const char *t3 = "element,code,temp_min_c,temp_max_c,delay_min_h,delay_max_h,g_min,g_max,"
                      "duration_min_min,duration_max_min,braking,container\n"
@@ -372,9 +373,49 @@ static void test_sprec(void **state)
     assert_int_equal(hm_bb_sprec_rules_parse(t3, strlen(t3), "t3", &only3, &err), HM_OK);
     code_of(&st, &only3, "S1", "BLD-PED-A-X-X-X-X");
     hm_bb_sprec_rules_free(&only3);
+    /* The shipped file (SPREC 2.0 Table 1 letters, data/biobank/sprec_v3.csv), codes read
+     * off the table by hand: S1 1 h at 21 C (A); 4 C, 2000 g, 10 min, brake: "2-10 C,
+     * 10-15 min, < 3000 g, with braking" (D); 4 C 4000 g without brake: the table has
+     * 3000-6000 g with braking only (Z); frozen 0.5 h later at 4 C: "< 1 h, 2-10 C" (A);
+     * cryovial (cryotube 1-2 mL) at -80 C: "-85 to -60 C" (D). */
     char code[32], a[24];
     hm_bb_sprec(&st, hm_bb_find_aliquot(&st, cid("S1A", a)), code);   /* default file */
-    assert_string_equal(code, "BLD-PED-A-X-X-X-X");
+    assert_string_equal(code, "BLD-PED-A-D-Z-A-D");
+    /* S2: 10 C, 2999 g, 14.9 min, brake: D (all inside the band); second spin none (N);
+     * frozen 1 h later at 4 C: "1-2 h, 2-10 C" (C); -60 C cryovial: D.  S5: 3 h at RT
+     * (C), no spins (N N), post-centrifugation "not applicable" (N), not stored (X). */
+    hm_bb_sprec(&st, hm_bb_find_aliquot(&st, cid("S2A", a)), code);
+    assert_string_equal(code, "BLD-PED-A-D-N-C-D");
+    hm_bb_sprec(&st, hm_bb_find_aliquot(&st, cid("S5A", a)), code);
+    assert_string_equal(code, "BLD-PAX-C-N-N-N-X");
+    /* More rows of the shipped table.  S8: 30 h at 4 C (L: 24-48 h, 2-10 C); RT, 800 g,
+     * 30 min, no brake (M); second spin 4 C, 12000 g, 15 min, brake (J: > 10000 g,
+     * 2-10 C); frozen 26 h later at 20 C (J: > 24 h RT); cryotube in LN at -196 C (C). */
+    sample(&st, "S8", "blood_edta", 30, 4,
+           "centrifuge_temp_c=20;centrifuge_g=800;centrifuge_min=30;centrifuge_brake=0;"
+           "centrifuge2_temp_c=4;centrifuge2_g=12000;centrifuge2_min=15;centrifuge2_brake=1;"
+           "post_temp_c=20", 56, -196, "container=cryotube_1_2ml");
+    hm_bb_sprec(&st, hm_bb_find_aliquot(&st, cid("S8A", a)), code);
+    assert_string_equal(code, "BLD-PED-L-M-J-J-C");
+    /* S9: 1 h at 37 C (O: < 2 h at 35-38 C); RT 5000 g 10 min brake (E); RT 2500 g 16 min:
+     * past 10-15 min (Z); 3 h at 4 C before freezing (E: 2-8 h, 2-10 C); a 40-500 uL PP
+     * tube at -20 C (T). */
+    sample(&st, "S9", "serum", 1, 37,
+           "centrifuge_temp_c=22;centrifuge_g=5000;centrifuge_min=10;centrifuge_brake=1;"
+           "centrifuge2_temp_c=22;centrifuge2_g=2500;centrifuge2_min=16;centrifuge2_brake=1;"
+           "post_temp_c=4", 4, -20, "container=pp_tube_40_500ul");
+    hm_bb_sprec(&st, hm_bb_find_aliquot(&st, cid("S9A", a)), code);
+    assert_string_equal(code, "SER-SST-O-E-Z-E-T");
+    /* S10: 1 h at 30 C: no band (Z); an unknown container name (Z); -80 C in a microplate
+     * on S11 (L). */
+    sample(&st, "S10", "serum", 1, 30, "centrifuge_g=0;centrifuge2_g=0", 2, -80,
+           "container=jam_jar");
+    hm_bb_sprec(&st, hm_bb_find_aliquot(&st, cid("S10A", a)), code);
+    assert_string_equal(code, "SER-SST-Z-N-N-N-Z");
+    sample(&st, "S11", "serum", 1, 21, "centrifuge_g=0;centrifuge2_g=0", 2, -80,
+           "container=microplate");
+    hm_bb_sprec(&st, hm_bb_find_aliquot(&st, cid("S11A", a)), code);
+    assert_string_equal(code, "SER-SST-A-N-N-N-L");
     /* A bad setting is refused and changes nothing. */
     hm_bb_event e = mk(HM_BB_COLLECT, T0);
     snprintf(e.sample_id, sizeof e.sample_id, "S7");

@@ -631,6 +631,40 @@ static void test_revoked_and_removed(void **state)
                               "record = ?", "gone"), 1);
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The documented bound: a token revoked by the CLI while the server has it
+ * cached works for at most 10 s (TOKEN_CACHE_S) after its last check. */
+static void test_cache_bound(void **state)
+{
+    (void)state;
+    char tok[80], out[4096], cmd[2048];
+    hm_db *db = tdb_open(url);
+    hm_error err;
+    assert_int_equal(hm_token_issue(db, "thr", 1, "t", "t", tok, sizeof tok, &err), HM_OK);
+    hm_db_close(db);
+    const char *p = "/api/v1/centres/all/tables/centre";
+    double t0 = mono_s();
+    assert_int_equal(status_of((req){ .method = "GET", .path = p, .token = tok }), 200);
+    snprintf(cmd, sizeof cmd, "%s user revoke --db '%s' --name thr --token %s", HM_HARMONIC_EXE,
+             url, tok);
+    assert_int_equal(hm_test_run(cmd, out, sizeof out, 1), 0);
+    /* Still cached: either answer is right here (200 within the bound). */
+    long early = status_of((req){ .method = "GET", .path = p, .token = tok });
+    assert_true(early == 200 || early == 401);
+    double wait_s = t0 + 10.5 - mono_s();
+    if (wait_s > 0) {
+        struct timespec ts = { (time_t)wait_s, (long)((wait_s - (double)(time_t)wait_s) * 1e9) };
+        nanosleep(&ts, NULL);
+    }
+    refused((req){ .method = "GET", .path = p, .token = tok }, 401);
+}
+
 static void test_cli(void **state)
 {
     (void)state;
@@ -700,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_expired),
         cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_revoked_and_removed),
+        cmocka_unit_test(test_cache_bound),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

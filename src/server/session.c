@@ -148,6 +148,13 @@ static int record_failure(hm_db *db, const char *name, const char *remote, hm_er
     if (rc == HM_OK)
         rc = exec_texts(db, "INSERT INTO signin_failure (user_name, at, remote_addr) "
                             "VALUES (?, ?, ?)", v, 3, err);
+    /* Rows past the window count for nothing: pruned here, so names sprayed by
+     * a guesser do not pile up (the audit log keeps every failure). */
+    char since[32];
+    srv_utc(since, -FAIL_WINDOW_S);
+    const char *old[] = { since };
+    if (rc == HM_OK)
+        rc = exec_texts(db, "DELETE FROM signin_failure WHERE at <= ?", old, 1, err);
     if (rc == HM_OK) {
         hm_audit_entry e = { .user = name, .remote_addr = remote, .action = "signin_failed",
                              .centre = "", .table = "server_session", .record = name,

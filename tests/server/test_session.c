@@ -570,6 +570,16 @@ static void test_throttle(void **state)
     sign_in("thr", cookie, csrf);
     assert_int_equal(db_count("SELECT COUNT(*) FROM signin_failure WHERE user_name = ?", "thr"),
                      0);
+    /* A failure prunes every name's rows past the window. */
+    db_exec("INSERT INTO signin_failure (user_name, at, remote_addr) VALUES "
+            "('ghost', '2000-01-01T00:00:00Z', 'x')");
+    assert_int_equal(status_of((req){ .method = "POST", .path = p,
+                                      .body = "{\"user\":\"thr\",\"password\":\"guess\"}" }),
+                     401);
+    assert_int_equal(db_count("SELECT COUNT(*) FROM signin_failure WHERE user_name = ?",
+                              "ghost"), 0);
+    assert_int_equal(db_count("SELECT COUNT(*) FROM signin_failure WHERE user_name = ?", "thr"),
+                     1);
     /* Six sign-ins at once: two checks run (each held 2 s by the test hook,
      * a restarted server), the others get 503 with Retry-After: 1. */
     stop_server();

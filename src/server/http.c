@@ -61,6 +61,7 @@ typedef struct conn {
     unsigned long long bytes;
     int                too_big;
     int                refused;            /* status of a refusal found by begin() */
+    int                web;                /* a web page (static.c), not an API route */
     const char        *refusal;
     crypto_hash_sha256_state sha;
 } conn;
@@ -192,6 +193,7 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
     case HM_R_QUERY_ANSWER: srv_route_query_answer(db, &q, r); break;
     case HM_R_QUERY_CLOSE:  srv_route_query_close(db, &q, r); break;
     case HM_R_LOCK:         srv_route_lock(db, &q, r); break;
+    case HM_R_OVERVIEW:     srv_route_overview(db, &q, r); break;   /* web */
     default:                srv_reply_error(r, 404, "no such route"); break;
     }
     srv_pool_put(srv->pool, db);
@@ -250,6 +252,10 @@ static int check_token(hm_server *srv, const char *token, hm_user *user)
  * connection). */
 static enum MHD_Result begin(hm_server *srv, struct MHD_Connection *c, conn *x)
 {
+    if (srv_static_path(x->method, x->path)) {   /* the web pages: no token, no body */
+        x->web = 1;
+        return MHD_YES;
+    }
     int st = hm_route_match_path(x->method, x->path, &x->route);
     if (st == 400)
         return refuse(x, 400, "bad path: parameters are plain names [A-Za-z0-9_]");
@@ -351,6 +357,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (x->refused)
         return send_error(c, x, x->refused, x->refusal);
+    if (x->web)
+        return (enum MHD_Result)srv_static_reply(c, srv->cfg.web_dir, x->path, &x->status);
     /* The whole body is on disk (or there was none). */
     if (x->fd >= 0 && close(x->fd))
         x->too_big = 2;

@@ -19,6 +19,8 @@ static const hm_route routes[] = {
     { HM_R_QUERY_ANSWER, "POST", "/api/v1/queries/{id}/answer" },
     { HM_R_QUERY_CLOSE, "POST", "/api/v1/queries/{id}/close" },
     { HM_R_LOCK, "POST", "/api/v1/centres/{centre}/locks" },
+    /* web */
+    { HM_R_OVERVIEW, "GET", "/api/v1/pooled/overview" },
 };
 
 size_t hm_server_nroutes(void)

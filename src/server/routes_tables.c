@@ -39,6 +39,7 @@ int srv_allowed(const srv_request *q)
     case HM_R_QUERY_CLOSE:
     case HM_R_LOCK:         return reader ? 0 : 403;
     case HM_R_QUERY_ANSWER: return u->role == HM_ROLE_CENTRE_MANAGER ? 0 : 403;
+    case HM_R_OVERVIEW:     return reader ? 0 : 403;      /* web: pooled, never a centre */
     default:                return 403;
     }
 }

@@ -6,10 +6,13 @@
  * carrying its own salt and parameters.  API tokens: 32 bytes from
  * randombytes_buf, shown once as "hm_" + hex; only their SHA-256 is stored,
  * so a copy of the database does not give working tokens.  A token is looked
- * up by its hash: a tampered token simply matches nothing.
+ * up by its hash: a tampered token simply matches nothing.  Revoked tokens
+ * (token_revocation) and removed accounts (user_removed) are refused here,
+ * at every uncached check.
  */
 #include "srv_int.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -104,12 +107,16 @@ int hm_user_add(hm_db *db, const char *name, hm_role role, const char *centre,
     return rc;
 }
 
-static int find_user(hm_db *db, const char *name, hm_user *user, char *hash, size_t hsize,
-                     hm_error *err)
+/* The account, or HM_ENOTFOUND; a removed account (user_removed) is not
+ * found either, so nothing signs in or authenticates as it. */
+int srv_user_load(hm_db *db, const char *name, hm_user *user, char *hash, size_t hsize,
+                  hm_error *err)
 {
     hm_stmt *st;
     int rc = hm_db_prepare(db, "SELECT role, centre_code, password_hash FROM server_user "
-                               "WHERE user_name = ?", &st, err);
+                               "WHERE user_name = ? AND NOT EXISTS (SELECT 1 FROM "
+                               "user_removed r WHERE r.user_name = server_user.user_name)",
+                           &st, err);
     if (rc)
         return rc;
     hm_stmt_bind_text(st, 1, name);
@@ -129,12 +136,31 @@ static int find_user(hm_db *db, const char *name, hm_user *user, char *hash, siz
     return rc;
 }
 
+/* A hash of a random password, verified against when the user does not
+ * exist: an unknown name then costs the same Argon2id time as a wrong
+ * password, so the answer's timing does not tell which names exist. */
+static char dummy_hash[crypto_pwhash_STRBYTES];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+static void make_dummy(void)
+{
+    unsigned char pw[16];
+    randombytes_buf(pw, sizeof pw);
+    if (crypto_pwhash_str(dummy_hash, (const char *)pw, sizeof pw,
+                          crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE))
+        dummy_hash[0] = 0;
+}
+
 int hm_user_check_password(hm_db *db, const char *name, const char *password, hm_user *user,
                            hm_error *err)
 {
     char hash[crypto_pwhash_STRBYTES + 1];
     hm_user u;
-    int rc = find_user(db, name, &u, hash, sizeof hash, err);
+    int rc = srv_user_load(db, name, &u, hash, sizeof hash, err);
+    if (rc == HM_ENOTFOUND) {
+        pthread_once(&dummy_once, make_dummy);
+        if (dummy_hash[0] && crypto_pwhash_str_verify(dummy_hash, password, strlen(password)))
+            hash[0] = 0;                  /* always: the dummy's password is unknown */
+    }
     if (rc == HM_ENOTFOUND || (rc == HM_OK && crypto_pwhash_str_verify(hash, password,
                                                                        strlen(password))))
         return hm_error_set(err, HM_EPERM, NULL, 0, NULL, "wrong user name or password");
@@ -151,7 +177,7 @@ int hm_token_issue(hm_db *db, const char *name, double days, const char *by, con
     if (size < 68)
         return hm_error_set(err, HM_EINVAL, NULL, 0, NULL, "token buffer too small");
     hm_user u;
-    int rc = find_user(db, name, &u, NULL, 0, err);
+    int rc = srv_user_load(db, name, &u, NULL, 0, err);
     if (rc)
         return rc;
     unsigned char raw[32];
@@ -208,14 +234,16 @@ int hm_token_check(hm_db *db, const char *token, hm_user *user, hm_error *err)
     srv_sha256_hex(token, 67, digest);
     srv_utc(now, 0);
     hm_stmt *st;
-    int rc = hm_db_prepare(db, "SELECT user_name, expires_at FROM api_token WHERE "
-                               "token_sha256 = ?", &st, err);
+    int rc = hm_db_prepare(db, "SELECT user_name, expires_at, (SELECT COUNT(*) FROM "
+                               "token_revocation r WHERE r.token_sha256 = api_token.token_sha256) "
+                               "FROM api_token WHERE token_sha256 = ?", &st, err);
     if (rc)
         return rc;
     hm_stmt_bind_text(st, 1, digest);
     rc = hm_stmt_step(st, err);
-    int ok = 0;
+    int ok = 0, revoked = 0;
     if (rc == 1) {
+        revoked = hm_stmt_column_int64(st, 2) > 0;
         snprintf(name, sizeof name, "%s", hm_stmt_column_text(st, 0));
         snprintf(expires, sizeof expires, "%s", hm_stmt_column_text(st, 1));
         ok = strcmp(expires, now) > 0;
@@ -225,9 +253,11 @@ int hm_token_check(hm_db *db, const char *token, hm_user *user, hm_error *err)
         return rc;
     if (rc == 0)
         return hm_error_set(err, HM_EPERM, NULL, 0, "token", "unknown token");
+    if (revoked)
+        return hm_error_set(err, HM_EPERM, NULL, 0, "token", "revoked token");
     if (!ok)
         return hm_error_set(err, HM_EPERM, NULL, 0, "token", "expired token");
-    rc = find_user(db, name, user, NULL, 0, err);
+    rc = srv_user_load(db, name, user, NULL, 0, err);
     if (rc == HM_OK)
         memcpy(user->token_expires, expires, sizeof expires);
     return rc == HM_ENOTFOUND ? hm_error_set(err, HM_EPERM, NULL, 0, "token", "user removed") : rc;

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ------------------------------------------------------------------ */
 /* Configuration (config.c): "key = value" lines, '#' comments.        */
@@ -76,8 +77,22 @@ int hm_user_check_password(hm_db *db, const char *name, const char *password, hm
  * use negative values for expired tokens). */
 int hm_token_issue(hm_db *db, const char *name, double days, const char *by,
                    const char *from, char *token, size_t size, hm_error *err);
-/* HM_OK and the user; HM_EPERM for an unknown, tampered or expired token. */
+/* HM_OK and the user; HM_EPERM for an unknown, tampered, expired or revoked
+ * token, or one whose user was removed. */
 int hm_token_check(hm_db *db, const char *token, hm_user *user, hm_error *err);
+/* Revokes name's live tokens (accounts.c): the one whose SHA-256 (hex) starts
+ * with prefix (8-64 hex digits; or the whole "hm_..." token), or every one
+ * when prefix is NULL; *n_revoked says how many.  One audit entry per token.
+ * A server's token cache may keep a revoked token working for up to 10 s
+ * (TOKEN_CACHE_S in http.c); revoked through that server's API: at once. */
+int hm_token_revoke(hm_db *db, const char *name, const char *prefix, const char *by,
+                    const char *from, long *n_revoked, hm_error *err);
+/* Disables an account: its tokens are revoked, its sessions ended, its rows
+ * kept for the audit log (which gets one entry). */
+int hm_user_remove(hm_db *db, const char *name, const char *by, const char *from,
+                   hm_error *err);
+/* Accounts, one line each, and their tokens (by the start of their SHA-256). */
+int hm_user_list(hm_db *db, FILE *out, hm_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Audit chain (audit.c).                                              */
@@ -125,6 +140,8 @@ int hm_server_rls_install(hm_db *db, hm_error *err);
 typedef enum hm_route_id {
     HM_R_HEALTH, HM_R_TABLE_GET, HM_R_TABLE_POST, HM_R_COMPLETENESS, HM_R_AUDIT,
     HM_R_QUERY_OPEN, HM_R_QUERY_LIST, HM_R_QUERY_ANSWER, HM_R_QUERY_CLOSE, HM_R_LOCK,
+    /* sess: sessions and token revocation (session.c) */
+    HM_R_SESSION_NEW, HM_R_SESSION_GET, HM_R_SESSION_END, HM_R_TOKEN_REVOKE,
     /* web: the pooled cohort overview (routes_overview.c) */
     HM_R_OVERVIEW,
     HM_R_COUNT

@@ -4,8 +4,9 @@
  * dir (never held in memory) with the size limit, and the graceful stop
  * (MHD_quiesce_daemon: no new connections; in-flight requests finish).
  *
- * Order of checks for every request: route (400/404/405), token (401), role
- * and centre (403), size (413), then the handler.  All of them run before a
+ * Order of checks for every request: route (400/404/405), Origin (403),
+ * token or session cookie (401; the cookie's CSRF token: 403), role and
+ * centre (403), size (413), then the handler.  All of them run before a
  * byte of an upload is written to disk.
  */
 #include "srv_int.h"
@@ -28,7 +29,10 @@
 
 /* Tokens recently checked, by SHA-256: a cache (a token's user and expiry
  * for TOKEN_CACHE_S seconds), so a read costs no look-up of its token.  A
- * change to a token or its user is seen within that time. */
+ * change to a token or its user made elsewhere (`harmonic user revoke` or
+ * `remove`, another server instance) is seen within that time: a revoked
+ * token works for at most TOKEN_CACHE_S more seconds.  Revoked through this
+ * server's API, the cache is emptied at once.  Sessions are not cached. */
 #define TOKEN_CACHE_N 256
 #define TOKEN_CACHE_S 10.0
 typedef struct token_slot {
@@ -63,6 +67,11 @@ typedef struct conn {
     int                refused;            /* status of a refusal found by begin() */
     int                web;                /* a web page (static.c), not an API route */
     const char        *refusal;
+    /* sess: a cookie request's session; what the handler sends back. */
+    char               cookie[65], csrf[65], session_expires[32];
+    int                via_session;
+    char               set_cookie[SRV_COOKIE_N];
+    int                retry_after_s, tokens_changed;
     crypto_hash_sha256_state sha;
 } conn;
 
@@ -109,6 +118,13 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, conn *x, srv_reply *
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"harmonic\"");
+    if (x->set_cookie[0])
+        MHD_add_response_header(resp, "Set-Cookie", x->set_cookie);
+    if (x->retry_after_s > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", x->retry_after_s);
+        MHD_add_response_header(resp, "Retry-After", ra);
+    }
     x->status = r->status;
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
@@ -162,7 +178,13 @@ static int paging(struct MHD_Connection *c, srv_request *q)
 static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_reply *r)
 {
     srv_request q = { .route = &x->route, .user = &x->user, .remote = x->remote,
-                      .reason = x->reason };
+                      .reason = x->reason, .set_cookie = x->set_cookie,
+                      .retry_after_s = &x->retry_after_s, .tokens_changed = &x->tokens_changed };
+    if (x->via_session) {
+        q.session_cookie = x->cookie;
+        q.csrf_token = x->csrf;
+        q.session_expires = x->session_expires;
+    }
     if (paging(c, &q)) {
         srv_reply_error(r, 400, "page must be 0 or more, page_size 1..1000");
         return;
@@ -193,10 +215,20 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
     case HM_R_QUERY_ANSWER: srv_route_query_answer(db, &q, r); break;
     case HM_R_QUERY_CLOSE:  srv_route_query_close(db, &q, r); break;
     case HM_R_LOCK:         srv_route_lock(db, &q, r); break;
+    /* sess */
+    case HM_R_SESSION_NEW:  srv_route_session_new(db, &q, r); break;
+    case HM_R_SESSION_GET:  srv_route_session_get(db, &q, r); break;
+    case HM_R_SESSION_END:  srv_route_session_end(db, &q, r); break;
+    case HM_R_TOKEN_REVOKE: srv_route_token_revoke(db, &q, r); break;
     case HM_R_OVERVIEW:     srv_route_overview(db, &q, r); break;   /* web */
     default:                srv_reply_error(r, 404, "no such route"); break;
     }
     srv_pool_put(srv->pool, db);
+    if (x->tokens_changed) {              /* revoked here: not one more cached use */
+        pthread_mutex_lock(&srv->token_mu);
+        memset(srv->tokens, 0, sizeof srv->tokens);
+        pthread_mutex_unlock(&srv->token_mu);
+    }
 }
 
 static enum MHD_Result refuse(conn *x, int status, const char *msg)
@@ -245,6 +277,54 @@ static int check_token(hm_server *srv, const char *token, hm_user *user)
     return rc;
 }
 
+/* sess: a present Origin header must be this server's own, scheme://Host
+ * (RFC 6454; OWASP CSRF Prevention Cheat Sheet, "Verifying origin with
+ * standard headers"): NULL when fine, else why not. */
+static const char *check_origin(hm_server *srv, struct MHD_Connection *c)
+{
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (!origin)
+        return NULL;
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    const char *scheme = srv->cfg.tls ? "https://" : "http://";
+    size_t n = strlen(scheme);
+    if (host && !strncmp(origin, scheme, n) && !strcmp(origin + n, host))
+        return NULL;
+    return "cross-origin request refused (Origin is not this server)";
+}
+
+/* sess: the request's user from EITHER its bearer token OR its hm_session
+ * cookie (checked in the database every time: a signed-out session stops at
+ * once).  With the cookie, a method other than GET/HEAD also needs the
+ * session's CSRF token in X-CSRF-Token.  0, 401, 403 or 500. */
+static int authenticate(hm_server *srv, struct MHD_Connection *c, conn *x)
+{
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (auth) {
+        if (strncmp(auth, "Bearer ", 7))
+            return 401;
+        int rc = check_token(srv, auth + 7, &x->user);
+        return rc == HM_OK ? 0 : rc == HM_EPERM ? 401 : 500;
+    }
+    const char *cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "hm_session");
+    if (!cookie)
+        return 401;
+    hm_db *db = srv_pool_get(srv->pool);
+    hm_error err;
+    int rc = srv_session_check(db, cookie, &x->user, x->csrf, x->session_expires, &err);
+    srv_pool_put(srv->pool, db);
+    if (rc)
+        return rc == HM_EPERM ? 401 : 500;
+    snprintf(x->cookie, sizeof x->cookie, "%s", cookie);
+    x->via_session = 1;
+    if (!strcmp(x->method, "GET") || !strcmp(x->method, "HEAD"))
+        return 0;
+    const char *sent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token");
+    if (!sent || strlen(sent) != 64 || sodium_memcmp(sent, x->csrf, 64))
+        return 403;
+    return 0;
+}
+
 /* First call of a request: every check that needs no body.  A refusal is
  * only recorded: answered at once for a POST (its body is then never read
  * and the connection closes), at the end of the request otherwise (a
@@ -263,15 +343,18 @@ static enum MHD_Result begin(hm_server *srv, struct MHD_Connection *c, conn *x)
         return refuse(x, 404, "no such route (see openapi/harmonic.yaml)");
     if (st == 405)
         return refuse(x, 405, "method not allowed on this path");
-    if (x->route.id != HM_R_HEALTH) {
-        const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-        if (!auth || strncmp(auth, "Bearer ", 7))
-            return refuse(x, 401, "missing API token (Authorization: Bearer ...)");
-        int rc = check_token(srv, auth + 7, &x->user);
-        if (rc == HM_EPERM)
-            return refuse(x, 401, "invalid or expired API token");
-        if (rc)
-            return refuse(x, 500, "cannot check the token");
+    const char *origin_refusal = check_origin(srv, c);
+    if (origin_refusal)
+        return refuse(x, 403, origin_refusal);
+    if (x->route.id != HM_R_HEALTH && x->route.id != HM_R_SESSION_NEW) {
+        int st_auth = authenticate(srv, c, x);
+        if (st_auth == 401)
+            return refuse(x, 401, "missing or invalid credentials: an API token (Authorization: "
+                                  "Bearer ...) or a session (POST /api/v1/session)");
+        if (st_auth == 403)
+            return refuse(x, 403, "missing or wrong X-CSRF-Token for this session");
+        if (st_auth)
+            return refuse(x, 500, "cannot check the credentials");
         x->authed = 1;
         srv_request q = { .route = &x->route, .user = &x->user };
         if (srv_allowed(&q))
@@ -280,7 +363,8 @@ static enum MHD_Result begin(hm_server *srv, struct MHD_Connection *c, conn *x)
     const char *reason = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Harmonic-Reason");
     if (reason)
         snprintf(x->reason, sizeof x->reason, "%s", reason);
-    /* Every POST body (CSV uploads, the queries' JSON) is streamed to disk. */
+    /* Every POST body (CSV uploads, the queries' JSON) is streamed to disk.
+     * A DELETE has no body: anything sent is dropped (take_chunk). */
     if (!strcmp(x->method, "POST")) {
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_upload_bytes)

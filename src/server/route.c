@@ -19,6 +19,11 @@ static const hm_route routes[] = {
     { HM_R_QUERY_ANSWER, "POST", "/api/v1/queries/{id}/answer" },
     { HM_R_QUERY_CLOSE, "POST", "/api/v1/queries/{id}/close" },
     { HM_R_LOCK, "POST", "/api/v1/centres/{centre}/locks" },
+    /* sess */
+    { HM_R_SESSION_NEW, "POST", "/api/v1/session" },
+    { HM_R_SESSION_GET, "GET", "/api/v1/session" },
+    { HM_R_SESSION_END, "DELETE", "/api/v1/session" },
+    { HM_R_TOKEN_REVOKE, "POST", "/api/v1/tokens/revoke" },
     /* web */
     { HM_R_OVERVIEW, "GET", "/api/v1/pooled/overview" },
 };

@@ -39,6 +39,11 @@ int srv_allowed(const srv_request *q)
     case HM_R_QUERY_CLOSE:
     case HM_R_LOCK:         return reader ? 0 : 403;
     case HM_R_QUERY_ANSWER: return u->role == HM_ROLE_CENTRE_MANAGER ? 0 : 403;
+    /* sess: every signed-in user sees and ends its own session. */
+    case HM_R_SESSION_NEW:
+    case HM_R_SESSION_GET:
+    case HM_R_SESSION_END:  return 0;
+    case HM_R_TOKEN_REVOKE: return u->role == HM_ROLE_ADMIN ? 0 : 403;
     case HM_R_OVERVIEW:     return reader ? 0 : 403;      /* web: pooled, never a centre */
     default:                return 403;
     }

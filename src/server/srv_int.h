@@ -64,7 +64,14 @@ typedef struct srv_request {
     unsigned long long upload_bytes;
     const char *upload_sha256;
     srv_stmt_cache *stmts;         /* of the connection lent to this request */
+    /* Sessions (session.c): set when the request came with the hm_session
+     * cookie rather than a token. */
+    const char *session_cookie, *csrf_token, *session_expires;
+    char *set_cookie;              /* out: a Set-Cookie value (SRV_COOKIE_N bytes) */
+    int *retry_after_s;            /* out: a Retry-After header when > 0 */
+    int *tokens_changed;           /* out: tokens revoked: the token cache is emptied */
 } srv_request;
+#define SRV_COOKIE_N 256
 
 /* Role and centre rule of a route for a user: 0 allowed, else 403. */
 int  srv_allowed(const srv_request *q);
@@ -86,6 +93,19 @@ int  srv_lock_install(hm_db *db, hm_error *err);
 /* PostgreSQL: harmonic.centre for this request's user (rls.c). */
 int  srv_rls_set(hm_db *db, const hm_user *u, hm_error *err);
 
+/* Sessions, sign-in, token revocation (sess: session.c, auth.c). */
+/* The account (password hash too when hash is not NULL); HM_ENOTFOUND for
+ * no such account or a removed one. */
+int  srv_user_load(hm_db *db, const char *name, hm_user *user, char *hash, size_t hsize,
+                   hm_error *err);
+/* The live session of a cookie value: HM_OK with its user, CSRF token and
+ * expiry; HM_EPERM when malformed, unknown, ended, expired or its user removed. */
+int  srv_session_check(hm_db *db, const char *cookie, hm_user *user, char csrf[65],
+                       char expires[32], hm_error *err);
+void srv_route_session_new(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_session_get(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_session_end(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_token_revoke(hm_db *db, const srv_request *q, srv_reply *r);
 /* ---- web: the web pages and their data (issue 14 items 6, 7) ---- */
 /* The pooled cohort overview for analysts and admins (routes_overview.c). */
 void srv_route_overview(hm_db *db, const srv_request *q, srv_reply *r);

@@ -37,8 +37,8 @@ function barChart(U, el, title, names, series, unit) {
     title, width: 760, height: 320,
     scales: { x: { time: false, range: [-0.5, names.length - 0.5] } },
     axes: [
-      { values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) ? names[t] ?? '' : '')),
-        incrs: [1], label: unit, rotate: -45, size: 80 },
+      { splits: () => names.map((_, i) => i), values: (u, splits) => splits.map((i) => names[i]),
+        label: unit, rotate: -45, size: 80 },
       { label: 'count' },
     ],
     series: [{ label: 'bin', value: (u, v) => names[Math.round(v)] ?? '' },

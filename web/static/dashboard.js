@@ -10,6 +10,18 @@ export function centreOf(args) {
   return args[0] || (api.isManager() ? me.centre : 'all');
 }
 
+// Analysts and admins choose the centre a page shows (a manager has its own only).
+export function centrePicker(page, centre) {
+  if (!api.isReader()) return null;
+  return h('form', { id: 'pick', onsubmit: (e) => {
+    e.preventDefault();
+    location.hash = `#/${page}/${encodeURIComponent(e.target.elements.centre.value.trim())}`;
+  } }, h('label', { for: 'centre' }, page === 'dashboard' ? 'Centre (or all)' : 'Centre'),
+  h('input', { id: 'centre', name: 'centre', value: centre === 'all' && page !== 'dashboard'
+                                                       ? '' : centre, required: true }),
+  h('button', {}, 'Show'));
+}
+
 function centreView(c) {
   const rows = Object.entries(c.tables || {}).map(([name, t]) =>
     h('tr', { dataset: { table: name } },
@@ -38,13 +50,7 @@ export async function render(args) {
   const q = centre === 'all' ? { ok: false }
     : await api.call('GET', `/api/v1/centres/${encodeURIComponent(centre)}/queries?status=open`);
   const open = q.ok ? q.data.queries.length : null;
-  const picker = api.isReader()
-    ? h('form', { id: 'pick', onsubmit: (e) => {
-        e.preventDefault();
-        location.hash = `#/dashboard/${encodeURIComponent(e.target.elements.centre.value)}`;
-      } }, h('label', { for: 'centre' }, 'Centre (or all)'),
-      h('input', { id: 'centre', name: 'centre', value: centre }), h('button', {}, 'Show'))
-    : null;
+  const picker = centrePicker('dashboard', centre);
   const centres = res.data.centres || [];
   show(title, picker,
     open === null ? null

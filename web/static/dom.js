@@ -20,7 +20,8 @@ export function h(tag, attrs = {}, ...children) {
 // Replaces the page's content.
 export function show(...nodes) {
   const app = document.getElementById('app');
-  app.replaceChildren(...nodes.flat());
+  app.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined &&
+                                                           n !== false));
   return app;
 }
 

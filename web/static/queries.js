@@ -3,7 +3,7 @@
 // an answer, optionally a corrected value with its reason).
 import * as api from './api.js';
 import { h, show, note } from './dom.js';
-import { centreOf } from './dashboard.js';
+import { centreOf, centrePicker } from './dashboard.js';
 
 function keyText(key) {
   return key && typeof key === 'object'
@@ -33,19 +33,20 @@ function answerForm(q, done) {
 export async function render(args, message) {
   const centre = centreOf(args);
   const title = h('h1', {}, `Open data queries: ${centre}`);
+  const picker = centrePicker('queries', centre);
   if (centre === 'all') {
-    show(title, note('info', 'Choose a centre: #/queries/CENTRE.'));
+    show(title, picker, note('info', 'Choose a centre.'));
     return;
   }
   const res = await api.call('GET',
     `/api/v1/centres/${encodeURIComponent(centre)}/queries?status=open`);
   if (!res.ok) {
-    show(title, note('error', api.problem(res)));
+    show(title, picker, note('error', api.problem(res)));
     return;
   }
   const list = res.data.queries;
   const again = (msg) => render(args, msg);
-  show(title, message ? note('ok', message) : null,
+  show(title, picker, message ? note('ok', message) : null,
     list.length ? list.map((q) => h('article', { class: 'query', dataset: { id: q.id } },
       h('h2', {}, `Query ${q.id}: ${q.table}.${q.field}`),
       h('p', { class: 'record' }, `Record: ${keyText(q.key)}`),

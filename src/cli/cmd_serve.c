@@ -48,7 +48,7 @@ const hm_cli_cmd hm_cli_serve = {
     "serve", "the multi-centre HTTPS API: submissions, reads, completeness, audit",
     "Reads one configuration file of 'key = value' lines: listen (127.0.0.1), port (0 = any,\n"
     "printed on start), tls (on; off only on loopback), tls_cert, tls_key, db, upload_dir,\n"
-    "max_upload_bytes, log_file, threads, shutdown_grace_s.  SIGTERM or SIGINT stops it\n"
-    "gracefully.  See docs/server.md and openapi/harmonic.yaml.\n",
+    "max_upload_bytes, log_file, threads, shutdown_grace_s, web_dir (the web pages at /).\n"
+    "SIGTERM or SIGINT stops it gracefully.  See docs/server.md and openapi/harmonic.yaml.\n",
     serve_opts, NULL, run_serve, NULL, 0
 };

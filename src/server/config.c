@@ -70,6 +70,8 @@ static int set_key(hm_server_config *c, const char *k, const char *v, const char
         return set_str(c->db, sizeof c->db, v, path, line, k, err);
     if (!strcmp(k, "upload_dir"))
         return set_str(c->upload_dir, sizeof c->upload_dir, v, path, line, k, err);
+    if (!strcmp(k, "web_dir"))
+        return set_str(c->web_dir, sizeof c->web_dir, v, path, line, k, err);
     if (!strcmp(k, "log_file"))
         return set_str(c->log_file, sizeof c->log_file, v, path, line, k, err);
     if (!strcmp(k, "tls")) {
@@ -100,7 +102,8 @@ static int set_key(hm_server_config *c, const char *k, const char *v, const char
     }
     return hm_error_set(err, HM_EINVAL, path, line, k,
                         "unknown key (expected listen, port, tls, tls_cert, tls_key, db, "
-                        "upload_dir, max_upload_bytes, log_file, threads, shutdown_grace_s)");
+                        "upload_dir, max_upload_bytes, log_file, threads, shutdown_grace_s, "
+                        "web_dir)");
 }
 
 /* Without TLS tokens would cross the network in clear: only loopback. */

@@ -37,6 +37,7 @@ typedef struct hm_server_config {
     char     log_file[1024];       /* "" or "-": stderr */
     int      threads;              /* libmicrohttpd thread pool, default 4 */
     int      shutdown_grace_s;     /* how long in-flight requests may take at stop */
+    char     web_dir[1024];        /* web pages served at / and /web/ ("": none; static.c) */
 } hm_server_config;
 
 void hm_server_config_defaults(hm_server_config *cfg);
@@ -141,6 +142,8 @@ typedef enum hm_route_id {
     HM_R_QUERY_OPEN, HM_R_QUERY_LIST, HM_R_QUERY_ANSWER, HM_R_QUERY_CLOSE, HM_R_LOCK,
     /* sess: sessions and token revocation (session.c) */
     HM_R_SESSION_NEW, HM_R_SESSION_GET, HM_R_SESSION_END, HM_R_TOKEN_REVOKE,
+    /* web: the pooled cohort overview (routes_overview.c) */
+    HM_R_OVERVIEW,
     HM_R_COUNT
 } hm_route_id;
 

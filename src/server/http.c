@@ -65,6 +65,7 @@ typedef struct conn {
     unsigned long long bytes;
     int                too_big;
     int                refused;            /* status of a refusal found by begin() */
+    int                web;                /* a web page (static.c), not an API route */
     const char        *refusal;
     /* sess: a cookie request's session; what the handler sends back. */
     char               cookie[65], csrf[65], session_expires[32];
@@ -219,6 +220,7 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
     case HM_R_SESSION_GET:  srv_route_session_get(db, &q, r); break;
     case HM_R_SESSION_END:  srv_route_session_end(db, &q, r); break;
     case HM_R_TOKEN_REVOKE: srv_route_token_revoke(db, &q, r); break;
+    case HM_R_OVERVIEW:     srv_route_overview(db, &q, r); break;   /* web */
     default:                srv_reply_error(r, 404, "no such route"); break;
     }
     srv_pool_put(srv->pool, db);
@@ -330,6 +332,10 @@ static int authenticate(hm_server *srv, struct MHD_Connection *c, conn *x)
  * connection). */
 static enum MHD_Result begin(hm_server *srv, struct MHD_Connection *c, conn *x)
 {
+    if (srv_static_path(x->method, x->path)) {   /* the web pages: no token, no body */
+        x->web = 1;
+        return MHD_YES;
+    }
     int st = hm_route_match_path(x->method, x->path, &x->route);
     if (st == 400)
         return refuse(x, 400, "bad path: parameters are plain names [A-Za-z0-9_]");
@@ -435,6 +441,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (x->refused)
         return send_error(c, x, x->refused, x->refusal);
+    if (x->web)
+        return (enum MHD_Result)srv_static_reply(c, srv->cfg.web_dir, x->path, &x->status);
     /* The whole body is on disk (or there was none). */
     if (x->fd >= 0 && close(x->fd))
         x->too_big = 2;

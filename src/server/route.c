@@ -24,6 +24,8 @@ static const hm_route routes[] = {
     { HM_R_SESSION_GET, "GET", "/api/v1/session" },
     { HM_R_SESSION_END, "DELETE", "/api/v1/session" },
     { HM_R_TOKEN_REVOKE, "POST", "/api/v1/tokens/revoke" },
+    /* web */
+    { HM_R_OVERVIEW, "GET", "/api/v1/pooled/overview" },
 };
 
 size_t hm_server_nroutes(void)

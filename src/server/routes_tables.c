@@ -44,6 +44,7 @@ int srv_allowed(const srv_request *q)
     case HM_R_SESSION_GET:
     case HM_R_SESSION_END:  return 0;
     case HM_R_TOKEN_REVOKE: return u->role == HM_ROLE_ADMIN ? 0 : 403;
+    case HM_R_OVERVIEW:     return reader ? 0 : 403;      /* web: pooled, never a centre */
     default:                return 403;
     }
 }

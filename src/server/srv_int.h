@@ -106,5 +106,36 @@ void srv_route_session_new(hm_db *db, const srv_request *q, srv_reply *r);
 void srv_route_session_get(hm_db *db, const srv_request *q, srv_reply *r);
 void srv_route_session_end(hm_db *db, const srv_request *q, srv_reply *r);
 void srv_route_token_revoke(hm_db *db, const srv_request *q, srv_reply *r);
+/* ---- web: the web pages and their data (issue 14 items 6, 7) ---- */
+/* The pooled cohort overview for analysts and admins (routes_overview.c). */
+void srv_route_overview(hm_db *db, const srv_request *q, srv_reply *r);
+/* Web pages (static.c): GET/HEAD of "/" and "/web/..." from web_dir. */
+struct MHD_Connection;
+int  srv_static_path(const char *method, const char *path);
+/* Content-Type of a file name, NULL if not a web file type. */
+const char *srv_static_type(const char *name);
+/* 200 and the real path of the file a path names, or 404 (outside web_dir,
+ * a dotfile or "..", not a regular file, an unknown type). */
+int  srv_static_resolve(const char *web_dir, const char *path, char *out, size_t size,
+                        const char **type);
+/* Queues the file (or 404) with the security headers; MHD_YES/MHD_NO. */
+int  srv_static_reply(struct MHD_Connection *c, const char *web_dir, const char *path,
+                      int *status);
+
+/* ---- web: the web pages and their data (issue 14 items 6, 7) ---- */
+/* The pooled cohort overview for analysts and admins (routes_overview.c). */
+void srv_route_overview(hm_db *db, const srv_request *q, srv_reply *r);
+/* Web pages (static.c): GET/HEAD of "/" and "/web/..." from web_dir. */
+struct MHD_Connection;
+int  srv_static_path(const char *method, const char *path);
+/* Content-Type of a file name, NULL if not a web file type. */
+const char *srv_static_type(const char *name);
+/* 200 and the real path of the file a path names, or 404 (outside web_dir,
+ * a dotfile or "..", not a regular file, an unknown type). */
+int  srv_static_resolve(const char *web_dir, const char *path, char *out, size_t size,
+                        const char **type);
+/* Queues the file (or 404) with the security headers; MHD_YES/MHD_NO. */
+int  srv_static_reply(struct MHD_Connection *c, const char *web_dir, const char *path,
+                      int *status);
 
 #endif

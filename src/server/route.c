@@ -19,6 +19,9 @@ static const hm_route routes[] = {
     { HM_R_QUERY_ANSWER, "POST", "/api/v1/queries/{id}/answer" },
     { HM_R_QUERY_CLOSE, "POST", "/api/v1/queries/{id}/close" },
     { HM_R_LOCK, "POST", "/api/v1/centres/{centre}/locks" },
+    /* DICOM submissions (routes_submit.c) */
+    { HM_R_RDSR_POST, "POST", "/api/v1/centres/{centre}/rdsr" },
+    { HM_R_RT_POST, "POST", "/api/v1/centres/{centre}/rt-courses" },
 };
 
 size_t hm_server_nroutes(void)

@@ -39,6 +39,9 @@ int srv_allowed(const srv_request *q)
     case HM_R_QUERY_CLOSE:
     case HM_R_LOCK:         return reader ? 0 : 403;
     case HM_R_QUERY_ANSWER: return u->role == HM_ROLE_CENTRE_MANAGER ? 0 : 403;
+    /* DICOM submissions: only the centre's own manager, as for tables. */
+    case HM_R_RDSR_POST:
+    case HM_R_RT_POST:      return own ? 0 : 403;
     default:                return 403;
     }
 }

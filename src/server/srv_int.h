@@ -64,6 +64,10 @@ typedef struct srv_request {
     unsigned long long upload_bytes;
     const char *upload_sha256;
     srv_stmt_cache *stmts;         /* of the connection lent to this request */
+    /* DICOM submissions (routes_submit.c) */
+    const char *content_type;      /* Content-Type header, or NULL */
+    struct MHD_Connection *mhd;    /* for srv_query_arg */
+    const hm_server_config *cfg;
 } srv_request;
 
 /* Role and centre rule of a route for a user: 0 allowed, else 403. */
@@ -85,5 +89,13 @@ void srv_route_lock(hm_db *db, const srv_request *q, srv_reply *r);
 int  srv_lock_install(hm_db *db, hm_error *err);
 /* PostgreSQL: harmonic.centre for this request's user (rls.c). */
 int  srv_rls_set(hm_db *db, const hm_user *u, hm_error *err);
+
+/* ---- DICOM submissions (routes_submit.c, tar.c) ---- */
+struct MHD_Connection;
+const char *srv_query_arg(const srv_request *q, const char *name);
+void srv_route_rdsr_post(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_rt_post(hm_db *db, const srv_request *q, srv_reply *r);
+/* Removes a directory tree without following links: 0, or -1. */
+int  srv_rmtree(const char *path);
 
 #endif

@@ -35,7 +35,7 @@
 #define MAX_UPLOAD (3 << 20)
 
 static char url[1024];
-static char tok_fr[80], tok_no[80];
+static char tok_fr[80], tok_no[80], tok_ana[80];
 static pid_t server_pid;
 static int port;
 
@@ -291,6 +291,8 @@ static int setup(void **state)
                                  &err), 0);
     issue(db, "fr_submit", tok_fr);
     issue(db, "no_submit", tok_no);
+    assert_int_equal(hm_user_add(db, "ana_submit", HM_ROLE_ANALYST, "", pw, "t", "t", &err), 0);
+    issue(db, "ana_submit", tok_ana);
     FILE *fp = fopen(DIR "/centre.csv", "w");
     fputs("centre_code,country,name,cohort\nFR01,FR,Necker,both\n", fp);
     fclose(fp);
@@ -406,6 +408,38 @@ static void test_rdsr_batch(void **state)
     json_decref(j);
     assert_int_equal(count_in(url, "SELECT COUNT(*) FROM irradiation_event"), 17);
     assert_int_equal(upload_dir_entries(), 0);
+}
+
+/* A locked procedure (data queries) refuses a continued report that would
+ * add doses to it: 409, nothing stored; the lock is the server's trigger. */
+static void test_rdsr_locked(void **state)
+{
+    (void)state;
+    hm_db *db = tdb_open(url);
+    hm_stmt *st;
+    hm_error err;
+    assert_int_equal(hm_db_prepare(db, "SELECT procedure_id FROM irradiation_event GROUP BY "
+                                       "procedure_id HAVING COUNT(*) = 9", &st, &err), 0);
+    assert_int_equal(hm_stmt_step(st, &err), 1);
+    char body[512];
+    snprintf(body, sizeof body, "{\"table\":\"procedure\",\"key\":{\"procedure_id\":\"%s\"}}",
+             hm_stmt_column_text(st, 0));
+    hm_stmt_finalize(st);
+    hm_db_close(db);
+    assert_int_equal(post("/api/v1/centres/FR01/locks", tok_ana, "application/json", body,
+                          strlen(body), NULL), 201);
+    sh("rm -rf " DIR "/more && mkdir -p " DIR "/more");
+    synth(DIR "/more/a3.dcm", 11, 9, 3, "1.2.826.0.1.3680043.9.7777.1");
+    sh("cd " DIR "/more && tar -cf ../more.tar a3.dcm");
+    size_t n;
+    char *p = slurp(DIR "/more.tar", &n);
+    json_decref(refused("/api/v1/centres/FR01/rdsr", tok_fr, "application/x-tar", p, n, 409));
+    free(p);
+    /* The same report again, already stored in full, changes nothing: it goes in. */
+    json_t *j;
+    assert_int_equal(post_file("/api/v1/centres/FR01/rdsr", tok_fr, "application/x-tar",
+                               DIR "/batch.tar", &j), 200);
+    json_decref(j);
 }
 
 /* A batch with one file that is no RDSR: 422 naming it, nothing stored
@@ -605,6 +639,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rdsr_batch),
+        cmocka_unit_test(test_rdsr_locked),
         cmocka_unit_test(test_rdsr_bad_file),
         cmocka_unit_test(test_tar_refused),
         cmocka_unit_test(test_rt_course),

@@ -513,10 +513,11 @@ static void test_tar_refused(void **state)
     assert_int_not_equal(lstat(DIR "/evil_abs.dcm", &st), 0);
     assert_int_not_equal(lstat(DIR "/uploads/evil.dcm", &st), 0);
     /* A real archive cut in the middle of its second file; a bad checksum. */
+    json_t *j;
     sh("cd " DIR " && tar -cf cut.tar rdsr && truncate -s 20000 cut.tar");
     size_t n;
     char *p = slurp(DIR "/cut.tar", &n);
-    json_t *j = refused("/api/v1/centres/FR01/rdsr", tok_fr, "application/x-tar", p, n, 400);
+    j = refused("/api/v1/centres/FR01/rdsr", tok_fr, "application/x-tar", p, n, 400);
     assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "truncated"));
     json_decref(j);
     p[148] ^= 1;                                  /* the first header's checksum */
@@ -534,7 +535,27 @@ static void test_tar_refused(void **state)
     json_decref(refused("/api/v1/centres/FR01/rt-courses", tok_no, "application/x-tar", p, n,
                         403));
     json_decref(refused("/api/v1/centres/FR01/rdsr", tok_fr, "text/csv", p, n, 415));
+    /* The key directory readable by others: 500, the key unused; a centre
+     * without a key file: 503.  The key's hex never reaches the log. */
+    sh("chmod 750 " DIR "/keys");
+    json_decref(refused("/api/v1/centres/FR01/rdsr", tok_fr, "application/x-tar", p, n, 500));
+    sh("chmod 700 " DIR "/keys && mv " DIR "/keys/NO01.key " DIR "/NO01.key.off");
+    j = refused("/api/v1/centres/NO01/rdsr", tok_no, "application/x-tar", p, n, 503);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "NO01"));
+    json_decref(j);
+    sh("mv " DIR "/NO01.key.off " DIR "/keys/NO01.key");
     free(p);
+    char out[4096];
+    hm_test_run("sed -n 's/^key-hex: //p' " DIR "/keys/FR01.key", out, sizeof out, 0);
+    out[strcspn(out, "\n")] = 0;
+    assert_int_equal(strlen(out), 64);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "grep -c %s " DIR "/server.log", out);
+    char hits[64];
+    hm_test_run(cmd, hits, sizeof hits, 0);
+    assert_int_equal(atoi(hits), 0);
+    assert_int_equal(hm_test_run("grep -c /rdsr " DIR "/server.log", hits, sizeof hits, 0),
+                     0);                           /* the log is written (and was read) */
 }
 
 /* The fixture course (CT, structure set, IMRT plan, dose) of patient pid. */

@@ -315,8 +315,13 @@ static int setup(void **state)
                 "log_file = %s/server.log\nthreads = 2\npseudonym_key_dir = %s/keys\n",
             url, DIR, MAX_UPLOAD, DIR, DIR);
     fclose(fp);
+    /* What a killed server would leave: an extraction dir, removed at start. */
+    sh("mkdir -p " DIR "/uploads/upload-x-stale/in/c1 && echo x > " DIR
+       "/uploads/upload-x-stale/in/c1/RP.dcm && chmod 700 " DIR "/uploads");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     start_server();
+    struct stat st;
+    assert_int_not_equal(lstat(DIR "/uploads/upload-x-stale", &st), 0);
     return 0;
 }
 

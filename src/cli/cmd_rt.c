@@ -227,7 +227,7 @@ static int run_import(const hm_args *a)
                                  hm_args_str(a, "diag-topography", NULL),
                                  hm_args_str(a, "diag-morphology", NULL),
                                  hm_args_str(a, "diag-date", NULL),
-                                 diag_path ? &diag : NULL };
+                                 diag_path ? &diag : NULL, NULL, NULL };
         rc = hm_rt_import(db, &io, courses, n, res, &err);
     }
     hm_pseudo_key_wipe(&key);

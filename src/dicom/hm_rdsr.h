@@ -251,4 +251,15 @@ typedef struct hm_rdsr_import_result {
 int hm_rdsr_import(struct hm_db *db, const hm_rdsr_import_opts *opts, const hm_rdsr_report *rep,
                    hm_rdsr_import_result *res, hm_error *err);
 
+/* The reports reps[0..n) in one transaction, each in a savepoint: HM_OK
+ * with res[i] for all, or HM_EVALIDATE when any report failed (errs[i].code
+ * set for those; nothing stored), or another error.  before_commit (NULL:
+ * none) runs inside the transaction just before COMMIT (the server's audit
+ * entry); its failure rolls everything back. */
+typedef int (*hm_rdsr_before_commit)(struct hm_db *db, void *arg, hm_error *err);
+int hm_rdsr_import_batch(struct hm_db *db, const hm_rdsr_import_opts *opts,
+                         hm_rdsr_report *const *reps, size_t n, hm_rdsr_import_result *res,
+                         hm_error *errs, hm_rdsr_before_commit before_commit, void *arg,
+                         hm_error *err);
+
 #endif

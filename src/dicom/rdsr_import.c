@@ -460,3 +460,53 @@ int hm_rdsr_import(struct hm_db *db, const hm_rdsr_import_opts *opts, const hm_r
     }
     return rc;
 }
+
+/* A batch in ONE transaction (the server's RDSR submissions): each report
+ * in a savepoint, so every failing report is named in errs[i] (code != 0)
+ * while the others are still checked; any failure rolls the whole batch
+ * back.  before_commit (may be NULL) runs inside the transaction just
+ * before COMMIT: the server's audit entry commits with the rows or not at
+ * all. */
+int hm_rdsr_import_batch(struct hm_db *db, const hm_rdsr_import_opts *opts,
+                         hm_rdsr_report *const *reps, size_t n, hm_rdsr_import_result *res,
+                         hm_error *errs, hm_rdsr_before_commit before_commit, void *arg,
+                         hm_error *err)
+{
+    memset(res, 0, n * sizeof *res);
+    int rc = hm_db_begin(db, err);
+    if (rc)
+        return rc;
+    size_t failed = 0;
+    for (size_t i = 0; rc == HM_OK && i < n; i++) {
+        hm_error_clear(&errs[i]);
+        res[i].events_in_file = (int)reps[i]->nevents;
+        rc = hm_db_exec(db, "SAVEPOINT hm_rdsr_file", err);
+        if (rc)
+            break;
+        int frc = store(db, opts, reps[i], &res[i], &errs[i]);
+        if (frc == HM_OK) {
+            rc = hm_db_exec(db, "RELEASE SAVEPOINT hm_rdsr_file", err);
+            continue;
+        }
+        if (!errs[i].file[0])
+            snprintf(errs[i].file, sizeof errs[i].file, "%s", reps[i]->source);
+        errs[i].code = frc;
+        failed++;
+        memset(&res[i], 0, sizeof res[i]);
+        rc = hm_db_exec(db, "ROLLBACK TO SAVEPOINT hm_rdsr_file", err);
+        if (rc == HM_OK)
+            rc = hm_db_exec(db, "RELEASE SAVEPOINT hm_rdsr_file", err);
+    }
+    if (rc == HM_OK && failed)
+        rc = hm_error_set(err, HM_EVALIDATE, NULL, 0, NULL,
+                          "%zu of %zu reports refused: nothing stored", failed, n);
+    if (rc == HM_OK && before_commit)
+        rc = before_commit(db, arg, err);
+    if (rc == HM_OK)
+        rc = hm_db_commit(db, err);
+    if (rc) {
+        hm_db_rollback(db, NULL);
+        memset(res, 0, n * sizeof *res);
+    }
+    return rc;
+}

@@ -411,6 +411,10 @@ typedef struct hm_rt_import_opts {
     /* Instead of the three above: each course's patient's row (every
      * course's patient must have one, else nothing is stored). */
     const hm_rt_diagnoses *diagnoses;
+    /* Runs inside the import's transaction just before COMMIT (NULL: none):
+     * the server's audit entry commits with the courses or not at all. */
+    int (*before_commit)(struct hm_db *db, void *arg, hm_error *err);
+    void *before_commit_arg;
 } hm_rt_import_opts;
 
 enum { HM_RT_IMPORT_NEW_COURSE = 1, HM_RT_IMPORT_NEW_VERSION = 2, HM_RT_IMPORT_UNCHANGED = 3 };

@@ -342,6 +342,8 @@ int hm_rt_import(hm_db *db, const hm_rt_import_opts *o, const hm_rt_course *cour
     if (rc == HM_OK) {
         for (size_t k = 0; rc == HM_OK && k < n; k++)
             rc = import_one(db, &oc[order[k]], &p[order[k]], &res[order[k]], err);
+        if (rc == HM_OK && o->before_commit)
+            rc = o->before_commit(db, o->before_commit_arg, err);
         if (rc == HM_OK)
             rc = hm_db_commit(db, err);
         if (rc) {

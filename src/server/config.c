@@ -74,6 +74,9 @@ static int set_key(hm_server_config *c, const char *k, const char *v, const char
         return set_str(c->web_dir, sizeof c->web_dir, v, path, line, k, err);
     if (!strcmp(k, "log_file"))
         return set_str(c->log_file, sizeof c->log_file, v, path, line, k, err);
+    /* RDSR and RT submissions (routes_submit.c): one study key file per centre. */
+    if (!strcmp(k, "pseudonym_key_dir"))
+        return set_str(c->pseudonym_key_dir, sizeof c->pseudonym_key_dir, v, path, line, k, err);
     if (!strcmp(k, "tls")) {
         if (strcmp(v, "on") && strcmp(v, "off"))
             return hm_error_set(err, HM_EINVAL, path, line, k, "expected on or off, found '%s'", v);
@@ -103,7 +106,7 @@ static int set_key(hm_server_config *c, const char *k, const char *v, const char
     return hm_error_set(err, HM_EINVAL, path, line, k,
                         "unknown key (expected listen, port, tls, tls_cert, tls_key, db, "
                         "upload_dir, max_upload_bytes, log_file, threads, shutdown_grace_s, "
-                        "web_dir)");
+                        "web_dir, pseudonym_key_dir)");
 }
 
 /* Without TLS tokens would cross the network in clear: only loopback. */

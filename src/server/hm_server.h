@@ -38,6 +38,9 @@ typedef struct hm_server_config {
     int      threads;              /* libmicrohttpd thread pool, default 4 */
     int      shutdown_grace_s;     /* how long in-flight requests may take at stop */
     char     web_dir[1024];        /* web pages served at / and /web/ ("": none; static.c) */
+    /* RDSR/RT submissions: CENTRE.key (harmonic keygen, mode 0600) per centre,
+     * the directory itself 0700; "" refuses those submissions (503). */
+    char     pseudonym_key_dir[1024];
 } hm_server_config;
 
 void hm_server_config_defaults(hm_server_config *cfg);
@@ -144,6 +147,8 @@ typedef enum hm_route_id {
     HM_R_SESSION_NEW, HM_R_SESSION_GET, HM_R_SESSION_END, HM_R_TOKEN_REVOKE,
     /* web: the pooled cohort overview (routes_overview.c) */
     HM_R_OVERVIEW,
+    /* DICOM submissions (routes_submit.c) */
+    HM_R_RDSR_POST, HM_R_RT_POST,
     HM_R_COUNT
 } hm_route_id;
 

@@ -155,6 +155,12 @@ static void client_addr(struct MHD_Connection *c, char *out, size_t size)
 }
 
 /* page and page_size query parameters: 0.. and 1..1000 (default 100). */
+/* A query parameter of the request (NULL when absent). */
+const char *srv_query_arg(const srv_request *q, const char *name)
+{
+    return q->mhd ? MHD_lookup_connection_value(q->mhd, MHD_GET_ARGUMENT_KIND, name) : NULL;
+}
+
 static int paging(struct MHD_Connection *c, srv_request *q)
 {
     const char *p = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "page");
@@ -190,6 +196,10 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
         return;
     }
     q.query_status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
+    /* DICOM submissions (routes_submit.c): the body's type, query parameters, limits. */
+    q.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    q.mhd = c;
+    q.cfg = &srv->cfg;
     char sha[65] = "";
     if (x->has_upload) {
         unsigned char d[crypto_hash_sha256_BYTES];
@@ -221,6 +231,8 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
     case HM_R_SESSION_END:  srv_route_session_end(db, &q, r); break;
     case HM_R_TOKEN_REVOKE: srv_route_token_revoke(db, &q, r); break;
     case HM_R_OVERVIEW:     srv_route_overview(db, &q, r); break;   /* web */
+    case HM_R_RDSR_POST:    srv_route_rdsr_post(db, &q, r); break;
+    case HM_R_RT_POST:      srv_route_rt_post(db, &q, r); break;
     default:                srv_reply_error(r, 404, "no such route"); break;
     }
     srv_pool_put(srv->pool, db);
@@ -499,7 +511,7 @@ static int sweep_uploads(hm_server *srv, hm_error *err)
     while ((e = readdir(d)))
         if (!strncmp(e->d_name, "upload-", 7)) {
             snprintf(path, sizeof path, "%s/%s", srv->cfg.upload_dir, e->d_name);
-            n += unlink(path) == 0;
+            n += unlink(path) == 0 || srv_rmtree(path) == 0;   /* extraction dirs too */
         }
     closedir(d);
     hm_db *db = srv_pool_get(srv->pool);

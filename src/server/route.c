@@ -26,6 +26,9 @@ static const hm_route routes[] = {
     { HM_R_TOKEN_REVOKE, "POST", "/api/v1/tokens/revoke" },
     /* web */
     { HM_R_OVERVIEW, "GET", "/api/v1/pooled/overview" },
+    /* DICOM submissions (routes_submit.c) */
+    { HM_R_RDSR_POST, "POST", "/api/v1/centres/{centre}/rdsr" },
+    { HM_R_RT_POST, "POST", "/api/v1/centres/{centre}/rt-courses" },
 };
 
 size_t hm_server_nroutes(void)

@@ -45,6 +45,9 @@ int srv_allowed(const srv_request *q)
     case HM_R_SESSION_END:  return 0;
     case HM_R_TOKEN_REVOKE: return u->role == HM_ROLE_ADMIN ? 0 : 403;
     case HM_R_OVERVIEW:     return reader ? 0 : 403;      /* web: pooled, never a centre */
+    /* DICOM submissions: only the centre's own manager, as for tables. */
+    case HM_R_RDSR_POST:
+    case HM_R_RT_POST:      return own ? 0 : 403;
     default:                return 403;
     }
 }

@@ -70,6 +70,10 @@ typedef struct srv_request {
     char *set_cookie;              /* out: a Set-Cookie value (SRV_COOKIE_N bytes) */
     int *retry_after_s;            /* out: a Retry-After header when > 0 */
     int *tokens_changed;           /* out: tokens revoked: the token cache is emptied */
+    /* DICOM submissions (routes_submit.c) */
+    const char *content_type;      /* Content-Type header, or NULL */
+    struct MHD_Connection *mhd;    /* for srv_query_arg */
+    const hm_server_config *cfg;
 } srv_request;
 #define SRV_COOKIE_N 256
 
@@ -121,21 +125,12 @@ int  srv_static_resolve(const char *web_dir, const char *path, char *out, size_t
 /* Queues the file (or 404) with the security headers; MHD_YES/MHD_NO. */
 int  srv_static_reply(struct MHD_Connection *c, const char *web_dir, const char *path,
                       int *status);
-
-/* ---- web: the web pages and their data (issue 14 items 6, 7) ---- */
-/* The pooled cohort overview for analysts and admins (routes_overview.c). */
-void srv_route_overview(hm_db *db, const srv_request *q, srv_reply *r);
-/* Web pages (static.c): GET/HEAD of "/" and "/web/..." from web_dir. */
+/* ---- DICOM submissions (routes_submit.c, tar.c) ---- */
 struct MHD_Connection;
-int  srv_static_path(const char *method, const char *path);
-/* Content-Type of a file name, NULL if not a web file type. */
-const char *srv_static_type(const char *name);
-/* 200 and the real path of the file a path names, or 404 (outside web_dir,
- * a dotfile or "..", not a regular file, an unknown type). */
-int  srv_static_resolve(const char *web_dir, const char *path, char *out, size_t size,
-                        const char **type);
-/* Queues the file (or 404) with the security headers; MHD_YES/MHD_NO. */
-int  srv_static_reply(struct MHD_Connection *c, const char *web_dir, const char *path,
-                      int *status);
+const char *srv_query_arg(const srv_request *q, const char *name);
+void srv_route_rdsr_post(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_rt_post(hm_db *db, const srv_request *q, srv_reply *r);
+/* Removes a directory tree without following links: 0, or -1. */
+int  srv_rmtree(const char *path);
 
 #endif

@@ -216,7 +216,7 @@ static int import_dirs(const char *const *dirs, int n, hm_rt_import_result *res,
     if (rc == HM_OK) {
         hm_rt_import_opts io = { "FR01", &key, with_diag ? "C38.0" : NULL,
                                  with_diag ? "8800/3" : NULL,
-                                 with_diag ? "2023-12-01" : NULL, NULL };
+                                 with_diag ? "2023-12-01" : NULL, NULL, NULL, NULL };
         rc = hm_rt_import(db, &io, c, nc, res, err);
     }
     if (ncourses)

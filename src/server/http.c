@@ -447,14 +447,11 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
     if (rc == HM_OK)
         rc = srv_log_open(cfg->log_file, err);
     if (rc == HM_OK)
-        rc = srv_pool_open(cfg->db, cfg->threads + 1, &srv->pool, err);
+        rc = srv_pool_open_ex(cfg->db, cfg->threads + 1, cfg->install, &srv->pool, err);
     if (rc == HM_OK) {
+        /* install = off: no DDL, the owner ran `harmonic server install` (install.c). */
         hm_db *db = srv_pool_get(srv->pool);
-        rc = hm_audit_install(db, err);
-        if (rc == HM_OK)
-            rc = srv_lock_install(db, err);
-        if (rc == HM_OK)
-            rc = hm_server_rls_install(db, err);
+        rc = cfg->install ? srv_install_ddl(db, err) : hm_server_check_installed(db, err);
         srv_pool_put(srv->pool, db);
     }
     if (rc == HM_OK)
@@ -509,6 +506,7 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
     }
     if (rc) {
         srv_pool_close(srv->pool);
+        srv_log_close();                  /* its writer thread (log.c) */
         free(srv->cert);
         free(srv->key);
         free(srv);

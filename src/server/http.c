@@ -179,7 +179,7 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
     hm_db *db = srv_pool_get(srv->pool);
     q.stmts = srv_pool_stmts(srv->pool, db);
     hm_error rls_err;
-    if (srv_rls_set(db, x->authed ? &x->user : NULL, &rls_err))
+    if (srv_rls_set_on(db, q.stmts, x->authed ? &x->user : NULL, &rls_err))
         srv_reply_error(r, 500, "cannot set the request's centre: %s", rls_err.msg);
     else switch (x->route.id) {
     case HM_R_HEALTH:       srv_route_health(db, &q, r); break;

@@ -87,6 +87,8 @@ void srv_route_lock(hm_db *db, const srv_request *q, srv_reply *r);
 int  srv_lock_install(hm_db *db, hm_error *err);
 /* PostgreSQL: harmonic.centre for this request's user (rls.c). */
 int  srv_rls_set(hm_db *db, const hm_user *u, hm_error *err);
+/* The same with the statement kept in the connection's cache (NULL: none). */
+int  srv_rls_set_on(hm_db *db, srv_stmt_cache *stmts, const hm_user *u, hm_error *err);
 
 /* Install/run split (install.c, infra): the audit and lock triggers and
  * the row-level security policies (what serve did at start, and still does

@@ -9,7 +9,8 @@
  *   routes_*.c the handlers
  *   http.c     libmicrohttpd daemon: TLS, streaming uploads, graceful stop
  *   pool.c     database connections (a cache: the process keeps no other state)
- *   log.c      one JSON line per request
+ *   log.c      one JSON line per request (buffered, a writer thread)
+ *   install.c  the install/run split: `harmonic server install`, install = off
  *
  * Every function returns HM_OK or a negative hm_status and fills hm_error.
  */

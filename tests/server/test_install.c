@@ -15,6 +15,10 @@
  *     one is read on the other with the same token; FR01's manager gets only
  *     FR01's rows; the audit chain verifies.
  * Skips (77) without HM_TEST_PG_URL.  Roles are named infra_*_PID.
+ * With the argument "sqlite" (test_server_install_sqlite, no server needed):
+ * the same check on SQLite refuses a database without the triggers and one a
+ * migration behind, naming the version; after `harmonic server install` a
+ * serve with install = off starts, answers and stops.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -273,18 +277,26 @@ static void test_refusals(void)
     hm_error_clear(&err);
     assert_int_equal(hm_server_install(db, bypass, &err), HM_EPERM);
     assert_non_null(strstr(err.msg, "BYPASSRLS"));
-    assert_int_equal(hm_server_install(db, "postgres", &err), HM_EPERM);
+    /* The bootstrap superuser, whatever its name. */
+    PGconn *c = pg(url);
+    PGresult *res = PQexec(c, "SELECT rolname FROM pg_roles WHERE rolsuper ORDER BY oid LIMIT 1");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    char super[64];
+    snprintf(super, sizeof super, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+    assert_int_equal(hm_server_install(db, super, &err), HM_EPERM);
     assert_non_null(strstr(err.msg, "superuser"));
     assert_int_equal(hm_server_install(db, owner_role, &err), HM_EPERM);
     assert_non_null(strstr(err.msg, "owns 1 tables"));
     assert_int_equal(hm_server_install(db, "App; DROP TABLE patient", &err), HM_EINVAL);
     assert_int_equal(hm_server_install(db, "infra_nobody_here", &err), HM_EINVAL);
     assert_non_null(strstr(err.msg, "CREATE ROLE"));
-    /* The owner's own connection (a superuser) does not pass the serve check. */
+    /* The owner's own connection does not pass the serve check. */
     assert_int_equal(hm_server_check_installed(db, &err), HM_EPERM);
-    assert_non_null(strstr(err.msg, "superuser"));
+    assert_non_null(strstr(err.msg, "row-level security does not bind"));
     hm_db_close(db);
-    PGconn *c = pg(url);
+    c = pg(url);
     /* A refused role changed nothing: no policy, no trigger, no grant. */
     assert_int_equal(count(c, "SELECT COUNT(*) FROM pg_policies WHERE schemaname = "
                               "current_schema()"), 0);
@@ -314,7 +326,7 @@ static void test_install_and_grants(void)
     assert_int_not_equal(hm_test_run(cmd, out, sizeof out, 1), 0);
     assert_non_null(strstr(out, "app-role"));
 
-    /* Serve with install = off as the owner (a superuser here): refused. */
+    /* Serve with install = off as the owner: refused. */
     write_conf("owner", url, "owner");
     int rc = serve_fails("owner", out, sizeof out);
     assert_int_not_equal(rc, 0);
@@ -462,6 +474,51 @@ static void test_split(void **state)
     test_two_servers();
 }
 
+static void test_sqlite(void **state)
+{
+    (void)state;
+    mkdir(DIR, 0700);
+    tdb_new_url_on(0, "sq", url, sizeof url);
+    hm_db *db = tdb_open(url);
+    hm_error err;
+    hm_error_clear(&err);
+    assert_int_equal(hm_server_check_installed(db, &err), HM_EINVAL);
+    assert_non_null(strstr(err.msg, "harmonic server install"));
+    assert_non_null(strstr(err.msg, "audit trigger (0 of 1)"));
+    hm_db_close(db);
+    char out[4096], cmd[2048];
+    write_conf("sq", url, "sq");
+    int rc = serve_fails("sq", out, sizeof out);
+    assert_int_not_equal(rc, 0);
+    assert_int_not_equal(rc, 124);
+    assert_non_null(strstr(out, "harmonic server install"));
+    snprintf(cmd, sizeof cmd, "%s server install --db '%s'", HM_HARMONIC_EXE, url);
+    assert_int_equal(hm_test_run(cmd, out, sizeof out, 1), 0);
+    assert_non_null(strstr(out, "SQLite"));
+    int port;
+    pid_t pid = start("sq", &port);
+    json_t *j;
+    assert_int_equal(request(port, "GET", "/api/v1/health", "none", NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    json_decref(j);
+    stop(pid);
+    /* A migration behind: the newest schema_version row removed. */
+    assert_int_equal(hm_db_open_nomigrate(url, &db, &err), HM_OK);
+    assert_int_equal(hm_server_check_installed(db, &err), HM_OK);
+    int v = 0;
+    assert_int_equal(hm_db_schema_version(db, &v, &err), HM_OK);
+    assert_true(v >= 9);
+    char sql[128], want[96];
+    snprintf(sql, sizeof sql, "DELETE FROM schema_version WHERE version = %d", v);
+    assert_int_equal(hm_db_exec(db, sql, &err), HM_OK);
+    assert_int_equal(hm_server_check_installed(db, &err), HM_EINVAL);
+    snprintf(want, sizeof want, "at version %d and this harmonic's migrations go to %d", v - 1,
+             v);
+    if (!strstr(err.msg, want))
+        fail_msg("expected '%s' in: %s", want, err.msg);
+    hm_db_close(db);
+}
+
 /* The roles go whatever the outcome (they are cluster-wide). */
 static void drop_roles(void)
 {
@@ -479,8 +536,15 @@ static void drop_roles(void)
     PQfinish(c);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "sqlite")) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        const struct CMUnitTest tests[] = { cmocka_unit_test(test_sqlite) };
+        int rc = cmocka_run_group_tests(tests, NULL, NULL);
+        curl_global_cleanup();
+        return rc;
+    }
     if (!getenv("HM_TEST_PG_URL") || !getenv("HM_TEST_PG_URL")[0]) {
         fprintf(stderr, "HM_TEST_PG_URL unset: skipped\n");
         return 77;

@@ -451,7 +451,7 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
     if (rc == HM_OK) {
         /* install = off: no DDL, the owner ran `harmonic server install` (install.c). */
         hm_db *db = srv_pool_get(srv->pool);
-        rc = cfg->install ? srv_install_ddl(db, err) : hm_server_check_installed(db, err);
+        rc = srv_install_start(db, cfg->install, err);
         srv_pool_put(srv->pool, db);
     }
     if (rc == HM_OK)

@@ -300,3 +300,16 @@ int hm_server_check_installed(hm_db *db, hm_error *err)
     }
     return rc;
 }
+
+int srv_install_start(hm_db *db, int install, hm_error *err)
+{
+    if (!install)
+        return hm_server_check_installed(db, err);
+    int rc = srv_install_ddl(db, err);
+    if (rc == HM_OK && hm_db_kind(db) == HM_DB_POSTGRES)
+        srv_log_event("warning", "install = on: connected as the tables' owner, which "
+                                 "row-level security does not bind; for a deployment run "
+                                 "`harmonic server install` and serve as the app role with "
+                                 "install = off");
+    return rc;
+}

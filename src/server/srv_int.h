@@ -94,5 +94,8 @@ int  srv_rls_set_on(hm_db *db, srv_stmt_cache *stmts, const hm_user *u, hm_error
  * the row-level security policies (what serve did at start, and still does
  * with install = on). */
 int  srv_install_ddl(hm_db *db, hm_error *err);
+/* At start: install on, srv_install_ddl (and on PostgreSQL a "warning" log
+ * event: connected as the owner, RLS does not bind); off, the check. */
+int  srv_install_start(hm_db *db, int install, hm_error *err);
 
 #endif

@@ -444,8 +444,9 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
     if (mkdir(cfg->upload_dir, 0700) && errno != EEXIST)
         rc = hm_error_set(err, HM_EIO, cfg->upload_dir, 0, "upload_dir", "cannot create: %s",
                           strerror(errno));
+    int log_opened = 0;
     if (rc == HM_OK)
-        rc = srv_log_open(cfg->log_file, err);
+        log_opened = (rc = srv_log_open(cfg->log_file, err)) == HM_OK;
     if (rc == HM_OK)
         rc = srv_pool_open_ex(cfg->db, cfg->threads + 1, cfg->install, &srv->pool, err);
     if (rc == HM_OK) {
@@ -506,7 +507,8 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
     }
     if (rc) {
         srv_pool_close(srv->pool);
-        srv_log_close();                  /* its writer thread (log.c) */
+        if (log_opened)
+            srv_log_close();              /* its writer thread (log.c) */
         free(srv->cert);
         free(srv->key);
         free(srv);

@@ -191,9 +191,18 @@ int main(int argc, char **argv)
     if (hm_server_start(&cfg, &srv, &err))
         return fprintf(stderr, "bench_server: %s\n", err.msg), 1;
     int port = hm_server_port(srv);
+    /* The machine's load sets the figures on a shared machine: printed with them. */
+    double load[3] = { 0, 0, 0 };
+    FILE *la = fopen("/proc/loadavg", "r");
+    if (la) {
+        if (fscanf(la, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+            load[0] = load[1] = load[2] = 0;
+        fclose(la);
+    }
     printf("bench_server: harmonic serve on https://127.0.0.1:%d, %d threads, %s, "
-           "1,000 patients; wrk 2 threads\n", port, threads,
-           role[0] ? "PostgreSQL as a non-owner role (RLS)" : "SQLite");
+           "1,000 patients; wrk 2 threads; load average %.2f %.2f %.2f\n", port, threads,
+           role[0] ? "PostgreSQL as a non-owner role (RLS)" : "SQLite", load[0], load[1],
+           load[2]);
     char url[256];
     snprintf(url, sizeof url, "https://127.0.0.1:%d/api/v1/health", port);
     run_wrk("health", dir, url, token, "GET", NULL, conns, secs);

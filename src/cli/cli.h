@@ -57,6 +57,8 @@ extern const hm_cli_cmd hm_cli_epi;
 /* the multi-centre server, its accounts and audit chain (cmd_serve.c, cmd_user.c,
  * cmd_audit.c) */
 extern const hm_cli_cmd hm_cli_serve, hm_cli_user, hm_cli_audit;
+/* `harmonic server install`: the owner's half of the install/run split (cmd_serve.c) */
+extern const hm_cli_cmd hm_cli_server;
 /* biobank (cmd_biobank.c) */
 extern const hm_cli_cmd hm_cli_biobank;
 

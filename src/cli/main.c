@@ -158,7 +158,7 @@ static const hm_cli_cmd *const root_subs[] = {
     &hm_cli_biobank,
 #endif
 #ifdef HM_HAVE_SERVER
-    &hm_cli_serve, &hm_cli_user, &hm_cli_audit,
+    &hm_cli_serve, &hm_cli_user, &hm_cli_audit, &hm_cli_server,
 #endif
     &help_cmd, &completion_cmd, &version_cmd, NULL
 };

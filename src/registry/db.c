@@ -16,7 +16,7 @@ static int is_pg_url(const char *s)
     return !strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11);
 }
 
-int hm_db_open(const char *url_or_path, hm_db **out, hm_error *err)
+static int db_open(const char *url_or_path, int migrate, hm_db **out, hm_error *err)
 {
     *out = NULL;
     if (!url_or_path || !url_or_path[0])
@@ -33,7 +33,7 @@ int hm_db_open(const char *url_or_path, hm_db **out, hm_error *err)
     if (rc == HM_OK)
         rc = is_pg_url(url_or_path) ? hm__pg_open(db, url_or_path, err)
                                     : hm__sq_open(db, url_or_path, err);
-    if (rc == HM_OK)
+    if (rc == HM_OK && migrate)
         rc = hm__schema_migrate(db, err);
     if (rc != HM_OK) {
         hm_db_close(db);
@@ -41,6 +41,18 @@ int hm_db_open(const char *url_or_path, hm_db **out, hm_error *err)
     }
     *out = db;
     return HM_OK;
+}
+
+int hm_db_open(const char *url_or_path, hm_db **out, hm_error *err)
+{
+    return db_open(url_or_path, 1, out, err);
+}
+
+/* For a role that may not run DDL (the server as a non-owner PostgreSQL role,
+ * docs/server.md): even CREATE TABLE IF NOT EXISTS needs CREATE on the schema. */
+int hm_db_open_nomigrate(const char *url_or_path, hm_db **out, hm_error *err)
+{
+    return db_open(url_or_path, 0, out, err);
 }
 
 void hm_db_close(hm_db *db)

@@ -43,6 +43,9 @@ typedef enum hm_db_backend {
  * the pending migrations of data/schema/ (each in its own transaction), so the
  * database is always at the current schema version on return. */
 int  hm_db_open(const char *url_or_path, hm_db **db, hm_error *err);
+/* The same without migrating: for a connection that may not run DDL; the
+ * caller checks hm_db_schema_version itself. */
+int  hm_db_open_nomigrate(const char *url_or_path, hm_db **db, hm_error *err);
 void hm_db_close(hm_db *db);
 hm_db_backend hm_db_kind(const hm_db *db);
 /* Schema version recorded in the schema_version table. */

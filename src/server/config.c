@@ -20,6 +20,7 @@ void hm_server_config_defaults(hm_server_config *cfg)
     cfg->max_upload_bytes = 64u << 20;
     cfg->threads = 4;
     cfg->shutdown_grace_s = 30;
+    cfg->install = 1;
 }
 
 static char *trim(char *s)
@@ -83,6 +84,12 @@ static int set_key(hm_server_config *c, const char *k, const char *v, const char
         c->tls = !strcmp(v, "on");
         return HM_OK;
     }
+    if (!strcmp(k, "install")) {      /* off: serve runs no DDL (install.c) */
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return hm_error_set(err, HM_EINVAL, path, line, k, "expected on or off, found '%s'", v);
+        c->install = !strcmp(v, "on");
+        return HM_OK;
+    }
     if (!strcmp(k, "port")) {
         if ((rc = set_num(&x, v, 0, 65535, path, line, k, err)) == HM_OK)
             c->port = (int)x;
@@ -106,7 +113,7 @@ static int set_key(hm_server_config *c, const char *k, const char *v, const char
     return hm_error_set(err, HM_EINVAL, path, line, k,
                         "unknown key (expected listen, port, tls, tls_cert, tls_key, db, "
                         "upload_dir, max_upload_bytes, log_file, threads, shutdown_grace_s, "
-                        "web_dir, pseudonym_key_dir)");
+                        "web_dir, pseudonym_key_dir, install)");
 }
 
 /* Without TLS tokens would cross the network in clear: only loopback. */

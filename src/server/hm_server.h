@@ -9,7 +9,8 @@
  *   routes_*.c the handlers
  *   http.c     libmicrohttpd daemon: TLS, streaming uploads, graceful stop
  *   pool.c     database connections (a cache: the process keeps no other state)
- *   log.c      one JSON line per request
+ *   log.c      one JSON line per request (buffered, a writer thread)
+ *   install.c  the install/run split: `harmonic server install`, install = off
  *
  * Every function returns HM_OK or a negative hm_status and fills hm_error.
  */
@@ -41,6 +42,9 @@ typedef struct hm_server_config {
     /* RDSR/RT submissions: CENTRE.key (harmonic keygen, mode 0600) per centre,
      * the directory itself 0700; "" refuses those submissions (503). */
     char     pseudonym_key_dir[1024];
+    int      install;              /* 1 (default): migrations, triggers, policies at start
+                                    * (connected as the owner); 0: none, only checked
+                                    * (install.c, a non-owner role on PostgreSQL) */
 } hm_server_config;
 
 void hm_server_config_defaults(hm_server_config *cfg);
@@ -133,8 +137,25 @@ int hm_audit_verify(hm_db *db, long *n_entries, int64_t *bad_seq, hm_error *err)
 /* PostgreSQL (no-op on SQLite): the policy hm_centre on every table with a
  * centre_code, rows visible and writable only where centre_code equals the
  * setting harmonic.centre ('*': every centre; unset: none).  Binds roles
- * that do not own the tables; run by the owner (the server does at start). */
+ * that do not own the tables; run by the owner (`harmonic server install`,
+ * or serve itself with install = on). */
 int hm_server_rls_install(hm_db *db, hm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Install/run split (install.c).                                      */
+
+/* Run by the owner (db opened with hm_db_open, so migrated): the audit and
+ * lock triggers, the row-level security policies, then on PostgreSQL the
+ * DML the server needs granted to app_role, every table of the schema by
+ * its kind (docs/server.md).  Refuses (HM_EPERM) an app_role that is
+ * superuser or BYPASSRLS, owns a table or is a member of a table's owner.
+ * app_role is ignored on SQLite (no roles: a single-site trial). */
+int hm_server_install(hm_db *db, const char *app_role, hm_error *err);
+/* What a server with "install = off" checks at start (db opened without
+ * migrating): the schema at this build's latest migration, the triggers and
+ * policies there and, on PostgreSQL, the connection NOT the owner, superuser
+ * or BYPASSRLS.  HM_EINVAL / HM_EPERM saying what to run otherwise. */
+int hm_server_check_installed(hm_db *db, hm_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Routes (route.c): the table the OpenAPI test compares with           */

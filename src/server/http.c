@@ -212,7 +212,7 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
     hm_db *db = srv_pool_get(srv->pool);
     q.stmts = srv_pool_stmts(srv->pool, db);
     hm_error rls_err;
-    if (srv_rls_set(db, x->authed ? &x->user : NULL, &rls_err))
+    if (srv_rls_set_on(db, q.stmts, x->authed ? &x->user : NULL, &rls_err))
         srv_reply_error(r, 500, "cannot set the request's centre: %s", rls_err.msg);
     else switch (x->route.id) {
     case HM_R_HEALTH:       srv_route_health(db, &q, r); break;
@@ -548,17 +548,15 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
     if (mkdir(cfg->upload_dir, 0700) && errno != EEXIST)
         rc = hm_error_set(err, HM_EIO, cfg->upload_dir, 0, "upload_dir", "cannot create: %s",
                           strerror(errno));
+    int log_opened = 0;
     if (rc == HM_OK)
-        rc = srv_log_open(cfg->log_file, err);
+        log_opened = (rc = srv_log_open(cfg->log_file, err)) == HM_OK;
     if (rc == HM_OK)
-        rc = srv_pool_open(cfg->db, cfg->threads + 1, &srv->pool, err);
+        rc = srv_pool_open_ex(cfg->db, cfg->threads + 1, cfg->install, &srv->pool, err);
     if (rc == HM_OK) {
+        /* install = off: no DDL, the owner ran `harmonic server install` (install.c). */
         hm_db *db = srv_pool_get(srv->pool);
-        rc = hm_audit_install(db, err);
-        if (rc == HM_OK)
-            rc = srv_lock_install(db, err);
-        if (rc == HM_OK)
-            rc = hm_server_rls_install(db, err);
+        rc = srv_install_start(db, cfg->install, err);
         srv_pool_put(srv->pool, db);
     }
     if (rc == HM_OK)
@@ -613,6 +611,8 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
     }
     if (rc) {
         srv_pool_close(srv->pool);
+        if (log_opened)
+            srv_log_close();              /* its writer thread (log.c) */
         free(srv->cert);
         free(srv->key);
         free(srv);

@@ -39,6 +39,11 @@ struct srv_pool {
 
 int srv_pool_open(const char *url, int n, srv_pool **pool, hm_error *err)
 {
+    return srv_pool_open_ex(url, n, 1, pool, err);
+}
+
+int srv_pool_open_ex(const char *url, int n, int migrate, srv_pool **pool, hm_error *err)
+{
     srv_pool *p = calloc(1, sizeof *p);
     if (!p || !(p->free_dbs = calloc((size_t)n, sizeof *p->free_dbs)) ||
         !(p->caches = calloc((size_t)n, sizeof *p->caches))) {
@@ -51,7 +56,8 @@ int srv_pool_open(const char *url, int n, srv_pool **pool, hm_error *err)
     pthread_cond_init(&p->cv, NULL);
     p->n = n;
     for (int i = 0; i < n; i++) {
-        int rc = hm_db_open(url, &p->free_dbs[i], err);
+        int rc = migrate ? hm_db_open(url, &p->free_dbs[i], err)
+                         : hm_db_open_nomigrate(url, &p->free_dbs[i], err);
         if (rc) {
             p->nfree = i;
             srv_pool_close(p);

@@ -57,10 +57,17 @@ int hm_server_rls_install(hm_db *db, hm_error *err)
     return rc;
 }
 
+int srv_rls_set(hm_db *db, const hm_user *u, hm_error *err)
+{
+    return srv_rls_set_on(db, NULL, u, err);
+}
+
 /* Session-level (false), not SET LOCAL: handlers open their own
  * transactions (or none, for reads), and a pooled connection serves one
- * request at a time, each of which sets it first. */
-int srv_rls_set(hm_db *db, const hm_user *u, hm_error *err)
+ * request at a time, each of which sets it first.  With the connection's
+ * statement cache it is one round trip (EXECUTE) instead of three (PREPARE,
+ * EXECUTE, DEALLOCATE): on PostgreSQL a read was 4 round trips, now 2. */
+int srv_rls_set_on(hm_db *db, srv_stmt_cache *stmts, const hm_user *u, hm_error *err)
 {
     if (hm_db_kind(db) != HM_DB_POSTGRES)
         return HM_OK;
@@ -70,11 +77,12 @@ int srv_rls_set(hm_db *db, const hm_user *u, hm_error *err)
     else if (u && u->role == HM_ROLE_CENTRE_MANAGER)
         centre = u->centre;
     hm_stmt *st;
-    int rc = hm_db_prepare(db, "SELECT set_config('harmonic.centre', ?, false)", &st, err);
+    int rc = srv_stmt_get(stmts, db, "rls:set", "SELECT set_config('harmonic.centre', ?, "
+                          "false)", &st, err);
     if (rc)
         return rc;
     hm_stmt_bind_text(st, 1, centre);
     rc = hm_stmt_step(st, err);
-    hm_stmt_finalize(st);
+    srv_stmt_done(stmts, st, rc < 0);
     return rc < 0 ? rc : HM_OK;
 }

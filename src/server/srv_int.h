@@ -25,6 +25,8 @@ void srv_log_close(void);
 /* Database connections (pool.c): one per request at a time. */
 typedef struct srv_pool srv_pool;
 int  srv_pool_open(const char *url, int n, srv_pool **pool, hm_error *err);
+/* migrate 0: connections opened without migrating (install = off, install.c). */
+int  srv_pool_open_ex(const char *url, int n, int migrate, srv_pool **pool, hm_error *err);
 hm_db *srv_pool_get(srv_pool *pool);
 void srv_pool_put(srv_pool *pool, hm_db *db);
 void srv_pool_close(srv_pool *pool);
@@ -96,6 +98,16 @@ void srv_route_lock(hm_db *db, const srv_request *q, srv_reply *r);
 int  srv_lock_install(hm_db *db, hm_error *err);
 /* PostgreSQL: harmonic.centre for this request's user (rls.c). */
 int  srv_rls_set(hm_db *db, const hm_user *u, hm_error *err);
+/* The same with the statement kept in the connection's cache (NULL: none). */
+int  srv_rls_set_on(hm_db *db, srv_stmt_cache *stmts, const hm_user *u, hm_error *err);
+
+/* Install/run split (install.c, infra): the audit and lock triggers and
+ * the row-level security policies (what serve did at start, and still does
+ * with install = on). */
+int  srv_install_ddl(hm_db *db, hm_error *err);
+/* At start: install on, srv_install_ddl (and on PostgreSQL a "warning" log
+ * event: connected as the owner, RLS does not bind); off, the check. */
+int  srv_install_start(hm_db *db, int install, hm_error *err);
 
 /* Sessions, sign-in, token revocation (sess: session.c, auth.c). */
 /* The account (password hash too when hash is not NULL); HM_ENOTFOUND for

@@ -36,6 +36,9 @@ typedef struct hm_server_config {
     char     log_file[1024];       /* "" or "-": stderr */
     int      threads;              /* libmicrohttpd thread pool, default 4 */
     int      shutdown_grace_s;     /* how long in-flight requests may take at stop */
+    /* Background jobs (jobs.c). */
+    int      job_workers;          /* worker threads, default 1; 0: this instance runs none */
+    int      job_stale_s;          /* a running job's heartbeat older than this: re-queued */
 } hm_server_config;
 
 void hm_server_config_defaults(hm_server_config *cfg);
@@ -124,6 +127,8 @@ int hm_server_rls_install(hm_db *db, hm_error *err);
 typedef enum hm_route_id {
     HM_R_HEALTH, HM_R_TABLE_GET, HM_R_TABLE_POST, HM_R_COMPLETENESS, HM_R_AUDIT,
     HM_R_QUERY_OPEN, HM_R_QUERY_LIST, HM_R_QUERY_ANSWER, HM_R_QUERY_CLOSE, HM_R_LOCK,
+    /* Background jobs and exports (jobs.c, routes_jobs.c, export.c). */
+    HM_R_JOB_SUBMIT, HM_R_JOBS_LIST, HM_R_JOB_GET, HM_R_JOB_CANCEL, HM_R_EXPORT,
     HM_R_COUNT
 } hm_route_id;
 

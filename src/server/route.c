@@ -19,6 +19,12 @@ static const hm_route routes[] = {
     { HM_R_QUERY_ANSWER, "POST", "/api/v1/queries/{id}/answer" },
     { HM_R_QUERY_CLOSE, "POST", "/api/v1/queries/{id}/close" },
     { HM_R_LOCK, "POST", "/api/v1/centres/{centre}/locks" },
+    /* Background jobs and exports (jobs.c, routes_jobs.c, export.c). */
+    { HM_R_JOB_SUBMIT, "POST", "/api/v1/jobs" },
+    { HM_R_JOBS_LIST, "GET", "/api/v1/jobs" },
+    { HM_R_JOB_GET, "GET", "/api/v1/jobs/{id}" },
+    { HM_R_JOB_CANCEL, "POST", "/api/v1/jobs/{id}/cancel" },
+    { HM_R_EXPORT, "GET", "/api/v1/export/{table}" },
 };
 
 size_t hm_server_nroutes(void)

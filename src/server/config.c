@@ -95,6 +95,8 @@ static int set_key(hm_server_config *c, const char *k, const char *v, const char
             c->shutdown_grace_s = (int)x;
         return rc;
     }
+    if (!strcmp(k, "dose_library"))
+        return set_str(c->dose_library, sizeof c->dose_library, v, path, line, k, err);
     if (!strcmp(k, "job_workers")) {
         if ((rc = set_num(&x, v, 0, 16, path, line, k, err)) == HM_OK)
             c->job_workers = (int)x;
@@ -113,7 +115,7 @@ static int set_key(hm_server_config *c, const char *k, const char *v, const char
     return hm_error_set(err, HM_EINVAL, path, line, k,
                         "unknown key (expected listen, port, tls, tls_cert, tls_key, db, "
                         "upload_dir, max_upload_bytes, log_file, threads, shutdown_grace_s, "
-                        "job_workers, job_stale_s)");
+                        "job_workers, job_stale_s, dose_library)");
 }
 
 /* Without TLS tokens would cross the network in clear: only loopback. */

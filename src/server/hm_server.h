@@ -39,6 +39,7 @@ typedef struct hm_server_config {
     /* Background jobs (jobs.c). */
     int      job_workers;          /* worker threads, default 1; 0: this instance runs none */
     int      job_stale_s;          /* a running job's heartbeat older than this: re-queued */
+    char     dose_library[1024];   /* conversion-coefficient library of dose jobs ("": none) */
 } hm_server_config;
 
 void hm_server_config_defaults(hm_server_config *cfg);

@@ -2,7 +2,8 @@
  * jobs.c — background analysis jobs (docs/server.md "Background jobs",
  * data/schema/011_jobs.sql): the worker threads and the heartbeat thread of
  * one server instance, and the job kinds, which call the same library code
- * as `harmonic epi tabulate` and `harmonic epi fit` (src/epi).
+ * as `harmonic epi tabulate`, `harmonic epi fit` (src/epi) and `harmonic
+ * dose cohort --library` (src/doserun).
  *
  * The queue is the table server_job and nothing else: a worker claims the
  * oldest queued job with one UPDATE guarded by status = 'queued' (on
@@ -16,6 +17,7 @@
  */
 #include "srv_int.h"
 
+#include "hm_doserun.h"
 #include "hm_epi.h"
 
 #include <jansson.h>
@@ -32,6 +34,7 @@
 
 struct srv_jobs {
     char        db_url[1024];
+    char        dose_library[1024];  /* the configured library of dose jobs, or "" */
     char        instance[64];        /* "host:pid:random", claimed_by */
     int         stale_s, nworkers;
     atomic_int  stop;
@@ -529,9 +532,116 @@ done:
     return rc < 0 ? rc : why ? -1000 - why : HM_OK;
 }
 
+/* ---- kind dose: `harmonic dose cohort --library LIB` (small runs) ------ */
+
+/* Bounds of a dose job: the server's runs are small (a bigger one is a
+ * `harmonic dose cohort` on the command line, or under mpirun). */
+#define DOSE_MAX_REALIZATIONS 200
+
+typedef struct dose_progress {
+    job_run *j;
+    double   last_s;
+    int      why;
+} dose_progress;
+
+/* hm_doserun's per-procedure callback: progress 0.1..0.95 by procedures
+ * done, written at most 4 times a second.  The run cannot be interrupted
+ * from here (its callback returns nothing), so a cancel or a stop is seen
+ * when it ends; the run is resumable, its rows are whole procedures. */
+static void dose_cb(void *arg, long done, long total, double seconds)
+{
+    dose_progress *d = arg;
+    if (done < total && seconds - d->last_s < 0.25)
+        return;
+    d->last_s = seconds;
+    char msg[96];
+    snprintf(msg, sizeof msg, "%ld of %ld procedures", done, total);
+    int why = job_progress(d->j, 0.1 + 0.85 * (total > 0 ? (double)done / (double)total : 1),
+                           msg);
+    if (why && !d->why)
+        d->why = why;
+}
+
+static int kind_dose(job_run *j)
+{
+    static const char *const names[] = { "realizations", "seed", "organs", "run",
+                                         "max_procedures", NULL };
+    hm_error *err = &j->err;
+    const char *organs = NULL, *run = NULL;
+    double reals = 20, seed = 1, maxp = 0;
+    int rc = check_names(j->params, names, err);
+    if (!rc) rc = get_num(j->params, "realizations", &reals, NULL, err);
+    if (!rc) rc = get_num(j->params, "seed", &seed, NULL, err);
+    if (!rc) rc = get_num(j->params, "max_procedures", &maxp, NULL, err);
+    if (!rc) rc = get_str(j->params, "organs", &organs, err);
+    if (!rc) rc = get_str(j->params, "run", &run, err);
+    if (rc)
+        return rc;
+    if (!(reals >= 0 && reals <= DOSE_MAX_REALIZATIONS) || reals != (double)(long)reals)
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "realizations", "an integer 0..%d is "
+                            "expected (larger runs: harmonic dose cohort)", DOSE_MAX_REALIZATIONS);
+    if (!(seed >= 0 && seed <= 1e18) || !(maxp >= 0 && maxp <= 1e9))
+        return hm_error_set(err, HM_EINVAL, NULL, 0, seed >= 0 && seed <= 1e18 ?
+                            "max_procedures" : "seed", "a whole number 0.. is expected");
+    if (run && !plain_name(run))
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "run",
+                            "a run id of [A-Za-z0-9_-], 1-64 characters, is expected");
+    if (!j->jobs->dose_library[0])
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "dose_library", "this server has no "
+                            "dose_library configured (docs/server.md)");
+    char run_id[80];
+    snprintf(run_id, sizeof run_id, "%s", run ? run : "");
+    if (!run)
+        snprintf(run_id, sizeof run_id, "job-%lld", (long long)j->id);
+    hm_dose_library *lib = NULL;
+    if ((rc = hm_dose_library_load(j->jobs->dose_library, &lib, err)) < 0)
+        return rc;
+    int why = job_progress(j, 0.1, "library loaded; computing organ doses");
+    hm_doserun_summary s;
+    memset(&s, 0, sizeof s);
+    if (!why) {
+        hm_doserun_library le;
+        hm_doserun_engine eng;
+        hm_doserun_library_engine(lib, &le, &eng);
+        hm_doserun_opts o;
+        hm_doserun_opts_default(&o);
+        o.run_id = run_id;
+        o.seed = (uint64_t)seed;
+        o.realizations = (int)reals;
+        o.organs = organs;
+        o.max_procedures = (long)maxp;
+        /* On SQLite the run's writer holds the one write lock for its whole
+         * batch: committing every procedure lets the progress UPDATE (and
+         * the heartbeat) through between procedures.  Only the transaction
+         * boundaries change, not a stored value. */
+        if (hm_db_kind(j->db) == HM_DB_SQLITE)
+            o.commit_every = 1;
+        dose_progress d = { j, -1, 0 };
+        o.progress = dose_cb;
+        o.progress_arg = &d;
+        rc = hm_doserun_cohort(j->jobs->db_url, &eng, &o, &s, err);
+        why = d.why;
+    }
+    hm_dose_library_free(lib);
+    if (rc < 0)
+        return rc;
+    if (why)
+        return -1000 - why;
+    j->result = json_pack("{s:s, s:I, s:I, s:[I, I, I], s:I, s:I, s:I, s:I, s:I, s:f}",
+                          "run_id", s.run_id, "procedures", (json_int_t)s.procedures,
+                          "skipped_done", (json_int_t)s.skipped_done, "tiers",
+                          (json_int_t)s.tier[1], (json_int_t)s.tier[2], (json_int_t)s.tier[3],
+                          "events", (json_int_t)s.events,
+                          "events_imputed", (json_int_t)s.events_imputed,
+                          "rows_best", (json_int_t)s.rows_best,
+                          "rows_realizations", (json_int_t)s.rows_realizations,
+                          "realizations", (json_int_t)reals, "seconds", s.seconds);
+    return HM_OK;
+}
+
 int srv_job_kind_known(const char *kind)
 {
-    return kind && (!strcmp(kind, "tabulate") || !strcmp(kind, "fit"));
+    return kind && (!strcmp(kind, "tabulate") || !strcmp(kind, "fit") || !strcmp(kind, "dose"));
 }
 
 /* ---- the threads ------------------------------------------------------- */
@@ -581,6 +691,8 @@ static void run_one(srv_jobs *J, hm_db *db, int64_t id, const char *kind, const 
         rc = kind_tabulate(&j);
     else if (!strcmp(kind, "fit"))
         rc = kind_fit(&j);
+    else if (!strcmp(kind, "dose"))
+        rc = kind_dose(&j);
     else
         rc = hm_error_set(&j.err, HM_EINVAL, NULL, 0, "kind", "unknown kind '%s'", kind);
     if (rc == -1000 - STOP_SERVER)
@@ -669,6 +781,7 @@ int srv_jobs_start(const hm_server_config *cfg, srv_jobs **out, hm_error *err)
     if (!J)
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     snprintf(J->db_url, sizeof J->db_url, "%s", cfg->db);
+    snprintf(J->dose_library, sizeof J->dose_library, "%s", cfg->dose_library);
     char host[32] = "host";
     gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = 0;

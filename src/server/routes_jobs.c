@@ -1,7 +1,7 @@
 /*
  * routes_jobs.c — the background jobs' routes (jobs.c runs them):
  *
- *   POST /api/v1/jobs               {"kind": "tabulate"|"fit", ...parameters} -> 202 {"id"}
+ *   POST /api/v1/jobs               {"kind": "tabulate"|"fit"|"dose", ...} -> 202 {"id"}
  *   GET  /api/v1/jobs               the caller's own jobs, newest first, paged
  *   GET  /api/v1/jobs/{id}          status, progress, message; result when done
  *   POST /api/v1/jobs/{id}/cancel   queued: cancelled now; running: asked to stop
@@ -93,8 +93,8 @@ void srv_route_job_submit(hm_db *db, const srv_request *q, srv_reply *r)
     const char *kind = json_string_value(json_object_get(body, "kind"));
     if (!srv_job_kind_known(kind)) {
         json_decref(body);
-        srv_reply_error(r, 400, "kind: expected \"tabulate\" or \"fit\" (docs/server.md, "
-                        "\"Background jobs\")");
+        srv_reply_error(r, 400, "kind: expected \"tabulate\", \"fit\" or \"dose\" "
+                        "(docs/server.md, \"Background jobs\")");
         return;
     }
     char *params = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);

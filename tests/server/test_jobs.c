@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <math.h>
+#include <sodium.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -56,8 +57,8 @@ static void start_server(int workers, int kill)
 {
     FILE *fp = fopen(DIR "/server.conf", "w");
     fprintf(fp, "listen = 127.0.0.1\nport = 0\ntls = off\ndb = %s\nupload_dir = %s/uploads\n"
-                "log_file = %s/server.log\nthreads = 2\njob_workers = %d\njob_stale_s = 2\n",
-            url, DIR, DIR, workers);
+                "log_file = %s/server.log\nthreads = 2\njob_workers = %d\njob_stale_s = 2\n"
+                "dose_library = %s/lib.csv\n", url, DIR, DIR, workers, DIR);
     fclose(fp);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
@@ -304,6 +305,16 @@ static int setup(void **state)
              HM " import --db '%s' --centre $c organ_dose $d/truth_organ_dose.csv >/dev/null "
              "|| exit 1; done", url, url);
     sh(cmd);
+    /* A tiny conversion-coefficient library for the dose jobs (6 phantoms x
+     * 2 beams, 1000 photons a node: about 8 s; its values only have to be
+     * the same for the job and the command line). */
+    FILE *fp = fopen(DIR "/grid.csv", "w");
+    fputs("key,values\nphantoms,newborn:H 1y:H 5y:H 10y:H 15y:M 15y:F\nkvp_kv,70\n"
+          "filter_al_mm,3.5\nfilter_cu_mm,0.1\nprimary_deg,-180 0\nprimary_periodic,1\n"
+          "secondary_deg,0\nfield_cm,10\noffset_cm,0\nsource_isocentre_cm,75\n"
+          "anode_angle_deg,12\nhistories_per_node,1000\nseed,20240611\nvoxel_mm,4\n", fp);
+    fclose(fp);
+    sh(HM " dose table --grid " DIR "/grid.csv -o " DIR "/lib.csv >/dev/null");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     start_server(1, 0);
     return 0;
@@ -634,6 +645,91 @@ static void test_cancel_and_killed(void **state)
     assert_non_null(strstr(out, "audit chain intact"));
 }
 
+/* SHA-256 (hex) of the doses a cohort run stores, without its run id:
+ * best estimates, packed realizations, procedure tiers and effective doses. */
+static void dose_fingerprint(char out[65])
+{
+    static const char *const q[] = {
+        "SELECT centre_code, source_id, organ, method, realization, dose_mgy FROM organ_dose "
+        "WHERE method <> 'synthetic' ORDER BY centre_code, source_id, organ, method, realization",
+        "SELECT centre_code, source_id, organ, method, n_real, dose_mgy FROM organ_dose_real "
+        "ORDER BY centre_code, source_id, organ, method",
+        "SELECT centre_code, procedure_id, tier_used, effective_dose_msv FROM dose_procedure "
+        "ORDER BY centre_code, procedure_id",
+        NULL
+    };
+    hm_db *db = open_db();
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    for (int i = 0; q[i]; i++) {
+        hm_stmt *st;
+        hm_error err;
+        assert_int_equal(hm_db_prepare(db, q[i], &st, &err), HM_OK);
+        while (hm_stmt_step(st, &err) == 1)
+            for (int c = 0; c < hm_stmt_column_count(st); c++) {
+                char v[64];
+                size_t n = 0;
+                const unsigned char *b = NULL;
+                if (i == 1 && c == 5) {
+                    b = hm_stmt_column_blob(st, c, &n);
+                } else if (c >= 4) {
+                    snprintf(v, sizeof v, "%.17g", hm_stmt_column_double(st, c));
+                    b = (const unsigned char *)v;
+                    n = strlen(v);
+                } else {
+                    b = (const unsigned char *)hm_stmt_column_text(st, c);
+                    n = strlen((const char *)b);
+                }
+                crypto_hash_sha256_update(&h, b, n);
+                crypto_hash_sha256_update(&h, (const unsigned char *)"|", 1);
+            }
+        hm_stmt_finalize(st);
+    }
+    hm_db_close(db);
+    unsigned char d[32];
+    crypto_hash_sha256_final(&h, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* The cohort dose job: the same stored doses as `harmonic dose cohort
+ * --library` with the same seed, realizations and procedures (run after the
+ * epi tests: the doses it adds would change their cohort). */
+static void test_dose(void **state)
+{
+    (void)state;
+    long id = submit(tok_ana, "{\"kind\":\"dose\",\"realizations\":5,\"seed\":3,"
+                     "\"max_procedures\":300,\"organs\":\"red_marrow,lung\"}", 202);
+    json_t *o = wait_job(id, tok_ana, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "done");
+    json_t *res = json_object_get(o, "result");
+    assert_int_equal(json_integer_value(json_object_get(res, "procedures")), 300);
+    assert_int_equal(json_integer_value(json_object_get(res, "rows_best")), 600);
+    json_t *tiers = json_object_get(res, "tiers");
+    assert_int_equal(json_integer_value(json_array_get(tiers, 0)) +
+                     json_integer_value(json_array_get(tiers, 1)) +
+                     json_integer_value(json_array_get(tiers, 2)), 300);
+    char run[32], job_fp[65], cli_fp[65];
+    snprintf(run, sizeof run, "job-%ld", id);
+    assert_int_equal(db_long("SELECT COUNT(*) FROM dose_procedure WHERE run_id = ?", run), 300);
+    assert_int_equal(db_long("SELECT COUNT(*) FROM organ_dose WHERE method <> 'synthetic'", NULL),
+                     600);
+    dose_fingerprint(job_fp);
+    /* The command line recomputes every procedure under its own run id. */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, HM " dose cohort --db '%s' --library " DIR "/lib.csv "
+             "--realizations 5 --seed 3 --max-procedures 300 --organs red_marrow,lung "
+             "--run cli_dose --quiet >/dev/null 2>&1", url);
+    sh(cmd);
+    assert_int_equal(db_long("SELECT COUNT(*) FROM dose_procedure WHERE run_id = 'cli_dose'",
+                             NULL), 300);
+    dose_fingerprint(cli_fp);
+    assert_string_equal(job_fp, cli_fp);
+    json_decref(o);
+    /* Bounded: a run too large for the server is refused by the job. */
+    expect_failed("{\"kind\":\"dose\",\"realizations\":5000}", "realizations: an integer");
+}
+
 int main(void)
 {
     if (tdb_skip())
@@ -645,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_export),
         cmocka_unit_test(test_cancel_and_killed),
+        cmocka_unit_test(test_dose),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -365,6 +365,8 @@ static int kind_tabulate(job_run *j)
         srv_log_event("test_kill", "HM_TEST_JOB_KILL");
         _exit(137);
     }
+    if (getenv("HM_TEST_JOB_STALL_MS"))  /* tests: a stage long enough to stop the server in */
+        sleep_s(atof(getenv("HM_TEST_JOB_STALL_MS")) / 1000);
     /* Stage 3: person-years. */
     if ((rc = hm_epi_tabulate(c, oc, &to, &t, &sum, err)) < 0)
         goto done;
@@ -541,13 +543,13 @@ done:
 typedef struct dose_progress {
     job_run *j;
     double   last_s;
-    int      why;
 } dose_progress;
 
 /* hm_doserun's per-procedure callback: progress 0.1..0.95 by procedures
  * done, written at most 4 times a second.  The run cannot be interrupted
- * from here (its callback returns nothing), so a cancel or a stop is seen
- * when it ends; the run is resumable, its rows are whole procedures. */
+ * from here (its callback returns nothing): a cancel or a stop asked during
+ * the run is too late, the run finishes and the job is done.  Only a
+ * cancel before the run starts stops it. */
 static void dose_cb(void *arg, long done, long total, double seconds)
 {
     dose_progress *d = arg;
@@ -556,10 +558,7 @@ static void dose_cb(void *arg, long done, long total, double seconds)
     d->last_s = seconds;
     char msg[96];
     snprintf(msg, sizeof msg, "%ld of %ld procedures", done, total);
-    int why = job_progress(d->j, 0.1 + 0.85 * (total > 0 ? (double)done / (double)total : 1),
-                           msg);
-    if (why && !d->why)
-        d->why = why;
+    job_progress(d->j, 0.1 + 0.85 * (total > 0 ? (double)done / (double)total : 1), msg);
 }
 
 static int kind_dose(job_run *j)
@@ -616,17 +615,16 @@ static int kind_dose(job_run *j)
          * boundaries change, not a stored value. */
         if (hm_db_kind(j->db) == HM_DB_SQLITE)
             o.commit_every = 1;
-        dose_progress d = { j, -1, 0 };
+        dose_progress d = { j, -1 };
         o.progress = dose_cb;
         o.progress_arg = &d;
         rc = hm_doserun_cohort(j->jobs->db_url, &eng, &o, &s, err);
-        why = d.why;
     }
     hm_dose_library_free(lib);
     if (rc < 0)
         return rc;
-    if (why)
-        return -1000 - why;
+    /* A cancel or stop seen during the run came too late to stop it: its
+     * doses are stored, so the job is done (why is ignored). */
     j->result = json_pack("{s:s, s:I, s:I, s:[I, I, I], s:I, s:I, s:I, s:I, s:I, s:f}",
                           "run_id", s.run_id, "procedures", (json_int_t)s.procedures,
                           "skipped_done", (json_int_t)s.skipped_done, "tiers",

@@ -52,8 +52,10 @@ static void sleep_ms(int ms)
 
 /* ---- the server process ---------------------------------------------- */
 
-/* workers: job_workers of the instance; kill: HM_TEST_JOB_KILL set. */
-static void start_server(int workers, int kill)
+/* workers: job_workers of the instance; mode 1: HM_TEST_JOB_KILL set (the
+ * instance dies in its first tabulate job), 2: its tabulate jobs stall 1.5 s
+ * after loading the cohort. */
+static void start_server(int workers, int mode)
 {
     FILE *fp = fopen(DIR "/server.conf", "w");
     fprintf(fp, "listen = 127.0.0.1\nport = 0\ntls = off\ndb = %s\nupload_dir = %s/uploads\n"
@@ -67,8 +69,10 @@ static void start_server(int workers, int kill)
     if (server_pid == 0) {
         dup2(fds[1], 1);
         close(fds[0]);
-        if (kill)
+        if (mode == 1)
             setenv("HM_TEST_JOB_KILL", "1", 1);
+        if (mode == 2)
+            setenv("HM_TEST_JOB_STALL_MS", "1500", 1);
         execl(HM, "harmonic", "serve", "--config", DIR "/server.conf", (char *)NULL);
         _exit(127);
     }
@@ -645,6 +649,40 @@ static void test_cancel_and_killed(void **state)
     assert_non_null(strstr(out, "audit chain intact"));
 }
 
+/* SIGTERM while a job runs: the server finishes its stage, puts the job
+ * back in the queue and exits 0; the next instance runs it to the end. */
+static void test_graceful_stop(void **state)
+{
+    (void)state;
+    stop_server();
+    start_server(1, 2);
+    long id = submit(tok_ana, "{\"kind\":\"tabulate\"," TAB_PARAMS ",\"store\":\"stopped\"}",
+                     202);
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/jobs/%ld", id);
+    int running = 0;
+    for (int i = 0; i < 400 && !running; i++) {
+        json_t *o = get_json(path, tok_ana, 200);
+        running = json_number_value(json_object_get(o, "progress")) == 0.4;
+        json_decref(o);
+        if (!running)
+            sleep_ms(5);
+    }
+    assert_true(running);
+    stop_server();                    /* SIGTERM, exit status 0 */
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM server_job WHERE job_id = %ld AND status = "
+             "'queued' AND claimed_by IS NULL AND message = 're-queued: server stopped'", id);
+    assert_int_equal(db_long(sql, NULL), 1);
+    assert_int_equal(db_long("SELECT COUNT(*) FROM epi_result WHERE run_id = 'stopped'", NULL), 0);
+    start_server(1, 0);
+    json_t *o = wait_job(id, tok_ana, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "done");
+    assert_int_equal(json_integer_value(json_object_get(o, "attempts")), 2);
+    assert_true(same_runs("stopped", "cli_tab") > 0);
+    json_decref(o);
+}
+
 /* SHA-256 (hex) of the doses a cohort run stores, without its run id:
  * best estimates, packed realizations, procedure tiers and effective doses. */
 static void dose_fingerprint(char out[65])
@@ -741,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_export),
         cmocka_unit_test(test_cancel_and_killed),
+        cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_dose),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

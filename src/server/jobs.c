@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #define MAX_WORKERS 16
+#define MAX_ATTEMPTS 5             /* claims of a job whose runners all died */
 
 struct srv_jobs {
     char        db_url[1024];
@@ -737,6 +738,52 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* A job whose runners keep dying (it may be what kills them) is failed
+ * after MAX_ATTEMPTS claims instead of being re-queued forever; its
+ * job_finish audit entry commits with it. */
+static void fail_dead_jobs(srv_jobs *J, hm_db *db, const char *now, const char *old)
+{
+    hm_error err;
+    hm_stmt *st;
+    if (hm_db_begin(db, &err))
+        return;
+    int rc = hm_db_prepare(db, "UPDATE server_job SET status = 'failed', claimed_by = NULL, "
+                               "heartbeat = NULL, finished_at = ?, message = 'its instance "
+                               "died in each of its attempts' WHERE status = 'running' AND "
+                               "(heartbeat IS NULL OR heartbeat < ?) AND attempts >= ? "
+                               "RETURNING job_id, created_by", &st, &err);
+    /* The rows first, the audit entries after: no statement open meanwhile. */
+    enum { MAXN = 16 };
+    int64_t ids[MAXN];
+    char by[MAXN][64];
+    int n = 0;
+    if (rc == HM_OK) {
+        hm_stmt_bind_text(st, 1, now);
+        hm_stmt_bind_text(st, 2, old);
+        hm_stmt_bind_int64(st, 3, MAX_ATTEMPTS);
+        while ((rc = hm_stmt_step(st, &err)) == 1)
+            if (n < MAXN) {
+                ids[n] = hm_stmt_column_int64(st, 0);
+                snprintf(by[n], sizeof by[n], "%s", hm_stmt_column_text(st, 1));
+                n++;
+            }
+        hm_stmt_finalize(st);
+    }
+    for (int i = 0; i < n && rc == 0; i++) {
+        char idtxt[24];
+        snprintf(idtxt, sizeof idtxt, "%lld", (long long)ids[i]);
+        hm_audit_entry e = { .user = by[i], .remote_addr = J->instance, .action = "job_finish",
+                             .centre = "", .table = "server_job", .record = idtxt,
+                             .old_value = "running", .new_value = "failed", .digest = "",
+                             .reason = "its instance died in each of its attempts" };
+        rc = hm_audit_append(db, &e, &err);
+    }
+    if (rc == 0)
+        rc = hm_db_commit(db, &err);
+    if (rc && hm_db_in_transaction(db))
+        hm_db_rollback(db, NULL);
+}
+
 static void *beat_main(void *arg)
 {
     srv_jobs *J = arg;
@@ -760,6 +807,7 @@ static void *beat_main(void *arg)
         const char *p1[2] = { now, J->instance };
         exec_text(db, "UPDATE server_job SET heartbeat = ? WHERE claimed_by = ? AND "
                       "status = 'running'", p1, 2, -1, &err);
+        fail_dead_jobs(J, db, now, old);
         const char *p2[1] = { old };
         exec_text(db, "UPDATE server_job SET status = 'queued', claimed_by = NULL, heartbeat = "
                       "NULL, progress = 0, message = 're-queued: its instance stopped sending "

@@ -683,6 +683,31 @@ static void test_graceful_stop(void **state)
     json_decref(o);
 }
 
+/* A job whose instance died in each of its MAX_ATTEMPTS (5) claims, as the
+ * table holds it after the fifth death, is failed rather than run again. */
+static void test_poison_job(void **state)
+{
+    (void)state;
+    hm_db *db = open_db();
+    hm_error err;
+    assert_int_equal(hm_db_exec(db, "INSERT INTO server_job (job_id, kind, parameters, status, "
+                                "progress, message, created_by, created_at, started_at, "
+                                "claimed_by, heartbeat, attempts, cancel_requested) VALUES "
+                                "(9000, 'tabulate', '{\"kind\":\"tabulate\"}', 'running', 0.4, "
+                                "'tabulating', 'ana', '2000-01-01T00:00:00Z', "
+                                "'2000-01-01T00:00:00Z', 'dead:1:x', '2000-01-01T00:00:00Z', 5, 0)",
+                                &err), HM_OK);
+    hm_db_close(db);
+    json_t *o = wait_job(9000, tok_ana, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "failed");
+    assert_string_equal(json_string_value(json_object_get(o, "message")),
+                        "its instance died in each of its attempts");
+    assert_int_equal(json_integer_value(json_object_get(o, "attempts")), 5);
+    json_decref(o);
+    assert_int_equal(db_long("SELECT COUNT(*) FROM audit_log WHERE action = 'job_finish' AND "
+                             "record = '9000' AND new_value = 'failed'", NULL), 1);
+}
+
 /* SHA-256 (hex) of the doses a cohort run stores, without its run id:
  * best estimates, packed realizations, procedure tiers and effective doses. */
 static void dose_fingerprint(char out[65])
@@ -780,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_export),
         cmocka_unit_test(test_cancel_and_killed),
         cmocka_unit_test(test_graceful_stop),
+        cmocka_unit_test(test_poison_job),
         cmocka_unit_test(test_dose),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

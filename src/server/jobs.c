@@ -709,6 +709,36 @@ static void run_one(srv_jobs *J, hm_db *db, int64_t id, const char *kind, const 
     json_decref(j.result);
 }
 
+/* A job queued by this process wakes its idle workers at once; jobs queued
+ * by other instances are found by the poll (POLL_S). */
+#define POLL_S 0.2
+static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t  wake_cv = PTHREAD_COND_INITIALIZER;
+static unsigned long   wake_n;
+
+void srv_jobs_wake(void)
+{
+    pthread_mutex_lock(&wake_mu);
+    wake_n++;
+    pthread_cond_broadcast(&wake_cv);
+    pthread_mutex_unlock(&wake_mu);
+}
+
+static void idle_wait(unsigned long seen)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)(POLL_S * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&wake_mu);
+    while (wake_n == seen && pthread_cond_timedwait(&wake_cv, &wake_mu, &ts) == 0)
+        ;
+    pthread_mutex_unlock(&wake_mu);
+}
+
 static void *worker_main(void *arg)
 {
     srv_jobs *J = arg;
@@ -723,6 +753,9 @@ static void *worker_main(void *arg)
         }
         int64_t id = 0;
         char *kind = NULL, *params = NULL, *by = NULL;
+        pthread_mutex_lock(&wake_mu);
+        unsigned long seen = wake_n;          /* a wake after this claim is not lost */
+        pthread_mutex_unlock(&wake_mu);
         int rc = claim(J, db, &id, &kind, &params, &by, &err);
         if (rc == 1 && kind && params && by)
             run_one(J, db, id, kind, params, by);
@@ -732,7 +765,7 @@ static void *worker_main(void *arg)
         free(params);
         free(by);
         if (rc != 1)
-            sleep_s(0.2);
+            idle_wait(seen);
     }
     hm_db_close(db);
     return NULL;
@@ -856,6 +889,7 @@ void srv_jobs_stop(srv_jobs *J)
     if (!J)
         return;
     atomic_store(&J->stop, 1);
+    srv_jobs_wake();
     for (int i = 0; i < J->started; i++)
         pthread_join(J->workers[i], NULL);
     if (J->beat_started)

@@ -146,6 +146,7 @@ void srv_route_job_submit(hm_db *db, const srv_request *q, srv_reply *r)
         srv_reply_error(r, 500, "cannot queue the job: %s", err.msg);
         return;
     }
+    srv_jobs_wake();
     reply_json(r, 202, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "status", "queued",
                                  "kind", kind_copy));
 }

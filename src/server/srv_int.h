@@ -93,6 +93,8 @@ int  srv_jobs_start(const hm_server_config *cfg, srv_jobs **jobs, hm_error *err)
 /* Stops them; a job being run is re-queued after its current stage. */
 void srv_jobs_stop(srv_jobs *jobs);
 int  srv_job_kind_known(const char *kind);
+/* Wakes this process's idle workers (a job was just queued). */
+void srv_jobs_wake(void);
 void srv_route_job_submit(hm_db *db, const srv_request *q, srv_reply *r);
 void srv_route_jobs_list(hm_db *db, const srv_request *q, srv_reply *r);
 void srv_route_job_get(hm_db *db, const srv_request *q, srv_reply *r);

@@ -55,25 +55,29 @@ static void sleep_ms(int ms)
 /* workers: job_workers of the instance; mode 1: HM_TEST_JOB_KILL set (the
  * instance dies in its first tabulate job), 2: its tabulate jobs stall 1.5 s
  * after loading the cohort. */
-static void start_server(int workers, int mode)
+/* Starts an instance named tag (its own config, upload dir and log);
+ * returns its pid and port. */
+static pid_t start_instance(const char *tag, int workers, int mode, int *out_port)
 {
-    FILE *fp = fopen(DIR "/server.conf", "w");
-    fprintf(fp, "listen = 127.0.0.1\nport = 0\ntls = off\ndb = %s\nupload_dir = %s/uploads\n"
-                "log_file = %s/server.log\nthreads = 2\njob_workers = %d\njob_stale_s = 2\n"
-                "dose_library = %s/lib.csv\n", url, DIR, DIR, workers, DIR);
+    char conf[512];
+    snprintf(conf, sizeof conf, "%s/server-%s.conf", DIR, tag);
+    FILE *fp = fopen(conf, "w");
+    fprintf(fp, "listen = 127.0.0.1\nport = 0\ntls = off\ndb = %s\nupload_dir = %s/uploads-%s\n"
+                "log_file = %s/server-%s.log\nthreads = 2\njob_workers = %d\njob_stale_s = 2\n"
+                "dose_library = %s/lib.csv\n", url, DIR, tag, DIR, tag, workers, DIR);
     fclose(fp);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
-    server_pid = fork();
-    assert_true(server_pid >= 0);
-    if (server_pid == 0) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
         dup2(fds[1], 1);
         close(fds[0]);
         if (mode == 1)
             setenv("HM_TEST_JOB_KILL", "1", 1);
         if (mode == 2)
             setenv("HM_TEST_JOB_STALL_MS", "1500", 1);
-        execl(HM, "harmonic", "serve", "--config", DIR "/server.conf", (char *)NULL);
+        execl(HM, "harmonic", "serve", "--config", conf, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -82,17 +86,28 @@ static void start_server(int workers, int mode)
     assert_non_null(fgets(line, sizeof line, fp));
     fclose(fp);
     assert_non_null(strstr(line, "listening on http://127.0.0.1:"));
-    port = atoi(strrchr(line, ':') + 1);
-    assert_true(port > 0);
+    *out_port = atoi(strrchr(line, ':') + 1);
+    assert_true(*out_port > 0);
+    return pid;
+}
+
+static void start_server(int workers, int mode)
+{
+    server_pid = start_instance("main", workers, mode, &port);
+}
+
+static void stop_pid(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 static void stop_server(void)
 {
-    kill(server_pid, SIGTERM);
-    int st;
-    assert_int_equal(waitpid(server_pid, &st, 0), server_pid);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    stop_pid(server_pid);
     server_pid = 0;
 }
 
@@ -290,7 +305,7 @@ static int setup(void **state)
 {
     (void)state;
     mkdir(DIR, 0700);
-    sh("rm -rf " DIR "/uploads " DIR "/server.log " DIR "/syn " DIR "/ex " DIR "/ex_fr");
+    sh("rm -rf " DIR "/uploads-* " DIR "/server-*.log " DIR "/syn " DIR "/ex " DIR "/ex_fr");
     tdb_new_url("jobs", url, sizeof url);
     hm_db *db = tdb_open(url);
     issue(db, "ana", HM_ROLE_ANALYST, "", tok_ana);
@@ -708,6 +723,47 @@ static void test_poison_job(void **state)
                              "record = '9000' AND new_value = 'failed'", NULL), 1);
 }
 
+/* Two instances with workers on one database share the queue: jobs queued
+ * through either are each run exactly once (attempts 1), by both instances
+ * between them, and their audit entries, appended by two processes at
+ * once, still form one intact chain. */
+static void test_two_instances(void **state)
+{
+    (void)state;
+    int port_b;
+    pid_t pid_b = start_instance("b", 1, 0, &port_b);
+    int port_a = port;
+    enum { N = 8 };
+    long ids[N];
+    for (int i = 0; i < N; i++) {
+        char body[512];
+        snprintf(body, sizeof body, "{\"kind\":\"tabulate\"," TAB_PARAMS ",\"store\":\"two%d\"}",
+                 i);
+        port = i % 2 ? port_b : port_a;
+        ids[i] = submit(tok_ana, body, 202);
+    }
+    port = port_a;
+    for (int i = 0; i < N; i++) {
+        json_t *o = wait_job(ids[i], tok_ana, NULL);
+        assert_string_equal(json_string_value(json_object_get(o, "status")), "done");
+        assert_int_equal(json_integer_value(json_object_get(o, "attempts")), 1);
+        json_decref(o);
+        char run[16];
+        snprintf(run, sizeof run, "two%d", i);
+        assert_true(same_runs(run, "cli_tab") > 0);
+    }
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT COUNT(DISTINCT claimed_by) FROM server_job WHERE job_id "
+             "BETWEEN %ld AND %ld", ids[0], ids[N - 1]);
+    long runners = db_long(sql, NULL);
+    fprintf(stderr, "%d jobs through two instances: run by %ld of them\n", N, runners);
+    assert_int_equal(runners, 2);
+    stop_pid(pid_b);
+    char cmd[2048], out[4096];
+    snprintf(cmd, sizeof cmd, HM " audit verify --db '%s'", url);
+    assert_int_equal(hm_test_run(cmd, out, sizeof out, 1), 0);
+}
+
 /* SHA-256 (hex) of the doses a cohort run stores, without its run id:
  * best estimates, packed realizations, procedure tiers and effective doses. */
 static void dose_fingerprint(char out[65])
@@ -806,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_cancel_and_killed),
         cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_poison_job),
+        cmocka_unit_test(test_two_instances),
         cmocka_unit_test(test_dose),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

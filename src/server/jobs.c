@@ -19,6 +19,7 @@
 
 #include "hm_doserun.h"
 #include "hm_epi.h"
+#include "hm_registry_server.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -761,6 +762,10 @@ static void *worker_main(void *arg)
             run_one(J, db, id, kind, params, by);
         else if (rc < 0)
             srv_log_event("job_claim", err.msg);
+        /* Statements the registry caches on this connection, stepped and
+         * left, would hold an SQLite read snapshot into the next claim (a
+         * long-lived connection, as the request pool's: hm_registry_server.h). */
+        hm_db_release(db);
         free(kind);
         free(params);
         free(by);
@@ -846,6 +851,7 @@ static void *beat_main(void *arg)
                       "NULL, progress = 0, message = 're-queued: its instance stopped sending "
                       "heartbeats' WHERE status = 'running' AND (heartbeat IS NULL OR "
                       "heartbeat < ?)", p2, 1, -1, &err);
+        hm_db_release(db);
     }
     hm_db_close(db);
     return NULL;

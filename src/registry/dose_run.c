@@ -12,6 +12,7 @@
  * upserted again on resume).
  */
 #include "registry_int.h"
+#include "hm_registry_server.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +194,15 @@ int hm_dose_writer_open(hm_db *db, const char *run_id, int commit_every, hm_dose
 
 int hm_dose_writer_start(hm_dose_writer *w, hm_error *err)
 {
-    return hm_db_in_transaction(w->db) ? HM_OK : hm_db_begin(w->db, err);
+    if (hm_db_in_transaction(w->db))
+        return HM_OK;
+    /* The connection's cached look-ups, stepped and left, hold an SQLite
+     * read snapshot between batches: after another connection's commit (a
+     * server job's progress update, a submission) BEGIN would then fail at
+     * once with SQLITE_BUSY_SNAPSHOT instead of waiting.  End them first
+     * (hm_registry_server.h); the run's own loops read on other connections. */
+    hm_db_release(w->db);
+    return hm_db_begin(w->db, err);
 }
 
 int hm_dose_writer_done(hm_dose_writer *w, const char *centre, const char *procedure_id,

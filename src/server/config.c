@@ -21,6 +21,8 @@ void hm_server_config_defaults(hm_server_config *cfg)
     cfg->threads = 4;
     cfg->shutdown_grace_s = 30;
     cfg->install = 1;
+    cfg->job_workers = 1;
+    cfg->job_stale_s = 60;
 }
 
 static char *trim(char *s)
@@ -105,6 +107,18 @@ static int set_key(hm_server_config *c, const char *k, const char *v, const char
             c->shutdown_grace_s = (int)x;
         return rc;
     }
+    if (!strcmp(k, "dose_library"))
+        return set_str(c->dose_library, sizeof c->dose_library, v, path, line, k, err);
+    if (!strcmp(k, "job_workers")) {
+        if ((rc = set_num(&x, v, 0, 16, path, line, k, err)) == HM_OK)
+            c->job_workers = (int)x;
+        return rc;
+    }
+    if (!strcmp(k, "job_stale_s")) {
+        if ((rc = set_num(&x, v, 1, 86400, path, line, k, err)) == HM_OK)
+            c->job_stale_s = (int)x;
+        return rc;
+    }
     if (!strcmp(k, "max_upload_bytes")) {
         if ((rc = set_num(&x, v, 1, 1LL << 40, path, line, k, err)) == HM_OK)
             c->max_upload_bytes = (uint64_t)x;
@@ -113,7 +127,8 @@ static int set_key(hm_server_config *c, const char *k, const char *v, const char
     return hm_error_set(err, HM_EINVAL, path, line, k,
                         "unknown key (expected listen, port, tls, tls_cert, tls_key, db, "
                         "upload_dir, max_upload_bytes, log_file, threads, shutdown_grace_s, "
-                        "web_dir, pseudonym_key_dir, install)");
+                        "web_dir, pseudonym_key_dir, install, job_workers, job_stale_s, "
+                        "dose_library)");
 }
 
 /* Without TLS tokens would cross the network in clear: only loopback. */

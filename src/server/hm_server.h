@@ -45,6 +45,10 @@ typedef struct hm_server_config {
     int      install;              /* 1 (default): migrations, triggers, policies at start
                                     * (connected as the owner); 0: none, only checked
                                     * (install.c, a non-owner role on PostgreSQL) */
+    /* Background jobs (jobs.c). */
+    int      job_workers;          /* worker threads, default 1; 0: this instance runs none */
+    int      job_stale_s;          /* a running job's heartbeat older than this: re-queued */
+    char     dose_library[1024];   /* conversion-coefficient library of dose jobs ("": none) */
 } hm_server_config;
 
 void hm_server_config_defaults(hm_server_config *cfg);
@@ -170,6 +174,8 @@ typedef enum hm_route_id {
     HM_R_OVERVIEW,
     /* DICOM submissions (routes_submit.c) */
     HM_R_RDSR_POST, HM_R_RT_POST,
+    /* Background jobs and exports (jobs.c, routes_jobs.c, export.c). */
+    HM_R_JOB_SUBMIT, HM_R_JOBS_LIST, HM_R_JOB_GET, HM_R_JOB_CANCEL, HM_R_EXPORT,
     HM_R_COUNT
 } hm_route_id;
 

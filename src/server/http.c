@@ -50,6 +50,7 @@ struct hm_server {
     char             *cert, *key;
     atomic_int        inflight;
     int               port;
+    srv_jobs         *jobs;                /* background job workers (jobs.c) */
 };
 
 typedef struct conn {
@@ -233,6 +234,10 @@ static void run_handler(hm_server *srv, struct MHD_Connection *c, conn *x, srv_r
     case HM_R_OVERVIEW:     srv_route_overview(db, &q, r); break;   /* web */
     case HM_R_RDSR_POST:    srv_route_rdsr_post(db, &q, r); break;
     case HM_R_RT_POST:      srv_route_rt_post(db, &q, r); break;
+    case HM_R_JOB_SUBMIT:   srv_route_job_submit(db, &q, r); break;
+    case HM_R_JOBS_LIST:    srv_route_jobs_list(db, &q, r); break;
+    case HM_R_JOB_GET:      srv_route_job_get(db, &q, r); break;
+    case HM_R_JOB_CANCEL:   srv_route_job_cancel(db, &q, r); break;
     default:                srv_reply_error(r, 404, "no such route"); break;
     }
     srv_pool_put(srv->pool, db);
@@ -469,6 +474,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return send_error(c, x, 413, "upload larger than max_upload_bytes");
     if (x->too_big)
         return send_error(c, x, 500, "cannot write the upload file");
+    if (x->route.id == HM_R_EXPORT) {      /* streamed, not one buffer (export.c) */
+        int mhd = MHD_NO;
+        x->status = srv_export_queue(c, srv->cfg.db, &x->user, x->route.table, &mhd);
+        return mhd == MHD_YES ? MHD_YES : MHD_NO;
+    }
     srv_reply r = { 0, NULL };
     run_handler(srv, c, x, &r);
     if (x->tmp[0])
@@ -561,6 +571,8 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
     }
     if (rc == HM_OK)
         rc = sweep_uploads(srv, err);
+    if (rc == HM_OK)
+        rc = srv_jobs_start(cfg, &srv->jobs, err);
     if (rc == HM_OK && cfg->tls) {
         srv->cert = slurp(cfg->tls_cert, err);
         srv->key = srv->cert ? slurp(cfg->tls_key, err) : NULL;
@@ -610,6 +622,7 @@ int hm_server_start(const hm_server_config *cfg, hm_server **out, hm_error *err)
                               cfg->listen, cfg->port);
     }
     if (rc) {
+        srv_jobs_stop(srv->jobs);
         srv_pool_close(srv->pool);
         if (log_opened)
             srv_log_close();              /* its writer thread (log.c) */
@@ -647,6 +660,7 @@ void hm_server_stop(hm_server *srv)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(srv->daemon);
+    srv_jobs_stop(srv->jobs);              /* a running job goes back to the queue */
     char detail[64];
     snprintf(detail, sizeof detail, "in-flight at stop: %d", atomic_load(&srv->inflight));
     srv_log_event("stop", detail);

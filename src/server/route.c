@@ -29,6 +29,12 @@ static const hm_route routes[] = {
     /* DICOM submissions (routes_submit.c) */
     { HM_R_RDSR_POST, "POST", "/api/v1/centres/{centre}/rdsr" },
     { HM_R_RT_POST, "POST", "/api/v1/centres/{centre}/rt-courses" },
+    /* Background jobs and exports (jobs.c, routes_jobs.c, export.c). */
+    { HM_R_JOB_SUBMIT, "POST", "/api/v1/jobs" },
+    { HM_R_JOBS_LIST, "GET", "/api/v1/jobs" },
+    { HM_R_JOB_GET, "GET", "/api/v1/jobs/{id}" },
+    { HM_R_JOB_CANCEL, "POST", "/api/v1/jobs/{id}/cancel" },
+    { HM_R_EXPORT, "GET", "/api/v1/export/{table}" },
 };
 
 size_t hm_server_nroutes(void)

@@ -48,6 +48,13 @@ int srv_allowed(const srv_request *q)
     /* DICOM submissions: only the centre's own manager, as for tables. */
     case HM_R_RDSR_POST:
     case HM_R_RT_POST:      return own ? 0 : 403;
+    /* Jobs: analysts and admins; exports also a manager, its own centre
+     * (checked by export.c, the path has no centre). */
+    case HM_R_JOB_SUBMIT:
+    case HM_R_JOBS_LIST:
+    case HM_R_JOB_GET:
+    case HM_R_JOB_CANCEL:   return reader ? 0 : 403;
+    case HM_R_EXPORT:       return reader || u->role == HM_ROLE_CENTRE_MANAGER ? 0 : 403;
     default:                return 403;
     }
 }

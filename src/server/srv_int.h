@@ -145,4 +145,23 @@ void srv_route_rt_post(hm_db *db, const srv_request *q, srv_reply *r);
 /* Removes a directory tree without following links: 0, or -1. */
 int  srv_rmtree(const char *path);
 
+/* Background jobs (jobs.c, routes_jobs.c) and exports (export.c). */
+typedef struct srv_jobs srv_jobs;
+/* Starts cfg->job_workers workers and the heartbeat thread (none: *jobs NULL). */
+int  srv_jobs_start(const hm_server_config *cfg, srv_jobs **jobs, hm_error *err);
+/* Stops them; a job being run is re-queued after its current stage. */
+void srv_jobs_stop(srv_jobs *jobs);
+int  srv_job_kind_known(const char *kind);
+/* Wakes this process's idle workers (a job was just queued). */
+void srv_jobs_wake(void);
+void srv_route_job_submit(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_jobs_list(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_job_get(hm_db *db, const srv_request *q, srv_reply *r);
+void srv_route_job_cancel(hm_db *db, const srv_request *q, srv_reply *r);
+/* GET /api/v1/export/{table}: queues on c a streamed CSV (or a JSON error);
+ * returns the HTTP status, *mhd the MHD_Result of the queueing. */
+struct MHD_Connection;
+int  srv_export_queue(struct MHD_Connection *c, const char *db_url, const hm_user *u,
+                      const char *table, int *mhd);
+
 #endif

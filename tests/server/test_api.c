@@ -338,7 +338,7 @@ static void test_tokens(void **state)
     (void)state;
     char *resp;
     assert_int_equal(request("GET", "/api/v1/health", NULL, NULL, 0, &resp), 200);
-    assert_non_null(strstr(resp, "\"schema_version\":10"));
+    assert_non_null(strstr(resp, "\"schema_version\":11"));
     free(resp);
     const char *p = "/api/v1/centres/FR01/completeness";
     refused("GET", p, NULL, NULL, 0, 401);

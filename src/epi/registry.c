@@ -314,10 +314,9 @@ int hm_epi_table_store(const char *db_url, const char *run_id, const hm_epi_tabl
     if (rc < 0)
         return rc;
     hm_stmt *del = NULL, *ins = NULL;
-    if ((rc = hm_db_exec(db, "CREATE TABLE IF NOT EXISTS epi_result (run_id TEXT NOT NULL, cell BIGINT NOT NULL, "
-                             "name TEXT NOT NULL, value DOUBLE PRECISION, label TEXT, "
-                             "PRIMARY KEY (run_id, cell, name))", err)) < 0 ||
-        (rc = hm_db_begin(db, err)) < 0) {
+    /* epi_result comes from migration 002 (hm_db_open): no DDL here, so a
+     * role that may not run DDL (the server's job workers) can store. */
+    if ((rc = hm_db_begin(db, err)) < 0) {
         hm_db_close(db);
         return rc;
     }

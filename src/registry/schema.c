@@ -109,12 +109,18 @@ static int apply(hm_db *db, const char *dir, const char *name, int version, hm_e
 
 int hm__schema_migrate(hm_db *db, hm_error *err)
 {
-    int rc = hm_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version ("
+    /* The version first: a database already at the latest migration is then
+     * opened without any DDL, so a role that may not run DDL (the server as a
+     * non-owner PostgreSQL role, its job workers) can open it. */
+    int current = 0, rc = HM_OK;
+    hm_error first;
+    if (hm_db_schema_version(db, &current, &first) != HM_OK) {
+        rc = hm_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version ("
                             "version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
                             "applied_at TEXT NOT NULL)", err);
-    int current = 0;
-    if (rc == HM_OK)
-        rc = hm_db_schema_version(db, &current, err);
+        if (rc == HM_OK)
+            rc = hm_db_schema_version(db, &current, err);
+    }
     char dir[1024];
     if (rc == HM_OK)
         rc = hm_data_path("schema", dir, sizeof dir, err);

@@ -857,6 +857,27 @@ static void *beat_main(void *arg)
     return NULL;
 }
 
+/* The URL the jobs' library calls open: on PostgreSQL with "-c
+ * harmonic.centre=*" added to libpq's "options" (appended to options the
+ * URL has already, e.g. a search_path).  0, or -1 if it does not fit. */
+static int pooled_url(const char *db, char *out, size_t size)
+{
+    static const char flag[] = "-c%20harmonic.centre%3D%2A";
+    int n;
+    if (strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
+        n = snprintf(out, size, "%s", db);
+    else {
+        const char *q = strchr(db, '?'), *o = q ? strstr(q, "options=") : NULL;
+        if (o && (o[-1] == '?' || o[-1] == '&')) {
+            size_t end = strcspn(o, "&") + (size_t)(o - db);
+            n = snprintf(out, size, "%.*s%%20%s%s", (int)end, db, flag, db + end);
+        } else {
+            n = snprintf(out, size, "%s%coptions=%s", db, q ? '&' : '?', flag);
+        }
+    }
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 int srv_jobs_start(const hm_server_config *cfg, srv_jobs **out, hm_error *err)
 {
     *out = NULL;
@@ -865,7 +886,16 @@ int srv_jobs_start(const hm_server_config *cfg, srv_jobs **out, hm_error *err)
     srv_jobs *J = calloc(1, sizeof *J);
     if (!J)
         return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
-    snprintf(J->db_url, sizeof J->db_url, "%s", cfg->db);
+    /* Jobs analyse the pooled data (analysts and admins only), through the
+     * library, which opens its own connections by URL.  On PostgreSQL those
+     * connections get harmonic.centre = '*' at connection start (libpq's
+     * "options", -c): row-level security binds a server running as a
+     * non-owner role (install = off), and without the setting a job would
+     * see no rows at all. */
+    if (pooled_url(cfg->db, J->db_url, sizeof J->db_url)) {
+        free(J);
+        return hm_error_set(err, HM_EINVAL, NULL, 0, "db", "database URL too long for the jobs");
+    }
     snprintf(J->dose_library, sizeof J->dose_library, "%s", cfg->dose_library);
     char host[32] = "host";
     gethostname(host, sizeof host - 1);

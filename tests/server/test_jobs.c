@@ -57,6 +57,10 @@ static void sleep_ms(int ms)
  * after loading the cohort. */
 /* Starts an instance named tag (its own config, upload dir and log);
  * returns its pid and port. */
+/* The database URL and extra config lines of the next instance (test_app_role:
+ * the server as a non-owner PostgreSQL role); NULL: url. */
+static const char *inst_db, *inst_extra = "";
+
 static pid_t start_instance(const char *tag, int workers, int mode, int *out_port)
 {
     char conf[512];
@@ -64,7 +68,8 @@ static pid_t start_instance(const char *tag, int workers, int mode, int *out_por
     FILE *fp = fopen(conf, "w");
     fprintf(fp, "listen = 127.0.0.1\nport = 0\ntls = off\ndb = %s\nupload_dir = %s/uploads-%s\n"
                 "log_file = %s/server-%s.log\nthreads = 2\njob_workers = %d\njob_stale_s = 2\n"
-                "dose_library = %s/lib.csv\n", url, DIR, tag, DIR, tag, workers, DIR);
+                "dose_library = %s/lib.csv\n%s", inst_db ? inst_db : url, DIR, tag, DIR, tag,
+            workers, DIR, inst_extra);
     fclose(fp);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
@@ -849,6 +854,52 @@ static void test_dose(void **state)
     expect_failed("{\"kind\":\"dose\",\"realizations\":5000}", "realizations: an integer");
 }
 
+/* PostgreSQL: the server as a non-owner role (`harmonic server install`,
+ * install = off), row-level security binding it.  A job's library calls open
+ * their own connections: they must still see the pooled rows (the same table
+ * as the CLI's), and an export the user's rows only. */
+static void test_app_role(void **state)
+{
+    (void)state;
+    if (!tdb_is_pg()) {
+        fprintf(stderr, "SQLite: no database roles, app-role run skipped\n");
+        return;
+    }
+    char role[64], sql[512], cmd[4096], app_url[1200];
+    snprintf(role, sizeof role, "jobs_app_%ld", (long)getpid());
+    snprintf(sql, sizeof sql, "DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN NOSUPERUSER "
+             "NOBYPASSRLS", role, role);
+    tdb_pg_exec(sql);
+    snprintf(cmd, sizeof cmd, HM " server install --db '%s' --app-role %s >/dev/null", url, role);
+    sh(cmd);
+    snprintf(app_url, sizeof app_url, "%s&user=%s", url, role);
+    inst_db = app_url;
+    inst_extra = "install = off\n";
+    stop_server();            /* its worker, as the owner, would take the job */
+    int app_port;
+    pid_t app = start_instance("app", 1, 0, &app_port);
+    inst_db = NULL;
+    inst_extra = "";
+    port = app_port;
+    long id = submit(tok_ana, "{\"kind\":\"tabulate\"," TAB_PARAMS ",\"store\":\"app_tab\"}", 202);
+    int polls = 0;
+    json_t *o = wait_job(id, tok_ana, &polls);
+    const char *st = json_string_value(json_object_get(o, "status"));
+    if (strcmp(st, "done"))
+        fprintf(stderr, "app-role job %s: %s\n", st,
+                json_string_value(json_object_get(o, "message")));
+    assert_string_equal(st, "done");
+    json_decref(o);
+    /* cli_tab: the CLI's table of test_tabulate, as the owner */
+    assert_true(same_runs("app_tab", "cli_tab") > 20);
+    export_equals("/api/v1/export/patient", tok_ana, DIR "/ex/patient.csv");
+    export_equals("/api/v1/export/patient", tok_fr, DIR "/ex_fr/patient.csv");
+    stop_pid(app);
+    start_server(1, 0);
+    snprintf(sql, sizeof sql, "DROP OWNED BY %s; DROP ROLE %s", role, role);
+    tdb_pg_exec(sql);
+}
+
 int main(void)
 {
     if (tdb_skip())
@@ -859,6 +910,7 @@ int main(void)
         cmocka_unit_test(test_failing),
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_export),
+        cmocka_unit_test(test_app_role),
         cmocka_unit_test(test_cancel_and_killed),
         cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_poison_job),

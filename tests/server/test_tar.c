@@ -56,7 +56,8 @@ static void add(arch *a, const char *name, char type, const char *data, size_t s
     long sum = 0;
     for (int i = 0; i < 512; i++)
         sum += o && o->signed_sum ? (signed char)h[i] : h[i];
-    snprintf((char *)h + 148, 8, "%06lo", (unsigned long)sum + (o && o->bad_sum ? 1 : 0));
+    /* six octal digits: a header sums to at most 512 x 255 < 0777777 */
+    snprintf((char *)h + 148, 8, "%06lo", ((unsigned long)sum + (o && o->bad_sum ? 1 : 0)) & 0777777ul);
     a->n += 512;
     memcpy(a->p + a->n, data, size);
     a->n += (size + 511) / 512 * 512;

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "hm_testdb.h"
@@ -467,7 +469,10 @@ static void test_rdsr_bad_file(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(probs, 0), "file")),
                         "broken.dcm");
     assert_non_null(json_object_get(json_array_get(probs, 0), "message"));
-    assert_null(strstr(json_dumps(j, 0), DIR "/uploads"));   /* no server path */
+    char *text = json_dumps(j, 0);
+    assert_non_null(text);
+    assert_null(strstr(text, DIR "/uploads"));               /* no server path */
+    free(text);
     json_decref(j);
     /* A radiography report maps but is refused at import: also the whole batch. */
     hm_rdsr_synth_spec s;

@@ -6,6 +6,7 @@
  *   1. GET /api/v1/health              the floor: TLS, routing, logging
  *   2. GET .../tables/patient?page_size=20   a token check and a page of rows
  *   3. POST .../tables/patient          a 20-row validated submission (idempotent)
+ *   4. 2 and 3 at once (reads at the given connections, submissions at 10)
  * Prints requests/s, p50/p99 latency and errors of each.  The server runs in
  * this process on an SQLite registry of 1,000 patients, or with
  * HM_BENCH_PG_URL (a superuser's URL) on PostgreSQL as deployed: a schema
@@ -14,8 +15,9 @@
  * install = off, so row-level security binds every read; both are dropped
  * at the end.
  *
- *   bench_server [connections=200] [seconds=10] [threads=4] [workdir=/tmp]
- *   HM_BENCH_ONLY=health|read|submit   one endpoint only (for perf record)
+ *   bench_server [connections=200] [seconds=10] [threads=0] [workdir=/tmp]
+ *   threads 0: the server's default (hm_server_config_defaults)
+ *   HM_BENCH_ONLY=health|read|submit|mixed   one phase only (for perf record)
  */
 #include "hm_server.h"
 
@@ -45,34 +47,46 @@ static void write_file(const char *path, const char *text)
     fclose(fp);
 }
 
-/* wrk for secs seconds with the method, token and body set by a script;
- * prints one result line from wrk's --latency report. */
-static void run_wrk(const char *name, const char *dir, const char *url, const char *token,
-                    const char *method, const char *body_file, int conns, int secs)
+/* One wrk load: the endpoint's name, its URL, method, body and connections. */
+typedef struct wrk_load {
+    const char *name, *url, *method, *body_file;
+    int conns;
+} wrk_load;
+
+/* The shell command of one wrk run for secs seconds, with the method, token
+ * and body set by a Lua script; its --latency report goes to DIR/NAME.out. */
+static void wrk_command(const wrk_load *w, const char *dir, const char *token, int secs,
+                        char *cmd, size_t size)
 {
-    /* HM_BENCH_ONLY=read: that endpoint alone (a profile of one path). */
-    const char *only = getenv("HM_BENCH_ONLY");
-    if (only && only[0] && strcmp(only, name))
-        return;
-    int threads = 2;
-    char lua[1100], cmd[4096];
-    snprintf(lua, sizeof lua, "%s/%s.lua", dir, name);
+    char lua[1100];
+    snprintf(lua, sizeof lua, "%s/%s.lua", dir, w->name);
     FILE *fp = fopen(lua, "w");
-    fprintf(fp, "wrk.method = \"%s\"\n", method);
+    if (!fp) {
+        fprintf(stderr, "bench_server: cannot write %s\n", lua);
+        exit(1);
+    }
+    fprintf(fp, "wrk.method = \"%s\"\n", w->method);
     fprintf(fp, "wrk.headers[\"Authorization\"] = \"Bearer %s\"\n", token);
-    if (body_file) {
+    if (w->body_file) {
         fprintf(fp, "local f = io.open(\"%s\", \"rb\"); wrk.body = f:read(\"*a\"); f:close()\n",
-                body_file);
+                w->body_file);
         fprintf(fp, "wrk.headers[\"Content-Type\"] = \"text/csv\"\n");
     }
     fclose(fp);
+    snprintf(cmd, size, "wrk -t2 -c%d -d%ds --latency -s %s '%s' > %s/%s.out 2>&1", w->conns,
+             secs, lua, w->url, dir, w->name);
+}
+
+/* One result line from DIR/NAME.out, labelled (e.g. "read+sub" in the mixed run). */
+static void wrk_report(const wrk_load *w, const char *label, const char *dir)
+{
     char out[1100];
-    snprintf(out, sizeof out, "%s/%s.out", dir, name);
-    snprintf(cmd, sizeof cmd, "wrk -t%d -c%d -d%ds --latency -s %s '%s' > %s 2>&1", threads,
-             conns, secs, lua, url, out);
-    if (sh(cmd))
+    snprintf(out, sizeof out, "%s/%s.out", dir, w->name);
+    FILE *fp = fopen(out, "r");
+    if (!fp) {
+        fprintf(stderr, "bench_server: no wrk report %s\n", out);
         return;
-    fp = fopen(out, "r");
+    }
     char line[512], rps[32] = "?", p50[32] = "?", p99[32] = "?", non2xx[32] = "0",
                      sock[160] = "none", reqs[32] = "?";
     while (fgets(line, sizeof line, fp)) {
@@ -88,9 +102,49 @@ static void run_wrk(const char *name, const char *dir, const char *url, const ch
         }
     }
     fclose(fp);
-    printf("%-8s %4d conns  %7s requests  %9s req/s  p50 %8s  p99 %8s  non-2xx %s  socket "
-           "errors: %s\n", name, conns, reqs, rps, p50, p99, non2xx, sock);
+    printf("%-10s %4d conns  %7s requests  %9s req/s  p50 %8s  p99 %8s  non-2xx %s  socket "
+           "errors: %s\n", label, w->conns, reqs, rps, p50, p99, non2xx, sock);
     fflush(stdout);
+}
+
+/* HM_BENCH_ONLY=read: that phase alone (a profile of one path). */
+static int phase_wanted(const char *name)
+{
+    const char *only = getenv("HM_BENCH_ONLY");
+    return !(only && only[0] && strcmp(only, name));
+}
+
+/* A load alone for secs seconds. */
+static void run_wrk(const wrk_load *w, const char *dir, const char *token, int secs)
+{
+    if (!phase_wanted(w->name))
+        return;
+    char cmd[4096];
+    wrk_command(w, dir, token, secs, cmd, sizeof cmd);
+    if (sh(cmd) == 0)
+        wrk_report(w, w->name, dir);
+}
+
+/* Reads and submissions at once, as a pooling centre serves them (both wrk
+ * runs start together and last secs seconds): a submission holding a
+ * request thread (on SQLite, waiting for the write lock) delays the reads
+ * bound to that thread, which reads alone never show. */
+static void run_mixed(const wrk_load *read, const wrk_load *submit, const char *dir,
+                      const char *token, int secs)
+{
+    if (!phase_wanted("mixed"))
+        return;
+    wrk_load r = *read, s = *submit;
+    r.name = "mixed_read";
+    s.name = "mixed_submit";
+    char a[4096], b[4096], cmd[8400];
+    wrk_command(&r, dir, token, secs, a, sizeof a);
+    wrk_command(&s, dir, token, secs, b, sizeof b);
+    snprintf(cmd, sizeof cmd, "%s & %s; wait", b, a);
+    if (sh(cmd) == 0) {
+        wrk_report(&r, "read+sub", dir);
+        wrk_report(&s, "sub+read", dir);
+    }
 }
 
 #define PSEUDO_FMT "%064x"
@@ -99,7 +153,7 @@ int main(int argc, char **argv)
 {
     int conns = argc > 1 ? atoi(argv[1]) : 200;
     int secs = argc > 2 ? atoi(argv[2]) : 10;
-    int threads = argc > 3 ? atoi(argv[3]) : 4;
+    int threads = argc > 3 ? atoi(argv[3]) : 0;
     char dir[512];
     snprintf(dir, sizeof dir, "%.400s/bench_server_%ld", argc > 4 ? argv[4] : "/tmp", (long)getpid());
     mkdir(dir, 0700);
@@ -185,7 +239,9 @@ int main(int argc, char **argv)
     cfg.install = !role[0];
     snprintf(cfg.upload_dir, sizeof cfg.upload_dir, "%s/uploads", dir);
     snprintf(cfg.log_file, sizeof cfg.log_file, "%s/server.log", dir);
-    cfg.threads = threads;
+    if (threads > 0)
+        cfg.threads = threads;
+    threads = cfg.threads;
     signal(SIGPIPE, SIG_IGN);
     hm_server *srv;
     if (hm_server_start(&cfg, &srv, &err))
@@ -203,14 +259,19 @@ int main(int argc, char **argv)
            "1,000 patients; wrk 2 threads; load average %.2f %.2f %.2f\n", port, threads,
            role[0] ? "PostgreSQL as a non-owner role (RLS)" : "SQLite", load[0], load[1],
            load[2]);
-    char url[256];
-    snprintf(url, sizeof url, "https://127.0.0.1:%d/api/v1/health", port);
-    run_wrk("health", dir, url, token, "GET", NULL, conns, secs);
-    snprintf(url, sizeof url, "https://127.0.0.1:%d/api/v1/centres/FR01/tables/patient"
+    char health_url[256], read_url[256], submit_url[256];
+    snprintf(health_url, sizeof health_url, "https://127.0.0.1:%d/api/v1/health", port);
+    snprintf(read_url, sizeof read_url, "https://127.0.0.1:%d/api/v1/centres/FR01/tables/patient"
              "?page_size=20", port);
-    run_wrk("read", dir, url, token, "GET", NULL, conns, secs);
-    snprintf(url, sizeof url, "https://127.0.0.1:%d/api/v1/centres/FR01/tables/patient", port);
-    run_wrk("submit", dir, url, token, "POST", body, 10, secs);
+    snprintf(submit_url, sizeof submit_url, "https://127.0.0.1:%d/api/v1/centres/FR01/tables/"
+             "patient", port);
+    const wrk_load health = { "health", health_url, "GET", NULL, conns };
+    const wrk_load read = { "read", read_url, "GET", NULL, conns };
+    const wrk_load submit = { "submit", submit_url, "POST", body, 10 };
+    run_wrk(&health, dir, token, secs);
+    run_wrk(&read, dir, token, secs);
+    run_wrk(&submit, dir, token, secs);
+    run_mixed(&read, &submit, dir, token, secs);
     hm_server_stop(srv);
     if (role[0] && hm_db_open_nomigrate(pg, &db, &err) == HM_OK) {
         snprintf(cmd, sizeof cmd, "DROP SCHEMA %s CASCADE; DROP OWNED BY %s; DROP ROLE %s",

@@ -9,6 +9,21 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* One request thread per core (at least 2, so that one slow request does
+ * not hold every connection).  libmicrohttpd binds a connection to one
+ * thread, so a thread preempted by another of the same process stalls all
+ * of its connections; on the 2-core machine of issue 14 reads at 200
+ * connections kept p99 at 24-37 ms with 2 threads on SQLite and on
+ * PostgreSQL, and spread to 29-50 ms with 4 (docs/server.md, benchmark).
+ * A server whose database is on another host waits on each round trip:
+ * give it more (`threads` in the configuration). */
+static int default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 2 ? 2 : n > 64 ? 64 : (int)n;
+}
 
 void hm_server_config_defaults(hm_server_config *cfg)
 {
@@ -18,7 +33,7 @@ void hm_server_config_defaults(hm_server_config *cfg)
     snprintf(cfg->db, sizeof cfg->db, "harmonic.db");
     snprintf(cfg->upload_dir, sizeof cfg->upload_dir, "uploads");
     cfg->max_upload_bytes = 64u << 20;
-    cfg->threads = 4;
+    cfg->threads = default_threads();
     cfg->shutdown_grace_s = 30;
     cfg->install = 1;
     cfg->job_workers = 1;

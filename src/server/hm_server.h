@@ -36,7 +36,7 @@ typedef struct hm_server_config {
     char     upload_dir[1024];
     uint64_t max_upload_bytes;     /* default 64 MiB */
     char     log_file[1024];       /* "" or "-": stderr */
-    int      threads;              /* libmicrohttpd thread pool, default 4 */
+    int      threads;              /* libmicrohttpd thread pool, default: cores (>= 2) */
     int      shutdown_grace_s;     /* how long in-flight requests may take at stop */
     char     web_dir[1024];        /* web pages served at / and /web/ ("": none; static.c) */
     /* RDSR/RT submissions: CENTRE.key (harmonic keygen, mode 0600) per centre,

@@ -66,7 +66,18 @@ int srv_rls_set(hm_db *db, const hm_user *u, hm_error *err)
  * transactions (or none, for reads), and a pooled connection serves one
  * request at a time, each of which sets it first.  With the connection's
  * statement cache it is one round trip (EXECUTE) instead of three (PREPARE,
- * EXECUTE, DEALLOCATE): on PostgreSQL a read was 4 round trips, now 2. */
+ * EXECUTE, DEALLOCATE): on PostgreSQL a read was 4 round trips, now 2.
+ *
+ * And none when the connection already holds the value: the cache records
+ * what was last set on it, and a request of the same centre (the common
+ * case: a centre's pages, a bench's reads) skips the round trip, which was
+ * half of a read's (docs/server.md).  The record is exact because nothing
+ * else sets harmonic.centre on a pooled connection (the job workers set it
+ * on their own connections, through libpq options), a setting made outside
+ * a transaction is committed at once (srv_pool_put rolls back what a handler
+ * left open, and the set below is never made inside one: a rollback would
+ * undo it), and a failed set forgets the record, so the next request sets
+ * it again. */
 int srv_rls_set_on(hm_db *db, srv_stmt_cache *stmts, const hm_user *u, hm_error *err)
 {
     if (hm_db_kind(db) != HM_DB_POSTGRES)
@@ -76,6 +87,11 @@ int srv_rls_set_on(hm_db *db, srv_stmt_cache *stmts, const hm_user *u, hm_error 
         centre = "*";
     else if (u && u->role == HM_ROLE_CENTRE_MANAGER)
         centre = u->centre;
+    int in_tx = hm_db_in_transaction(db);
+    const char *held = srv_stmt_centre(stmts);
+    if (!in_tx && held && !strcmp(held, centre))
+        return HM_OK;
+    srv_stmt_set_centre(stmts, NULL);
     hm_stmt *st;
     int rc = srv_stmt_get(stmts, db, "rls:set", "SELECT set_config('harmonic.centre', ?, "
                           "false)", &st, err);
@@ -84,5 +100,9 @@ int srv_rls_set_on(hm_db *db, srv_stmt_cache *stmts, const hm_user *u, hm_error 
     hm_stmt_bind_text(st, 1, centre);
     rc = hm_stmt_step(st, err);
     srv_stmt_done(stmts, st, rc < 0);
-    return rc < 0 ? rc : HM_OK;
+    if (rc < 0)
+        return rc;
+    if (!in_tx)
+        srv_stmt_set_centre(stmts, centre);
+    return HM_OK;
 }

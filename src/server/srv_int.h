@@ -40,6 +40,13 @@ srv_stmt_cache *srv_pool_stmts(srv_pool *pool, hm_db *db);
 int  srv_stmt_get(srv_stmt_cache *c, hm_db *db, const char *key, const char *sql,
                   hm_stmt **st, hm_error *err);
 void srv_stmt_done(srv_stmt_cache *c, hm_stmt *st, int failed);
+/* The statement cached under key, or NULL (then build its SQL and call
+ * srv_stmt_get): a caller whose SQL text costs something to build. */
+hm_stmt *srv_stmt_cached(srv_stmt_cache *c, const char *key);
+/* What srv_rls_set_on last set harmonic.centre to on the cache's
+ * connection (NULL: unknown), and the record of it (NULL: forget). */
+const char *srv_stmt_centre(const srv_stmt_cache *c);
+void srv_stmt_set_centre(srv_stmt_cache *c, const char *centre);
 
 /* A response being built by a handler: status and a JSON body (malloc'd). */
 typedef struct srv_reply {

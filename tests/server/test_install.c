@@ -467,6 +467,66 @@ static void test_two_servers(void)
     assert_int_equal(hm_test_run(cmd, out, sizeof out, 1), 0);
 }
 
+/* The pooled connection's record of harmonic.centre (rls.c): a request of
+ * the centre already set skips the set, one of another centre (or none)
+ * sets it, and a set made inside a transaction that is rolled back is not
+ * trusted afterwards.  Checked on the connection itself after each step:
+ * the setting, and the rows the policies let it see. */
+static void expect_centre(hm_db *db, const char *want, long rows)
+{
+    hm_stmt *st;
+    hm_error err;
+    assert_int_equal(hm_db_prepare(db, "SELECT COALESCE(current_setting('harmonic.centre', "
+                                       "true), ''), (SELECT COUNT(*) FROM patient)", &st, &err),
+                     HM_OK);
+    assert_int_equal(hm_stmt_step(st, &err), 1);
+    assert_string_equal(hm_stmt_column_text(st, 0), want);
+    assert_int_equal(hm_stmt_column_int64(st, 1), rows);
+    hm_stmt_finalize(st);
+}
+
+static void test_centre_record(void)
+{
+    srv_pool *pool;
+    hm_error err;
+    hm_error_clear(&err);
+    assert_int_equal(srv_pool_open_ex(app_url, 1, 0, &pool, &err), HM_OK);
+    hm_db *db = srv_pool_get(pool);
+    srv_stmt_cache *stmts = srv_pool_stmts(pool, db);
+    assert_non_null(stmts);
+    hm_user fr = { .role = HM_ROLE_CENTRE_MANAGER }, no = fr, ana = { .role = HM_ROLE_ANALYST };
+    snprintf(fr.centre, sizeof fr.centre, "FR01");
+    snprintf(no.centre, sizeof no.centre, "NO01");
+    assert_null(srv_stmt_centre(stmts));
+    /* The pooled connections plan generically (pool.c: no re-planning per page). */
+    hm_stmt *st;
+    assert_int_equal(hm_db_prepare(db, "SELECT current_setting('plan_cache_mode')", &st, &err),
+                     HM_OK);
+    assert_int_equal(hm_stmt_step(st, &err), 1);
+    assert_string_equal(hm_stmt_column_text(st, 0), "force_generic_plan");
+    hm_stmt_finalize(st);
+    const hm_user *seq[] = { &fr, &fr, &ana, &no, NULL, &fr, &ana, &ana };
+    const char *want[] = { "FR01", "FR01", "*", "NO01", "", "FR01", "*", "*" };
+    const long rows[] = { 2, 2, 3, 1, 0, 2, 3, 3 };
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(srv_rls_set_on(db, stmts, seq[i], &err), HM_OK);
+        assert_string_equal(srv_stmt_centre(stmts), want[i]);
+        expect_centre(db, want[i], rows[i]);
+    }
+    /* Set inside a transaction, then rolled back: the setting is '*' again,
+     * and the next FR01 request must set it anew, not trust a record. */
+    assert_int_equal(hm_db_begin(db, &err), HM_OK);
+    assert_int_equal(srv_rls_set_on(db, stmts, &fr, &err), HM_OK);
+    assert_null(srv_stmt_centre(stmts));
+    expect_centre(db, "FR01", 2);
+    hm_db_rollback(db, NULL);
+    expect_centre(db, "*", 3);
+    assert_int_equal(srv_rls_set_on(db, stmts, &fr, &err), HM_OK);
+    expect_centre(db, "FR01", 2);
+    srv_pool_put(pool, db);
+    srv_pool_close(pool);
+}
+
 static void test_split(void **state)
 {
     (void)state;
@@ -474,6 +534,7 @@ static void test_split(void **state)
     test_refusals();
     test_install_and_grants();
     test_handler_bound();
+    test_centre_record();
     test_two_servers();
 }
 

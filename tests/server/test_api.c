@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "hm_testdb.h"
+#include "hm_testserve.h"
 #include "hm_testcmd.h"
 #include "hm_server.h"
 
@@ -40,55 +41,20 @@ static int port;
 
 static void start_server(const char *kill_after_rows)
 {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    server_pid = fork();
-    assert_true(server_pid >= 0);
-    if (server_pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        if (kill_after_rows)
-            setenv("HM_TEST_KILL_AFTER_ROWS", kill_after_rows, 1);
-        execl(HM_HARMONIC_EXE, "harmonic", "serve", "--config", DIR "/server.conf", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *fp = fdopen(fds[0], "r");
-    char line[256] = "";
-    assert_non_null(fgets(line, sizeof line, fp));
-    fclose(fp);           /* later lines go to a closed pipe: the server ignores SIGPIPE */
-    const char *colon = strrchr(line, ':');
-    assert_non_null(strstr(line, "listening on https://127.0.0.1:"));
-    port = atoi(colon + 1);
-    assert_true(port > 0);
+    const char *env[] = { "HM_TEST_KILL_AFTER_ROWS", kill_after_rows, NULL };
+    server_pid = hm_test_serve(HM_HARMONIC_EXE, DIR "/server.conf", "https",
+                               kill_after_rows ? env : NULL, &port);
 }
 
 /* SIGTERM: the graceful stop, exit status 0. */
 static void stop_server(void)
 {
-    kill(server_pid, SIGTERM);
-    int st;
-    assert_int_equal(waitpid(server_pid, &st, 0), server_pid);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    hm_test_serve_stop(server_pid);
 }
 
 /* ---- an HTTPS client --------------------------------------------------- */
 
-typedef struct buf {
-    char  *p;
-    size_t n;
-} buf;
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    buf *b = arg;
-    b->p = realloc(b->p, b->n + size * n + 1);
-    memcpy(b->p + b->n, p, size * n);
-    b->n += size * n;
-    b->p[b->n] = 0;
-    return size * n;
-}
+typedef hm_test_buf buf;
 
 typedef struct body_src {
     const char *p;
@@ -142,7 +108,7 @@ static long request(const char *method, const char *path, const char *token, con
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     buf b = { NULL, 0 };
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hm_test_buf_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     long status = 0;
@@ -741,7 +707,7 @@ static void *slow_upload(void *arg)
     curl_easy_setopt(c, CURLOPT_READFUNCTION, slow_read);
     curl_easy_setopt(c, CURLOPT_READDATA, s);
     buf b = { NULL, 0 };
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hm_test_buf_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     if (curl_easy_perform(c) == CURLE_OK)

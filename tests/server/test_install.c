@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "hm_testdb.h"
+#include "hm_testserve.h"
 #include "hm_testcmd.h"
 #include "srv_int.h"
 
@@ -129,54 +130,17 @@ static int serve_fails(const char *name, char *out, size_t size)
 
 static pid_t start(const char *name, int *port)
 {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        char conf[1024];
-        snprintf(conf, sizeof conf, DIR "/%s.conf", name);
-        execl(HM_HARMONIC_EXE, "harmonic", "serve", "--config", conf, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *fp = fdopen(fds[0], "r");
-    char line[256] = "";
-    assert_non_null(fgets(line, sizeof line, fp));
-    fclose(fp);
-    assert_non_null(strstr(line, "listening on http://127.0.0.1:"));
-    *port = atoi(strrchr(line, ':') + 1);
-    assert_true(*port > 0);
-    return pid;
+    char conf[1024];
+    snprintf(conf, sizeof conf, DIR "/%s.conf", name);
+    return hm_test_serve(HM_HARMONIC_EXE, conf, "http", NULL, port);
 }
 
 static void stop(pid_t pid)
 {
-    kill(pid, SIGTERM);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    hm_test_serve_stop(pid);
 }
 
-typedef struct buf {
-    char  *p;
-    size_t n;
-} buf;
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    buf *b = arg;
-    char *q = realloc(b->p, b->n + size * n + 1);
-    assert_non_null(q);
-    memcpy(q + b->n, p, size * n);
-    b->p = q;
-    b->n += size * n;
-    b->p[b->n] = 0;
-    return size * n;
-}
+typedef hm_test_buf buf;
 
 /* Status of one request; the body parsed into *json when asked. */
 static long request(int port, const char *method, const char *path, const char *token,
@@ -196,7 +160,7 @@ static long request(int port, const char *method, const char *path, const char *
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hm_test_buf_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     assert_int_equal(curl_easy_perform(c), CURLE_OK);
     long status = 0;

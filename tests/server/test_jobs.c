@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "hm_testdb.h"
+#include "hm_testserve.h"
 #include "hm_testcmd.h"
 #include "hm_server.h"
 
@@ -71,29 +72,10 @@ static pid_t start_instance(const char *tag, int workers, int mode, int *out_por
                 "dose_library = %s/lib.csv\n%s", inst_db ? inst_db : url, DIR, tag, DIR, tag,
             workers, DIR, inst_extra);
     fclose(fp);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        if (mode == 1)
-            setenv("HM_TEST_JOB_KILL", "1", 1);
-        if (mode == 2)
-            setenv("HM_TEST_JOB_STALL_MS", "1500", 1);
-        execl(HM, "harmonic", "serve", "--config", conf, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    fp = fdopen(fds[0], "r");
-    char line[256] = "";
-    assert_non_null(fgets(line, sizeof line, fp));
-    fclose(fp);
-    assert_non_null(strstr(line, "listening on http://127.0.0.1:"));
-    *out_port = atoi(strrchr(line, ':') + 1);
-    assert_true(*out_port > 0);
-    return pid;
+    static const char *const kill_env[] = { "HM_TEST_JOB_KILL", "1", NULL };
+    static const char *const stall_env[] = { "HM_TEST_JOB_STALL_MS", "1500", NULL };
+    return hm_test_serve(HM, conf, "http", mode == 1 ? kill_env : mode == 2 ? stall_env : NULL,
+                         out_port);
 }
 
 static void start_server(int workers, int mode)
@@ -103,11 +85,7 @@ static void start_server(int workers, int mode)
 
 static void stop_pid(pid_t pid)
 {
-    kill(pid, SIGTERM);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    hm_test_serve_stop(pid);
 }
 
 static void stop_server(void)
@@ -118,20 +96,7 @@ static void stop_server(void)
 
 /* ---- an HTTP client ----------------------------------------------------- */
 
-typedef struct buf {
-    char  *p;
-    size_t n;
-} buf;
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    buf *b = arg;
-    b->p = realloc(b->p, b->n + size * n + 1);
-    memcpy(b->p + b->n, p, size * n);
-    b->n += size * n;
-    b->p[b->n] = 0;
-    return size * n;
-}
+typedef hm_test_buf buf;
 
 /* Status (0: no answer); body and headers malloc'd when asked. */
 static long request(const char *method, const char *path, const char *token, const char *body,
@@ -150,9 +115,9 @@ static long request(const char *method, const char *path, const char *token, con
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     buf b = { NULL, 0 }, hd = { NULL, 0 };
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hm_test_buf_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, hm_test_buf_write);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &hd);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     long status = 0;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "hm_testdb.h"
+#include "hm_testserve.h"
 #include "hm_testcmd.h"
 #include "hm_server.h"
 
@@ -40,26 +41,9 @@ static int port;
 
 static void start_server(const char *signin_hold_ms)
 {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    server_pid = fork();
-    assert_true(server_pid >= 0);
-    if (server_pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        if (signin_hold_ms)
-            setenv("HM_TEST_SIGNIN_HOLD_MS", signin_hold_ms, 1);
-        execl(HM_HARMONIC_EXE, "harmonic", "serve", "--config", DIR "/server.conf", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *fp = fdopen(fds[0], "r");
-    char line[256] = "";
-    assert_non_null(fgets(line, sizeof line, fp));
-    fclose(fp);
-    assert_non_null(strstr(line, "listening on https://127.0.0.1:"));
-    port = atoi(strrchr(line, ':') + 1);
-    assert_true(port > 0);
+    const char *env[] = { "HM_TEST_SIGNIN_HOLD_MS", signin_hold_ms, NULL };
+    server_pid = hm_test_serve(HM_HARMONIC_EXE, DIR "/server.conf", "https",
+                               signin_hold_ms ? env : NULL, &port);
 }
 
 /* ---- an HTTPS client with cookie, CSRF and Origin ------------------------ */
@@ -310,10 +294,7 @@ static int setup(void **state)
 
 static void stop_server(void)
 {
-    kill(server_pid, SIGTERM);
-    int st;
-    assert_int_equal(waitpid(server_pid, &st, 0), server_pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    hm_test_serve_stop(server_pid);
     server_pid = 0;
 }
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "hm_testdb.h"
+#include "hm_testserve.h"
 #include "srv_int.h"
 
 #include <curl/curl.h>
@@ -90,20 +91,7 @@ static void test_resolve(void **state)
 
 /* ---- through the server ---------------------------------------------- */
 
-typedef struct buf {
-    char  *p;
-    size_t n;
-} buf;
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    buf *b = arg;
-    b->p = realloc(b->p, b->n + size * n + 1);
-    memcpy(b->p + b->n, p, size * n);
-    b->n += size * n;
-    b->p[b->n] = 0;
-    return size * n;
-}
+typedef hm_test_buf buf;
 
 static int port;
 
@@ -117,9 +105,9 @@ static long get(const char *method, const char *path, buf *body, buf *head)
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (!strcmp(method, "HEAD"))
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hm_test_buf_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, hm_test_buf_write);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, head);
     long status = 0;
     if (curl_easy_perform(c) == CURLE_OK)

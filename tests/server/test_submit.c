@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "hm_testdb.h"
+#include "hm_testserve.h"
 #include "hm_testcmd.h"
 #include "hm_server.h"
 #include "hm_rdsr.h"
@@ -43,42 +44,12 @@ static int port;
 
 static void start_server(void)
 {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    server_pid = fork();
-    assert_true(server_pid >= 0);
-    if (server_pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execl(H, "harmonic", "serve", "--config", DIR "/server.conf", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *fp = fdopen(fds[0], "r");
-    char line[256] = "";
-    assert_non_null(fgets(line, sizeof line, fp));
-    fclose(fp);
-    assert_non_null(strstr(line, "listening on http://127.0.0.1:"));
-    port = atoi(strrchr(line, ':') + 1);
-    assert_true(port > 0);
+    server_pid = hm_test_serve(H, DIR "/server.conf", "http", NULL, &port);
 }
 
 /* ---- the client ---- */
 
-typedef struct buf {
-    char  *p;
-    size_t n;
-} buf;
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    buf *b = arg;
-    b->p = realloc(b->p, b->n + size * n + 1);
-    memcpy(b->p + b->n, p, size * n);
-    b->n += size * n;
-    b->p[b->n] = 0;
-    return size * n;
-}
+typedef hm_test_buf buf;
 
 static char *slurp(const char *path, size_t *n)
 {
@@ -113,7 +84,7 @@ static long post(const char *path, const char *token, const char *type, const ch
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
     buf b = { NULL, 0 };
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hm_test_buf_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
     long status = 0;

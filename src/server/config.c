@@ -14,9 +14,9 @@
 /* One request thread per core (at least 2, so that one slow request does
  * not hold every connection).  libmicrohttpd binds a connection to one
  * thread, so a thread preempted by another of the same process stalls all
- * of its connections; on the 2-core machine of issue 14 reads at 200
- * connections kept p99 at 24-37 ms with 2 threads on SQLite and on
- * PostgreSQL, and spread to 29-50 ms with 4 (docs/server.md, benchmark).
+ * of its connections; on the 2-core machine of issue 14, reads at 200
+ * connections had p99 17-50 ms with 2 threads and 28-59 ms with 4, in
+ * alternating runs on SQLite and PostgreSQL (docs/server.md, benchmark).
  * A server whose database is on another host waits on each round trip:
  * give it more (`threads` in the configuration). */
 static int default_threads(void)

@@ -121,11 +121,8 @@ int srv_stmt_get(srv_stmt_cache *c, hm_db *db, const char *key, const char *sql,
 {
     if (!c)
         return hm_db_prepare(db, sql, st, err);
-    for (int i = 0; i < c->n; i++)
-        if (!strcmp(c->slot[i].key, key)) {
-            *st = c->slot[i].st;
-            return HM_OK;
-        }
+    if ((*st = srv_stmt_cached(c, key)))
+        return HM_OK;
     int rc = hm_db_prepare(db, sql, st, err);
     if (rc)
         return rc;

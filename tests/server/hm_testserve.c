@@ -28,8 +28,7 @@ size_t hm_test_buf_write(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-pid_t hm_test_serve(const char *exe, const char *conf, const char *scheme,
-                    const char *const *env, int *port)
+pid_t hm_test_serve(const char *conf, const char *scheme, const char *const *env, int *port)
 {
     int fds[2];
     assert_int_equal(pipe(fds), 0);
@@ -40,7 +39,7 @@ pid_t hm_test_serve(const char *exe, const char *conf, const char *scheme,
         close(fds[0]);
         for (int i = 0; env && env[i] && env[i + 1]; i += 2)
             setenv(env[i], env[i + 1], 1);
-        execl(exe, "harmonic", "serve", "--config", conf, (char *)NULL);
+        execl(HM_HARMONIC_EXE, "harmonic", "serve", "--config", conf, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);

@@ -42,7 +42,7 @@ static int port;
 static void start_server(const char *kill_after_rows)
 {
     const char *env[] = { "HM_TEST_KILL_AFTER_ROWS", kill_after_rows, NULL };
-    server_pid = hm_test_serve(HM_HARMONIC_EXE, DIR "/server.conf", "https",
+    server_pid = hm_test_serve(DIR "/server.conf", "https",
                                kill_after_rows ? env : NULL, &port);
 }
 

@@ -132,7 +132,7 @@ static pid_t start(const char *name, int *port)
 {
     char conf[1024];
     snprintf(conf, sizeof conf, DIR "/%s.conf", name);
-    return hm_test_serve(HM_HARMONIC_EXE, conf, "http", NULL, port);
+    return hm_test_serve(conf, "http", NULL, port);
 }
 
 static void stop(pid_t pid)

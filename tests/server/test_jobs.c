@@ -74,7 +74,7 @@ static pid_t start_instance(const char *tag, int workers, int mode, int *out_por
     fclose(fp);
     static const char *const kill_env[] = { "HM_TEST_JOB_KILL", "1", NULL };
     static const char *const stall_env[] = { "HM_TEST_JOB_STALL_MS", "1500", NULL };
-    return hm_test_serve(HM, conf, "http", mode == 1 ? kill_env : mode == 2 ? stall_env : NULL,
+    return hm_test_serve(conf, "http", mode == 1 ? kill_env : mode == 2 ? stall_env : NULL,
                          out_port);
 }
 

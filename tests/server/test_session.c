@@ -42,7 +42,7 @@ static int port;
 static void start_server(const char *signin_hold_ms)
 {
     const char *env[] = { "HM_TEST_SIGNIN_HOLD_MS", signin_hold_ms, NULL };
-    server_pid = hm_test_serve(HM_HARMONIC_EXE, DIR "/server.conf", "https",
+    server_pid = hm_test_serve(DIR "/server.conf", "https",
                                signin_hold_ms ? env : NULL, &port);
 }
 

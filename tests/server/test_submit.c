@@ -44,7 +44,7 @@ static int port;
 
 static void start_server(void)
 {
-    server_pid = hm_test_serve(H, DIR "/server.conf", "http", NULL, &port);
+    server_pid = hm_test_serve(DIR "/server.conf", "http", NULL, &port);
 }
 
 /* ---- the client ---- */

@@ -313,7 +313,7 @@ static int cmd_dose(const opts *o)
         if (hm_dosimetry_organ_doses(&v, &b, &p, &res[i], &err))
             rc = hm_cli_report(&err);
         else
-            printf("# %s sex %c: %lld histories in %.1f s, KAP %.4g Gy cm2/history, isocentre (%.1f, %.1f, %.1f) cm,"
+            printf("# %s sex %c: %lld histories in %.3f s, KAP %.4g Gy cm2/history, isocentre (%.1f, %.1f, %.1f) cm,"
                    " skin entrance (%.1f, %.1f, %.1f) cm\n", v.age, sexes[i], res[i].histories, res[i].seconds,
                    res[i].kap_gy_cm2, res[i].isocentre_cm[0], res[i].isocentre_cm[1], res[i].isocentre_cm[2],
                    res[i].entrance_cm[0], res[i].entrance_cm[1], res[i].entrance_cm[2]);

@@ -272,7 +272,6 @@ int mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *er
     }
     /* K-shell fluorescence data (xraylib: EdgeEnergy, JumpFactor, FluorYield,
      * LineEnergy, RadRate) */
-    m->k_line_max_kev = 0;
     for (int e = 0; e < m->nel; e++) {
         static const int lines[MC_KLINES] = { KL2_LINE, KL3_LINE, KM2_LINE, KM3_LINE, KN2_LINE,
                                               KN3_LINE };
@@ -295,7 +294,6 @@ int mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *er
         if (!(rsum > 0)) k->p_emit = 0;
         for (int l = 0; l < MC_KLINES && k->p_emit > 0; l++)
             if (k->line_kev[l] > k->line_max_kev) k->line_max_kev = k->line_kev[l];
-        if (k->line_max_kev > m->k_line_max_kev) m->k_line_max_kev = k->line_max_kev;
     }
     /* the K x-ray draw's table (see mc_material.el_photo): elements by
      * decreasing most energetic K x-ray (insertion sort, stable), so that
@@ -306,14 +304,14 @@ int mc_material_build(mc_material *m, int compton_sf, int rayleigh, hm_error *er
             m->k_order[j] = m->k_order[j - 1];
         m->k_order[j] = e;
     }
+    for (int j = 0; j < m->nel; j++) m->k_lmax_ord[j] = m->k[m->k_order[j]].line_max_kev;
     for (int i = 0; i < MC_NE; i++) {
         float *row = m->el_photo + (size_t)i * (m->nel + 1);
         double p = 0;
         for (int j = 0; j < m->nel; j++) {
             int e = m->k_order[j];
-            double wp = m->w[e] * element_table(m->z[e])[3 * i];   /* cached above */
-            row[1 + j] = (float)wp;
-            p += wp;
+            p += m->w[e] * element_table(m->z[e])[3 * i];   /* cached above */
+            row[1 + j] = (float)p;                          /* running sum */
         }
         row[0] = (float)p;
     }

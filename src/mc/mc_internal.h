@@ -92,16 +92,17 @@ typedef struct mc_material {
     float  *compt_q;               /* MC_NSE x (MC_NQ+1) x (v, pdf) */
     float  *rayl_q;
     mc_kshell k[MC_MAXEL];
-    float   k_line_max_kev;        /* the most energetic K x-ray of any element (0: none):
-                                    * below the cutoff, fluorescence changes nothing */
     const float *el_xs[MC_MAXEL];  /* element tables (photo, compt, rayl per grid point) */
     struct mc_doppler *doppler;    /* shell Compton profiles (mc_doppler.h), built when
                                     * the scene asks for Doppler broadening */
     float  *el_photo;              /* MC_NE x (nel + 1): per energy the photoelectric mass
-                                    * coefficient (sum over the elements) then the elements'
-                                    * shares w * (tau/rho), in the order k_order (one cache
-                                    * line per K x-ray draw) */
+                                    * coefficient (sum over the elements) then the running
+                                    * sums of the elements' shares w * (tau/rho), in the
+                                    * order k_order (one cache line per K x-ray draw) */
     int     k_order[MC_MAXEL];     /* elements by decreasing mc_kshell.line_max_kev */
+    float   k_lmax_ord[MC_MAXEL];  /* their line_max_kev in that order */
+    int     k_ncut;                /* how many of them reach the scene's cutoff (set by
+                                    * mc_scene_prepare; 0: fluorescence changes nothing) */
 } mc_material;
 
 /* Composition lookup in data/materials/compositions.csv (or xraylib's NIST
@@ -345,6 +346,7 @@ typedef struct mc_dda {
     float    *mu;         /* (MC_NE - 1) x ncol x (mu_k, mu_k+1 - mu_k), energy-major; 1/cm,
                            * or cm2/g with per-voxel densities */
     uint16_t *cell;       /* id | k << 8 (exact) */
+    int      *glob;       /* the scene material (s->mat index) of each local id, -1 vacuum */
     uint8_t  *id;         /* the local ids alone (Woodcock), in the grid with a border of
                            * vacuum voxels all round: voxel (x, y, z) at
                            * (x + 1) + (nx + 2) ((y + 1) + (ny + 2) (z + 1)) */

@@ -1,5 +1,5 @@
 /*
- * mc_source.h — the prepared source and the random number streams (private).
+ * mc_source.h — the prepared source (private).
  */
 #ifndef HM_MC_SOURCE_H
 #define HM_MC_SOURCE_H
@@ -7,52 +7,7 @@
 #include "mc_internal.h"
 
 #include <math.h>
-#include <Random123/philox.h>
-
-/* Philox4x64-10 (Salmon et al., SC'11, "Parallel random numbers: as easy as
- * 1, 2, 3"): key = seed, counter = (history number, stream, block); each
- * history owns its own stream, so results do not depend on which thread ran
- * it.  The 64-bit variant gives 256 bits (eight 32-bit uniforms) per block for
- * the same number of multiplications as the 128 bits of Philox4x32 on a
- * 64-bit CPU, which halves the generator's share of a history. */
-typedef struct mc_rng {
-    philox4x64_key_t key;
-    philox4x64_ctr_t ctr;
-    double u[8];                   /* the current block as eight uniforms */
-    int idx;                       /* next of u to use, 8 = empty */
-} mc_rng;
-
-static inline void mc_rng_init(mc_rng *r, uint64_t seed, uint64_t history, uint32_t stream)
-{
-    r->key.v[0] = seed;
-    r->key.v[1] = 0x9E3779B97F4A7C15ull;   /* fixed second key word (golden ratio) */
-    r->ctr.v[0] = history;
-    r->ctr.v[1] = stream;
-    r->ctr.v[2] = 0;
-    r->ctr.v[3] = 0;
-    r->idx = 8;
-}
-
-/* A new block, converted at once (the four words' halves, low first: the
- * order in which the uniforms were always taken).  Out of line: one call per
- * eight uniforms keeps the callers' loops small. */
-static __attribute__((noinline, unused)) void mc_rng_refill(mc_rng *r)
-{
-    r->ctr.v[2]++;
-    philox4x64_ctr_t out = philox4x64(r->ctr, r->key);
-    for (int k = 0; k < 4; k++) {
-        r->u[2 * k] = ((uint32_t)out.v[k] + 0.5) * 2.3283064365386962890625e-10;
-        r->u[2 * k + 1] = ((uint32_t)(out.v[k] >> 32) + 0.5) * 2.3283064365386962890625e-10;
-    }
-    r->idx = 0;
-}
-
-/* Uniform in (0, 1): 32-bit integer + 1/2, scaled (never 0 or 1). */
-static inline __attribute__((always_inline)) double mc_rng_u(mc_rng *r)
-{
-    if (__builtin_expect(r->idx == 8, 0)) mc_rng_refill(r);
-    return r->u[r->idx++];
-}
+#include "mc_rng.h"
 
 /* One column of the alias table: below prob the column's own bin, above it
  * the alias; inv[] rescales the fraction to a uniform within the bin chosen. */
@@ -79,9 +34,11 @@ typedef struct mc_source {
 } mc_source;
 
 /* After a photoabsorption at e_kev in m: the energy of the K x-ray emitted
- * (0 if none or if every x-ray of the element drawn lies below cutoff_kev;
- * transport.c). */
-double mc_k_fluorescence(const mc_material *m, double e_kev, double cutoff_kev, mc_rng *rng);
+ * (0 if none or if every x-ray of the element drawn lies below the cutoff;
+ * transport.c).  ne = mc_k_reaching(m, cutoff_kev): how many of m's elements
+ * (the first in mc_material.k_order) have an x-ray at or above the cutoff. */
+int    mc_k_reaching(const mc_material *m, double cutoff_kev);
+double mc_k_fluorescence(const mc_material *m, double e_kev, int ne, mc_rng *rng);
 
 int    mc_source_init(mc_source *ms, const hm_mc_source *src, const hm_mc_spectrum *spec,
                       hm_error *err);

@@ -187,15 +187,24 @@ static inline void score_discs(const mc_run *R, double *dk, double *df, const do
  * emitted (0 if none), of which only those at or above cutoff_kev matter
  * (the caller deposits anything below on the spot, with or without an
  * x-ray).  The absorbing element is drawn in proportion to its share of the
- * photoelectric cross section: u tot against the running sum of the shares.
- * The table (mc_material.el_photo) holds the total first and the elements by
- * decreasing K x-ray energy, so the walk stops at the first element whose
- * x-rays all fall below the cutoff: choosing it or any after it yields
- * nothing that leaves.  The distribution is that of the walk over every
- * element; the total is interpolated as one column (the interpolation is
- * linear, so it equals the sum of the interpolated shares). */
-double mc_k_fluorescence(const mc_material *m, double e_kev, double cutoff_kev, mc_rng *rng)
+ * photoelectric cross section: u tot against the running sums of the shares
+ * (mc_material.el_photo), the elements ordered by decreasing K x-ray energy.
+ * Those whose x-rays all fall below the cutoff come last, and choosing any
+ * of them yields nothing that leaves, so one comparison with the running sum
+ * up to the last element that reaches the cutoff settles most draws (in soft
+ * tissue nearly all: oxygen, carbon and nitrogen absorb).  The running sums
+ * are interpolated in energy like the total; the interpolation being linear,
+ * the sum of interpolated shares is the interpolated sum. */
+int mc_k_reaching(const mc_material *m, double cutoff_kev)
 {
+    int ne = 0;
+    while (ne < m->nel && m->k_lmax_ord[ne] >= cutoff_kev) ne++;
+    return ne;
+}
+
+double mc_k_fluorescence(const mc_material *m, double e_kev, int ne, mc_rng *rng)
+{
+    if (ne <= 0) return 0.0;
     double x = e_kev * (1.0 / MC_DE_KEV);
     int i = (int)x;
     if (i >= MC_NE - 1) i = MC_NE - 2;
@@ -203,16 +212,9 @@ double mc_k_fluorescence(const mc_material *m, double e_kev, double cutoff_kev, 
     const float *ta = m->el_photo + (size_t)i * w, *tb = ta + w;
     float f = (float)(x - i);
     float u = (float)mc_rng_u(rng) * (ta[0] + f * (tb[0] - ta[0]));
+    if (u >= ta[ne] + f * (tb[ne] - ta[ne])) return 0.0;
     int j = 0;
-    for (;;) {
-        if (j == m->nel) return 0.0;
-        const mc_kshell *ks = &m->k[m->k_order[j]];
-        if (ks->line_max_kev < cutoff_kev) return 0.0;
-        float wj = ta[1 + j] + f * (tb[1 + j] - ta[1 + j]);
-        if (u < wj) break;
-        u -= wj;
-        j++;
-    }
+    while (j < ne - 1 && u >= ta[1 + j] + f * (tb[1 + j] - ta[1 + j])) j++;
     const mc_kshell *ks = &m->k[m->k_order[j]];
     if (e_kev <= ks->edge_kev || mc_rng_u(rng) >= ks->p_emit) return 0.0;
     double r = mc_rng_u(rng);
@@ -229,8 +231,8 @@ double mc_k_fluorescence(const mc_material *m, double e_kev, double cutoff_kev, 
  * exact, the path to a tentative collision being exponential in optical
  * depth). */
 static inline int grid_delta(const mc_voxgrid *g, const float *row, float f, float M, const double p[3],
-                             const double d[3], double t, double tb, float *tau, mc_rng *rng, double *tc,
-                             size_t *voxel, long long *ntent)
+                             const double d[3], double t, double tb, float *tau, mc_rng *rng,
+                             double *tc, size_t *voxel, int *cid, long long *ntent)
 {
     if (!(M > 0)) return 0;             /* an empty grid: nothing to meet */
     const uint8_t *id = g->dda->id;
@@ -246,6 +248,10 @@ static inline int grid_delta(const mc_voxgrid *g, const float *row, float f, flo
     const size_t sy = nx + 2, sz = (nx + 2) * (ny + 2);
     double tt = *tau, iM = 1.0 / M;
     long long n = 0;
+
+    /* the voxel's index in the grid itself (no border), needed only for a
+     * real collision or per-voxel densities */
+#define VOXEL_OF(x, y, z) ((size_t)((x) - 1) + nx * ((size_t)((y) - 1) + ny * (size_t)((z) - 1)))
     for (;;) {
         double step = tt * iM;
         if (t + step >= tb) {
@@ -258,19 +264,24 @@ static inline int grid_delta(const mc_voxgrid *g, const float *row, float f, flo
         /* the voxel by truncation; the point lies in the grid's box up to
          * rounding, so no clamp is needed: a point a rounding outside lands
          * in the border, vacuum, and is rejected */
-        size_t ix = (size_t)(a0 + t * b0), iy = (size_t)(a1 + t * b1), iz = (size_t)(a2 + t * b2);
-        int c = id[ix + sy * iy + sz * iz];
+        /* (int, not size_t: the coordinates are above -1, where truncation
+         * to int gives the same, and x86-64 converts to a signed integer in
+         * one instruction but to an unsigned 64-bit one in about eight) */
+        int ix = (int)(a0 + t * b0), iy = (int)(a1 + t * b1), iz = (int)(a2 + t * b2);
+        size_t w = (size_t)ix + sy * (size_t)iy + sz * (size_t)iz;
+        int c = id[w];
         float mu = row[2 * c] + f * row[2 * c + 1];
-        size_t v = (ix - 1) + nx * ((iy - 1) + ny * (iz - 1));   /* in the grid (c > 0) */
-        if (dens) mu *= c ? dens[v] : 0.0f;
+        if (dens) mu *= c ? dens[VOXEL_OF(ix, iy, iz)] : 0.0f;
         if (mc_rng_u(rng) * M < mu) {
             *tc = t;
-            *voxel = v;
+            *voxel = VOXEL_OF(ix, iy, iz);   /* in the grid (c > 0) */
+            *cid = c;
             *ntent += n;
             return 1;
         }
-        tt = -logf((float)mc_rng_u(rng));
+        tt = mc_rng_exp(rng);
     }
+#undef VOXEL_OF
 }
 
 /* One history. */
@@ -410,16 +421,18 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
              * which saves a logarithm and a uniform per leaf face; without, a
              * fresh one is drawn at each boundary, as before the tree (tau < 0:
              * draw), so that HM_MC_GRID_TREE=0 reproduces that engine. */
-            if (tau < 0) tau = -logf((float)mc_rng_u(rng));
+            if (tau < 0) tau = (float)mc_rng_exp(rng);
             if (top >= 0 && W->dda[top]) {
                 /* a grid tracked exactly is the topmost element up to tb:
                  * voxel by voxel, every collision real (voxel_dda.c) */
                 const mc_voxgrid *g = W->dda[top];
                 const float *row = g->dda->mu + (size_t)ke * g->dda->ncol * 2;
                 double tc;
+                int cid = -1;   /* the collision voxel's local id (delta), so that the
+                                 * material needs no load from the full-size grid */
                 if (!(g->dda->exact ? mc_dda_walk(g, row, fe, p, d, inv, t, tb, &tau, &tc, &voxel, &W->n_steps)
                                     : grid_delta(g, row, fe, W->gmaj[top], p, d, t, tb, &tau, rng, &tc, &voxel,
-                                                 &W->n_tent))) {
+                                                 &cid, &W->n_tent))) {
                     t = tb;
                     if (tb >= tw) {
                         if (s->ndiscs) score_discs(R, dk, df, p, d, tw, e);
@@ -432,7 +445,7 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
                 W->n_tent += g->dda->exact;
                 q[0] = p[0] + t * d[0]; q[1] = p[1] + t * d[1]; q[2] = p[2] + t * d[2];
                 el_hit = W->idx[top];
-                m = &s->mat[g->mat[voxel] - 1];   /* mu > 0 there: not vacuum */
+                m = &s->mat[cid >= 0 ? g->dda->glob[cid] : g->mat[voxel] - 1];   /* mu > 0: not vacuum */
                 rho = g->density ? g->density[voxel] : m->density_g_cm3;
                 region = g->region ? g->region[voxel] : g->region_default;
                 break;
@@ -499,8 +512,7 @@ static void history(const mc_run *R, mc_walk *W, mc_rng *rng, double *edep, doub
         if (x < mph) {
             /* a material whose K x-rays all fall below the cutoff (soft tissue:
              * oxygen's 0.5 keV) would deposit them on the spot anyway */
-            double ef = ph->fluorescence && m->k_line_max_kev >= ph->cutoff_kev
-                      ? mc_k_fluorescence(m, e, ph->cutoff_kev, rng) : 0.0;
+            double ef = ph->fluorescence && m->k_ncut ? mc_k_fluorescence(m, e, m->k_ncut, rng) : 0.0;
             deposit(R, edep, vox, p, region, el_hit, voxel, e - ef);
             if (ef < ph->cutoff_kev) {
                 if (ef > 0) deposit(R, edep, vox, p, region, el_hit, voxel, ef);
@@ -582,9 +594,14 @@ static void *worker(void *arg)
             memset(W.edep, 0, (size_t)R->nreg * sizeof(double));
             memset(W.dk, 0, nd * sizeof(double));
             memset(W.df, 0, nd * sizeof(double));
+            /* each history's generator is keyed one history ahead: the
+             * Philox rounds (a chain of ten dependent products) then run
+             * beside the history before, not at the start of their own */
+            mc_rng rng, next;
+            mc_rng_init(&next, R->seed, (uint64_t)h0, 0);
             for (long long h = 0; h < nb; h++) {
-                mc_rng rng;
-                mc_rng_init(&rng, R->seed, (uint64_t)(h0 + h), 0);
+                rng = next;
+                mc_rng_init(&next, R->seed, (uint64_t)(h0 + h + 1), 0);
                 history(R, &W, &rng, W.edep, W.dk, W.df, vox);
                 nhist++;
                 if ((h & 4095) == 4095) atomic_fetch_add(&R->done, 4096);
@@ -613,6 +630,7 @@ int mc_scene_prepare(hm_mc_scene *s, hm_error *err)
     for (int i = 0; i < s->nmat; i++) {
         int rc = mc_material_build(&s->mat[i], s->phys.compton_sf, s->phys.rayleigh, err);
         if (rc) return rc;
+        s->mat[i].k_ncut = mc_k_reaching(&s->mat[i], s->phys.cutoff_kev);
         if (s->phys.doppler && !s->mat[i].doppler &&
             (rc = mc_doppler_build(&s->mat[i], &s->mat[i].doppler, err)))
             return rc;
@@ -730,6 +748,7 @@ int hm_mc_run(hm_mc_scene *s, const hm_mc_run_params *p, hm_mc_results *out, hm_
                                 "the source position lies outside the world box");
     int rc = mc_scene_prepare(s, err);
     if (rc) return rc;
+    mc_rng_tables_init();
     mc_run *R = calloc(1, sizeof *R);
     if (!R) return hm_error_set(err, HM_ENOMEM, NULL, 0, NULL, "out of memory");
     R->s = s;

@@ -51,7 +51,7 @@ double mc_dda_step_cost(void)
 void mc_dda_free(mc_dda *d)
 {
     if (!d) return;
-    free(d->mu); free(d->cell); free(d->id);
+    free(d->mu); free(d->cell); free(d->id); free(d->glob);
     free(d);
 }
 
@@ -242,6 +242,7 @@ int mc_dda_build(const hm_mc_scene *s, mc_voxgrid *g, int how, double *ratio, hm
     free(k);
     k = NULL;
     /* the table: per energy bin, per local id, (mu_k, mu_k+1 - mu_k) */
+    glob[0] = -1;                                 /* vacuum */
     for (int m = 1; m <= s->nmat; m++)
         if (loc[m]) glob[loc[m]] = m - 1;
     free(loc);
@@ -258,7 +259,7 @@ int mc_dda_build(const hm_mc_scene *s, mc_voxgrid *g, int how, double *ratio, hm
             row[2 * c + 1] = b - a;
         }
     }
-    free(glob);
+    D->glob = glob;
     g->dda = D;
     return 0;
 }

@@ -65,3 +65,10 @@ hm_mc_scene *mcts_body_scene(int densities, double e_kev)
     return s;
 }
 
+
+double mcts_z(double a, double sa, double b, double sb)
+{
+    double s = hypot(sa, sb);
+    if (s > 0) return (b - a) / s;
+    return a == b ? 0.0 : INFINITY;
+}

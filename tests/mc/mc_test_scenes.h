@@ -19,4 +19,8 @@ double mcts_u01(uint64_t *x);
  * cone of e_kev photons from below, wider than the body. */
 hm_mc_scene *mcts_body_scene(int densities, double e_kev);
 
+/* (b - a) / sqrt(sa^2 + sb^2); 0 when both are 0 +- 0 (a region no photon
+ * reached in either run, such as the body's air pocket at 80 keV). */
+double mcts_z(double a, double sa, double b, double sb);
+
 #endif

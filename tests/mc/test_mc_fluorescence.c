@@ -60,7 +60,7 @@ static void check(const mc_material *m, double e_kev, double cutoff_kev)
     mc_rng rng;
     mc_rng_init(&rng, 7, 0, 0);
     for (long i = 0; i < n; i++) {
-        double x = mc_k_fluorescence(m, e_kev, cutoff_kev, &rng);
+        double x = mc_k_fluorescence(m, e_kev, mc_k_reaching(m, cutoff_kev), &rng);
         if (x == 0) continue;
         int k = element_of(x);
         if (k < 0) fail_msg("%.1f keV: x-ray of %.4f keV from no element", e_kev, x);

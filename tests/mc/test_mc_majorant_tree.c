@@ -169,7 +169,7 @@ static void test_transport_agrees(void **state)
         run_regions(0, energies[ie], e0, s0, &st0);
         run_regions(1, energies[ie], e1, s1, &st1);
         for (int i = 1; i < 5; i++) {
-            double z = (e1[i] - e0[i]) / hypot(s0[i], s1[i]);
+            double z = mcts_z(e0[i], s0[i], e1[i], s1[i]);
             printf("%g keV region %d: single %.5g +- %.2g eV, tree %.5g +- %.2g eV, z %+.2f\n", energies[ie], i,
                    e0[i], s0[i], e1[i], s1[i], z);
             assert_true(fabs(z) < 4.5 && (i == 1 || e0[i] > 0));   /* 1: the small air pocket */

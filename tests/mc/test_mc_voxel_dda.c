@@ -244,7 +244,7 @@ static void compare(const char *name, hm_mc_scene *(*scene)(double), int nreg, d
     run_regions(scene, "woodcock", e_kev, 5, e0, s0, nreg, &st0);
     run_regions(scene, mode, e_kev, 6, e1, s1, nreg, &st1);
     for (int i = 1; i < nreg; i++) {
-        double z = (e1[i] - e0[i]) / hypot(s0[i], s1[i]);
+        double z = mcts_z(e0[i], s0[i], e1[i], s1[i]);
         printf("%s %g keV region %d: woodcock %.5g +- %.2g eV, %s %.5g +- %.2g eV, z %+.2f\n", name, e_kev, i,
                e0[i], s0[i], mode, e1[i], s1[i], z);
         /* body region 1 is the small air pocket: few or no deposits */

@@ -435,7 +435,7 @@ typedef struct hm_dose_library_info {
     int       format_version;
     char      library_id[40];      /* "fnv1a64:" + 16 hex digits of the content */
     char      harmonic_version[32];
-    char      engine[256];
+    char      engine[512];
     char      created[32];         /* UTC, ISO 8601 */
     long long histories_per_node;
     uint64_t  seed;

@@ -29,8 +29,7 @@ void lib_engine_text(char *buf, size_t size)
     hm_mc_physics_default(&ph);
     snprintf(buf, size,
              "hm_mc %s: photoelectric (local deposition)%s, Compton (%s%s)%s, cutoff %g keV, "
-             "no electron transport (kerma), xraylib cross sections, random numbers xoshiro256+ "
-             "keyed per history by Philox4x64-10 (ziggurat exponential path lengths)",
+             "no electron transport (kerma), xraylib cross sections, xoshiro256+ keyed by Philox4x64-10",
              HM_VERSION_STRING, ph.fluorescence ? " with K fluorescence" : "",
              ph.compton_sf ? "incoherent scattering function" : "free-electron Klein-Nishina",
              ph.doppler ? ", Doppler broadening" : "", ph.rayleigh ? ", Rayleigh (form factor)" : "",

@@ -8,14 +8,16 @@
  * number generators", ACM TOMS 47(4):36), which then draws the history's
  * numbers.  Results therefore do not depend on which thread ran a history,
  * and any history can be rerun alone.  Why not Philox for every number: a
- * history draws ~40 of them, and Philox's ten rounds of 64-bit products, the
- * per-block bookkeeping and its refill branch (taken at random points, so
- * mispredicted) were a fifth of the time of a history in a voxel phantom;
+ * history draws a few dozen (~27 in the 1y phantom), and Philox's ten rounds
+ * of 64-bit products, the per-block bookkeeping and its refill branch (taken
+ * at random points, so mispredicted) were a fifth of the time of a history in
+ * a voxel phantom;
  * xoshiro256+ costs a few shifts and xors a number.  xoshiro256+ is the
  * authors' choice for floating-point output: its top 53 bits pass BigCrush
  * and PractRand; only the lowest bits are weak, and they are not used.
  * Distinct keys give states that are independent points of a 2^256 - 1
- * period: two histories' ~40-number stretches overlapping is not a concern.
+ * period: two histories' stretches of a few dozen numbers overlapping is not
+ * a concern.
  */
 #ifndef HM_MC_RNG_H
 #define HM_MC_RNG_H
